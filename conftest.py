@@ -1,0 +1,42 @@
+"""Session setup shared by tests/ and the notebooks run by nbval.
+
+The genuine VGG19 ImageNet weights cannot be downloaded on the project's machines, so unless real
+weights are available (NST_VGG19_WEIGHTS, pretrained_model/ or the Keras cache), the session writes
+stand-in weights in the Keras notop format and points NST_VGG19_WEIGHTS at them. Notebook kernels
+started by nbval inherit the variable, so their VGG19 cells run instead of being skipped.
+"""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def _real_weights_available():
+    from nst_utils.config import CONFIG, VGG19_WEIGHTS_FILE
+
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return Path(CONFIG.VGG_MODEL).is_file() or (keras_home / "models" / VGG19_WEIGHTS_FILE).is_file()
+
+
+def pytest_configure(config):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if os.environ.get("NST_VGG19_WEIGHTS") or _real_weights_available():
+        config.nst_standin_weights = None
+        return
+    from standin_weights import write_notop_h5
+
+    folder = Path(tempfile.mkdtemp(prefix="nst-standin-"))
+    path = write_notop_h5(folder / "vgg19_standin_notop.h5", seed=0)
+    os.environ["NST_VGG19_WEIGHTS"] = str(path)
+    config.nst_standin_weights = path
+
+
+def pytest_report_header(config):
+    path = getattr(config, "nst_standin_weights", None)
+    if path:
+        return f"VGG19 weights: stand-in (random, Keras notop format) at {path}"
+    return f"VGG19 weights: {os.environ.get('NST_VGG19_WEIGHTS') or 'real (pretrained_model/ or Keras cache)'}"

@@ -1,0 +1,183 @@
+"""Image I/O in the course's conventions.
+
+Two representations are used throughout:
+
+* a *picture*: ``np.uint8`` array of shape (n_H, n_W, 3), RGB, pixel values in [0, 255];
+* a *normalised image*: ``np.float32`` array of shape (1, n_H, n_W, 3), RGB, the ImageNet means
+  ``CONFIG.MEANS`` subtracted (values roughly in [-124, 152]). This is what the network sees.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .config import CONFIG
+
+#: VGG halves the resolution four times before conv5; below this the deep layers are ~1 pixel.
+MIN_SIDE = 32
+#: Larger images make a single optimisation step take minutes on a CPU and may exhaust memory.
+MAX_SIDE = 4000
+
+
+class ImageError(ValueError):
+    """An image file that exists but cannot be used (corrupt, wrong size, ...)."""
+
+
+class OutputDirError(OSError):
+    """The output directory cannot be created or written to."""
+
+
+def _to_rgb(img):
+    """Any Pillow mode -> 8-bit RGB, keeping what each mode means."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # 16/32-bit greyscale: Pillow's convert("RGB") clips to 255 instead of rescaling.
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        arr = np.clip(np.round(arr / top * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(arr, mode="L").convert("RGB")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        # Transparent pixels have arbitrary colour; show them over white as viewers do.
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, img).convert("RGB")
+    return img.convert("RGB")
+
+
+def load_image(path, size=None):
+    """Read an image file as an RGB picture.
+
+    Handles greyscale, palette, RGBA (composited on white), 16-bit, CMYK and EXIF-rotated files.
+
+    Arguments:
+    path -- path to a JPEG/PNG/... file
+    size -- optional (width, height) in pixels to resize to, e.g.
+            (CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT); None keeps the file's size
+
+    Returns:
+    picture -- np.uint8 array of shape (height, width, 3), RGB, values in [0, 255]
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No image at '{path}' (looked from {Path.cwd()}). Check the file name, or put your "
+            f"image in the images/ folder and pass its path, e.g. load_image('images/my_photo.jpg')."
+        )
+    if path.is_dir():
+        raise ImageError(f"'{path}' is a folder, not an image file. Pass the path of a .jpg or .png file.")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            img = _to_rgb(img)
+    except UnidentifiedImageError:
+        raise ImageError(
+            f"'{path}' is not an image file that Pillow can read. Use a JPEG or PNG image."
+        ) from None
+    except (OSError, SyntaxError) as err:
+        raise ImageError(
+            f"'{path}' could not be decoded ({err}); the file is probably truncated or corrupt. "
+            "Download or export it again."
+        ) from None
+    if size is not None:
+        width, height = (int(s) for s in size)
+        if min(width, height) < 1:
+            raise ValueError(f"size must be (width, height) with positive values, got {size}")
+        if img.size != (width, height):
+            img = img.resize((width, height), Image.LANCZOS)
+    width, height = img.size
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(
+            f"'{path}' is {width}x{height} pixels; each side must be at least {MIN_SIDE} pixels "
+            f"for VGG's deeper layers. Use a larger image or pass size=(400, 300)."
+        )
+    if max(width, height) > MAX_SIDE:
+        raise ImageError(
+            f"'{path}' is {width}x{height} pixels; sides above {MAX_SIDE} pixels are too slow "
+            f"to optimise on a CPU. Pass size=(width, height), e.g. size=(400, 300)."
+        )
+    return np.asarray(img, dtype=np.uint8).copy()
+
+
+def reshape_and_normalize_image(image):
+    """Picture (n_H, n_W, 3) in [0, 255] -> normalised image (1, n_H, n_W, 3), means subtracted.
+
+    Returns:
+    image -- np.float32 array of shape (1, n_H, n_W, 3), RGB minus CONFIG.MEANS
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 4 and image.shape[0] == 1:
+        image = image[0]
+    if image.ndim != 3 or image.shape[-1] != CONFIG.COLOR_CHANNELS:
+        raise ValueError(
+            f"Expected a picture of shape (n_H, n_W, 3), got {image.shape}. "
+            "Load it with load_image(path), which converts any image to RGB."
+        )
+    return image[np.newaxis] - CONFIG.MEANS
+
+
+def generate_noise_image(content_image, noise_ratio=CONFIG.NOISE_RATIO, seed=None):
+    """The course's initial image: uniform noise in [-20, 20] blended with the content image.
+
+    G0 = noise * noise_ratio + content_image * (1 - noise_ratio)
+
+    Arguments:
+    content_image -- normalised image, shape (1, n_H, n_W, 3)
+    noise_ratio -- share of noise, in [0, 1]
+    seed -- seed of the noise; the same seed gives the same image
+
+    Returns:
+    input_image -- np.float32 array of shape (1, n_H, n_W, 3), normalised
+    """
+    content_image = np.asarray(content_image, dtype=np.float32)
+    if content_image.ndim != 4 or content_image.shape[0] != 1:
+        raise ValueError(
+            f"content_image must be a normalised image of shape (1, n_H, n_W, 3), got "
+            f"{content_image.shape}. Use reshape_and_normalize_image(load_image(path))."
+        )
+    if not 0.0 <= noise_ratio <= 1.0:
+        raise ValueError(f"noise_ratio must be in [0, 1], got {noise_ratio}")
+    rng = np.random.default_rng(seed)
+    noise = rng.uniform(-20, 20, content_image.shape).astype(np.float32)
+    return (noise * noise_ratio + content_image * (1 - noise_ratio)).astype(np.float32)
+
+
+def to_picture(image):
+    """Normalised image (1, n_H, n_W, 3) -> picture (n_H, n_W, 3) uint8: add means, clip to [0, 255]."""
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3:
+        image = image[np.newaxis]
+    image = image + CONFIG.MEANS
+    return np.clip(np.round(image[0]), 0, 255).astype(np.uint8)
+
+
+def ensure_output_dir(output_dir):
+    """Create ``output_dir`` if needed and check that a file can be written there."""
+    output_dir = Path(output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / ".nst_write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise OutputDirError(
+            f"Cannot write images to '{output_dir}' ({err.strerror or err}). "
+            "Choose another output directory (output_dir=... or -o DIR)."
+        ) from None
+    return output_dir
+
+
+def save_image(path, image):
+    """Save a normalised image (1, n_H, n_W, 3) as an 8-bit RGB file (format from the extension).
+
+    Un-normalises (adds CONFIG.MEANS), clips to [0, 255] and rounds to uint8.
+    """
+    path = Path(path)
+    ensure_output_dir(path.parent if str(path.parent) else ".")
+    try:
+        Image.fromarray(to_picture(image), mode="RGB").save(path)
+    except OSError as err:
+        raise OutputDirError(f"Cannot write '{path}' ({err}). Choose another output path.") from None
+    return path

@@ -1,0 +1,50 @@
+"""Stand-in VGG weights written by the tests, in the on-disk format of Keras's
+vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (the genuine file cannot be downloaded here).
+
+That file is a Keras 1/2 "legacy" HDF5 weights file: the root attribute ``layer_names`` lists every
+layer (input, convs, pools); each layer is a group whose attribute ``weight_names`` lists its datasets
+(``<layer>_W_1:0`` kernel (3, 3, c_in, c_out) and ``<layer>_b_1:0`` bias), empty for layers without
+weights. Keras's ``load_weights`` reads it by layer order.
+"""
+import h5py
+import numpy as np
+
+BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
+FILTERS = (64, 128, 256, 512, 512)
+
+
+def standin_conv_weights(seed=0, blocks=BLOCKS["vgg19"]):
+    """{keras layer name: (kernel, bias)}; He-scaled so activations keep a sensible size."""
+    rng = np.random.default_rng(seed)
+    weights, c_in = {}, 3
+    for b, n in enumerate(blocks, 1):
+        for i in range(1, n + 1):
+            c_out = FILTERS[b - 1]
+            kernel = rng.normal(0.0, np.sqrt(2.0 / (9 * c_in)), (3, 3, c_in, c_out)).astype(np.float32)
+            bias = rng.normal(0.0, 0.01, (c_out,)).astype(np.float32)
+            weights[f"block{b}_conv{i}"] = (kernel, bias)
+            c_in = c_out
+    return weights
+
+
+def write_notop_h5(path, seed=0, blocks=BLOCKS["vgg19"], corrupt_layer=None):
+    """Write stand-in notop weights to ``path``; ``corrupt_layer`` gets a kernel of the wrong shape."""
+    weights = standin_conv_weights(seed, blocks)
+    layer_names = ["input_1"]
+    for b, n in enumerate(blocks, 1):
+        layer_names += [f"block{b}_conv{i}" for i in range(1, n + 1)] + [f"block{b}_pool"]
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = np.array([n.encode() for n in layer_names])
+        for name in layer_names:
+            group = f.create_group(name)
+            if name not in weights:
+                group.attrs["weight_names"] = np.array([], dtype="S1")
+                continue
+            kernel, bias = weights[name]
+            if name == corrupt_layer:
+                kernel = kernel[:, :, :, :-1]
+            names = [f"{name}_W_1:0", f"{name}_b_1:0"]
+            group.attrs["weight_names"] = np.array([n.encode() for n in names])
+            group.create_dataset(names[0], data=kernel)
+            group.create_dataset(names[1], data=bias)
+    return path
