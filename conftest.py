@@ -16,9 +16,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 def _real_weights_available():
     from nst_utils.config import CONFIG, VGG19_WEIGHTS_FILE
+    from nst_utils.vgg import keras_cache_dir
 
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    return Path(CONFIG.VGG_MODEL).is_file() or (keras_home / "models" / VGG19_WEIGHTS_FILE).is_file()
+    cached = Path(keras_cache_dir()) / "models" / VGG19_WEIGHTS_FILE
+    return Path(CONFIG.VGG_MODEL).is_file() or cached.is_file()
 
 
 def pytest_configure(config):

