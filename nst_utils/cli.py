@@ -67,4 +67,6 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"Saved {result.saved[-1]}")
-    return 1 if result.stopped else 0
+    if result.stopped:
+        return 130 if "interrupted" in result.stopped else 1  # 130: the shell's code for Ctrl-C
+    return 0
