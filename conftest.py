@@ -41,3 +41,11 @@ def pytest_report_header(config):
     if path:
         return f"VGG19 weights: stand-in (random, Keras notop format) at {path}"
     return f"VGG19 weights: {os.environ.get('NST_VGG19_WEIGHTS') or 'real (pretrained_model/ or Keras cache)'}"
+
+
+def pytest_unconfigure(config):
+    path = getattr(config, "nst_standin_weights", None)
+    if path:
+        import shutil
+
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
