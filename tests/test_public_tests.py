@@ -160,7 +160,7 @@ def nst_setup():
     return model, a_C, a_S, generate_noise_image(content, 0.6, seed=0)
 
 
-def _learner_train_step(model, a_C, a_S, optimizer, body):
+def _learner_train_step(model, a_C, a_S, optimizer, body, apply="optimizer.apply_gradients([(grad, generated_image)])"):
     """A notebook-style train_step (globals model, a_C, ...) with the given tape body."""
     namespace = {"tf": tf, "model": model, "a_C": a_C, "a_S": a_S, "optimizer": optimizer,
                  "alpha": 10, "beta": 40, "content_layer": CONTENT_LAYER, "style_layers": STYLE_LAYERS,
@@ -171,7 +171,7 @@ def _learner_train_step(model, a_C, a_S, optimizer, body):
               "    with tf.GradientTape() as tape:\n"
               + "".join(f"        {line}\n" for line in body) +
               "    grad = tape.gradient(J, generated_image)\n"
-              "    optimizer.apply_gradients([(grad, generated_image)])\n"
+              f"    {apply}\n"
               "    return J, J_content, J_style\n")
     exec(source, namespace)
     return namespace["train_step"]
@@ -216,3 +216,13 @@ def test_train_step_test_needs_the_update(nst_setup):
          "    return costs.total_cost(J_content, J_style), J_content, J_style\n", namespace)
     with pytest.raises(AssertionError, match="generated_image did not change"):
         pt.train_step_test(namespace["train_step"], tf.Variable(image), model, a_C, a_S)
+
+
+def test_train_step_test_needs_descent(nst_setup):
+    import keras
+
+    model, a_C, a_S, image = nst_setup
+    step = _learner_train_step(model, a_C, a_S, keras.optimizers.Adam(2.0), RIGHT_BODY,
+                               apply="optimizer.apply_gradients([(-grad, generated_image)])")
+    with pytest.raises(AssertionError, match="the cost went up after one step"):
+        pt.train_step_test(step, tf.Variable(image), model, a_C, a_S)
