@@ -10,8 +10,30 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tests"))
+
+# --- notebooks (nbval; `--nbval` is in pyproject's addopts) -----------------------------------------------
+# notebooks/exercises/ holds the learner's version, whose exercises are unsolved: not run by nbval
+# (tests/test_notebooks.py and tests/test_grader.py check it instead).
+collect_ignore = ["notebooks/exercises"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    """Start notebook kernels with NST_MAX_ITERATIONS=2 (unless set): the notebooks' 200-iteration
+    loops only need to run under nbval. nbval starts a notebook's kernel in the setup of its first
+    cell and the kernel copies os.environ, so the variable is set only then: other tests are not capped."""
+    if item.path.suffix != ".ipynb" or os.environ.get("NST_MAX_ITERATIONS"):
+        yield
+        return
+    os.environ["NST_MAX_ITERATIONS"] = "2"
+    try:
+        yield
+    finally:
+        del os.environ["NST_MAX_ITERATIONS"]
 
 
 def _real_weights_available():

@@ -1,0 +1,187 @@
+"""The assignment notebook and its exercise version: one source of truth, stored outputs, freshness.
+
+(The notebook itself is executed by nbval: `pytest` collects notebooks/*.ipynb, see pyproject.toml.)
+"""
+import ast
+import importlib.util
+import inspect
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nst_utils import costs
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
+SOLUTION = ROOT / "notebooks" / NAME
+EXERCISE = ROOT / "notebooks" / "exercises" / NAME
+GRADED = ["compute_content_cost", "gram_matrix", "compute_layer_style_cost", "compute_style_cost",
+          "total_cost", "train_step"]
+IGNORE = "# NBVAL_IGNORE_OUTPUT"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("make_exercises", ROOT / "scripts" / "make_exercises.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def solution():
+    return nbformat.read(str(SOLUTION), as_version=4)
+
+
+@pytest.fixture(scope="module")
+def exercise():
+    return nbformat.read(str(EXERCISE), as_version=4)
+
+
+def _tagged(nb, prefix):
+    found = {}
+    for cell in nb.cells:
+        for tag in cell.metadata.get("tags", []):
+            if tag.startswith(prefix):
+                found[tag[len(prefix):]] = cell
+    return found
+
+
+def _function_def(source, name):
+    """The ast.FunctionDef of ``name`` in ``source`` (IPython magics aside, cells are plain Python)."""
+    for node in ast.walk(ast.parse(textwrap.dedent(source))):
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return node
+    raise AssertionError(f"no function {name} in:\n{source}")
+
+
+def _package_function_def(name):
+    if name == "train_step":
+        tree = ast.parse((ROOT / "nst_utils" / "train.py").read_text())
+        make = _function_def_in(tree, "make_train_step")
+        return _function_def_in(make, "train_step")
+    return _function_def(inspect.getsource(getattr(costs, name)), name)
+
+
+def _function_def_in(tree, name):
+    return next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
+
+
+def test_six_graded_exercises_each_with_a_test_cell(solution, exercise):
+    for nb in (solution, exercise):
+        graded, tests = _tagged(nb, "graded:"), _tagged(nb, "test:")
+        assert list(graded) == GRADED and list(tests) == GRADED
+        order = {id(c): i for i, c in enumerate(nb.cells)}
+        for name in GRADED:
+            assert order[id(tests[name])] > order[id(graded[name])], f"{name}: test cell before graded cell"
+            assert tests[name].source.startswith("### you cannot edit this cell")
+            assert tests[name].metadata.get("editable") is False
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_solution_equals_the_package(solution, name):
+    """Same code as the package (ast: comments and formatting aside); a fix lands in the package and
+    this test says which notebook cell to update."""
+    cell = _tagged(solution, "graded:")[name]
+    notebook = ast.dump(_function_def(cell.source, name), include_attributes=False)
+    package = ast.dump(_package_function_def(name), include_attributes=False)
+    assert notebook == package, (
+        f"the notebook's {name} differs from the package's: copy the package's version into the cell "
+        f"tagged graded:{name} (keeping the START/END CODE HERE markers), then run "
+        "python scripts/make_exercises.py --execute")
+
+
+def test_exercise_notebook_is_up_to_date():
+    script = _load_script()
+    generated = script.render(script.make_exercise(nbformat.read(str(SOLUTION), as_version=4)))
+    assert EXERCISE.read_text(encoding="utf-8") == generated, (
+        "notebooks/exercises/ is stale: run python scripts/make_exercises.py")
+
+
+def test_generator_is_deterministic(tmp_path):
+    script = _load_script()
+    outputs = []
+    for i in range(2):
+        out = tmp_path / f"{i}.ipynb"
+        assert script.main(["--output", str(out)]) == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == EXERCISE.read_bytes()
+    assert script.main(["--check", "--output", str(tmp_path / "0.ipynb")]) == 0
+    (tmp_path / "0.ipynb").write_bytes(outputs[0].replace(b"All tests passed", b"All tests passed!"))
+    assert script.main(["--check", "--output", str(tmp_path / "0.ipynb")]) == 1
+
+
+def test_exercise_differs_only_in_the_code_regions(solution, exercise):
+    assert len(solution.cells) == len(exercise.cells)
+    for sol, ex in zip(solution.cells, exercise.cells):
+        assert (sol.id, sol.cell_type, sol.metadata) == (ex.id, ex.cell_type, ex.metadata)
+        name = next((t[len("graded:"):] for t in sol.metadata.get("tags", []) if t.startswith("graded:")),
+                    None)
+        if name is None:
+            assert sol == ex  # source and stored outputs (the expected outputs) identical
+            continue
+        sol_lines, ex_lines = sol.source.split("\n"), ex.source.split("\n")
+        start = sol_lines.index(next(l for l in sol_lines if l.strip() == "### START CODE HERE ###"))
+        end = sol_lines.index(next(l for l in sol_lines if l.strip() == "### END CODE HERE ###"))
+        ex_start = ex_lines.index(sol_lines[start])
+        ex_end = ex_lines.index(sol_lines[end])
+        assert sol_lines[:start + 1] == ex_lines[:ex_start + 1] and sol_lines[end:] == ex_lines[ex_end:]
+        region = [l.strip() for l in ex_lines[ex_start + 1:ex_end] if l.strip()]
+        code = [l for l in region if not l.startswith("#")]
+        assert code and all(l.endswith("None") for l in code), (name, code)
+        # the comment just before each group of placeholders says how many lines to write
+        hints = [l for l, nxt in zip(region, region[1:]) if l.startswith("#") and not nxt.startswith("#")]
+        assert hints and all(l.endswith(("line)", "lines)")) for l in hints), (name, hints)
+
+
+def test_placeholders_and_line_counts():
+    script = _load_script()
+    source = ("def f(a):\n"
+              "    x = 1\n"
+              "    ### START CODE HERE ###\n"
+              "    # first\n"
+              "    # step\n"
+              "    y, z = g(a,\n"
+              "             a)\n"
+              "    y += z\n"
+              "    # then\n"
+              "    return y * z\n"
+              "    ### END CODE HERE ###\n")
+    assert script.blank_cell_source(source) == (
+        "def f(a):\n"
+        "    x = 1\n"
+        "    ### START CODE HERE ###\n"
+        "    # first\n"
+        "    # step (≈2 lines)\n"
+        "    y, z = None\n"
+        "    y += None\n"
+        "    # then (≈1 line)\n"
+        "    return None\n"
+        "    ### END CODE HERE ###\n")
+    with pytest.raises(ValueError, match="START CODE HERE"):
+        script.blank_cell_source("def f():\n    return 1\n")
+
+
+def test_stored_outputs(solution):
+    code = [c for c in solution.cells if c.cell_type == "code"]
+    for cell in code:
+        if cell.source.lstrip().startswith(IGNORE):
+            assert cell.outputs == [], f"cell {cell.id} is NBVAL_IGNORE_OUTPUT but stores output"
+        for out in cell.outputs:
+            assert out.output_type != "error", f"cell {cell.id} stores an error"
+            assert out.get("name") != "stderr", f"cell {cell.id} stores stderr: {out.get('text')}"
+    for name, cell in _tagged(solution, "test:").items():
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert text.rstrip().endswith("All tests passed"), name
+    # every cell that prints or shows something weight- or machine-dependent is marked
+    for cell in code:
+        if any(k in cell.source for k in ("train_step(", "model_nn(", "a_G = model(")) and \
+                "graded:train_step" not in cell.metadata.get("tags", []) and \
+                "test:train_step" not in cell.metadata.get("tags", []):
+            assert cell.source.lstrip().startswith(IGNORE), cell.id
+
+
+def test_no_course_assets_referenced(solution):
+    text = nbformat.writes(solution)
+    assert "shared/assets" not in text and "NST_LOSS" not in text
