@@ -2,27 +2,33 @@
 
 All functions take and return ``tf`` tensors (float32), work eagerly and inside ``tf.function``.
 Activations have shape (1, n_H, n_W, n_C): batch of one, height, width, channels.
+
+The graded exercises of the assignment notebook are these functions, copied verbatim: the code
+between ``### START CODE HERE ###`` and ``### END CODE HERE ###`` is what learners write
+(tests/test_notebooks.py keeps notebook and package equal).
 """
 import tensorflow as tf
 
 from .config import STYLE_LAYERS
 
 
-def _check_same_shape(a, b, name_a, name_b, hint):
+def check_activations(a, b, name_a, name_b, hint):
+    """Convert two activations to float32 tensors; raise a clear error unless both are
+    (1, n_H, n_W, n_C) of the same shape (where the shapes are known)."""
+    a = tf.convert_to_tensor(a, tf.float32)
+    b = tf.convert_to_tensor(b, tf.float32)
+    for x, name in ((a, name_a), (b, name_b)):
+        if x.shape.rank is not None and x.shape.rank != 4:
+            raise ValueError(
+                f"{name} must have shape (1, n_H, n_W, n_C), got {tuple(x.shape)}. Pass the "
+                "activations of one image (a batch of one), as returned by the model for a layer."
+            )
     if a.shape.is_fully_defined() and b.shape.is_fully_defined() and a.shape != b.shape:
         raise ValueError(
             f"{name_a} has shape {tuple(a.shape)} but {name_b} has shape {tuple(b.shape)}; "
             f"they must be equal. {hint}"
         )
-
-
-def _check_rank4(a, name):
-    if a.shape.rank is not None and a.shape.rank != 4:
-        raise ValueError(
-            f"{name} must have shape (1, n_H, n_W, n_C), got {tuple(a.shape)}. "
-            "Pass the activations of one image (a batch of one), e.g. a_C[-1] of a stacked tensor "
-            "is wrong if that drops the batch axis."
-        )
+    return a, b
 
 
 def compute_content_cost(a_C, a_G):
@@ -35,14 +41,14 @@ def compute_content_cost(a_C, a_G):
     Returns:
     J_content -- scalar float32 tensor
     """
-    a_C = tf.convert_to_tensor(a_C, tf.float32)
-    a_G = tf.convert_to_tensor(a_G, tf.float32)
-    _check_rank4(a_C, "a_C")
-    _check_rank4(a_G, "a_G")
-    _check_same_shape(a_C, a_G, "a_C", "a_G", "C and G must be the same size.")
+    a_C, a_G = check_activations(a_C, a_G, "a_C", "a_G", "C and G must be the same size.")
+    ### START CODE HERE ###
+    # Retrieve the dimensions from a_G
     _, n_H, n_W, n_C = tf.unstack(tf.shape(a_G))
-    norm = 4.0 * tf.cast(n_H * n_W * n_C, tf.float32)
-    return tf.reduce_sum(tf.square(a_C - a_G)) / norm
+    # Compute the cost: equation (1); the sizes are integers, so cast them to float32
+    J_content = tf.reduce_sum(tf.square(a_C - a_G)) / (4.0 * tf.cast(n_H * n_W * n_C, tf.float32))
+    ### END CODE HERE ###
+    return J_content
 
 
 def gram_matrix(A):
@@ -55,14 +61,11 @@ def gram_matrix(A):
     GA -- Gram matrix of A, shape (n_C, n_C)
     """
     A = tf.convert_to_tensor(A, tf.float32)
-    return tf.matmul(A, A, transpose_b=True)
-
-
-def _unroll(a):
-    """(1, n_H, n_W, n_C) -> (n_C, n_H*n_W). Reshape keeps channels last, so transpose after;
-    a bare reshape to (n_C, n_H*n_W) would mix channels and pixels."""
-    n_C = tf.shape(a)[-1]
-    return tf.transpose(tf.reshape(a, [-1, n_C]))
+    ### START CODE HERE ###
+    # The product of A with its transpose
+    GA = tf.matmul(A, tf.transpose(A))
+    ### END CODE HERE ###
+    return GA
 
 
 def compute_layer_style_cost(a_S, a_G):
@@ -75,21 +78,39 @@ def compute_layer_style_cost(a_S, a_G):
     Returns:
     J_style_layer -- scalar float32 tensor
     """
-    a_S = tf.convert_to_tensor(a_S, tf.float32)
-    a_G = tf.convert_to_tensor(a_G, tf.float32)
-    _check_rank4(a_S, "a_S")
-    _check_rank4(a_G, "a_G")
-    _check_same_shape(
+    a_S, a_G = check_activations(
         a_S, a_G, "a_S", "a_G",
         "Resize the style image to the content image's size, e.g. "
         "load_image(path, size=(CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT)).",
     )
+    ### START CODE HERE ###
+    # Retrieve the dimensions from a_G
     _, n_H, n_W, n_C = tf.unstack(tf.shape(a_G))
-    GS = gram_matrix(_unroll(a_S))
-    GG = gram_matrix(_unroll(a_G))
+    # Unroll a_S and a_G to (n_C, n_H*n_W): reshape to (n_H*n_W, n_C), then transpose.
+    # (A bare reshape to (n_C, n_H*n_W) would mix channels and pixels.)
+    a_S = tf.transpose(tf.reshape(a_S, [n_H * n_W, n_C]))
+    a_G = tf.transpose(tf.reshape(a_G, [n_H * n_W, n_C]))
+    # Compute the Gram matrices of S and G
+    GS = gram_matrix(a_S)
+    GG = gram_matrix(a_G)
+    # Compute the cost: equation (2), in float32
     n_C = tf.cast(n_C, tf.float32)
     n_HW = tf.cast(n_H * n_W, tf.float32)
-    return tf.reduce_sum(tf.square(GS - GG)) / (4.0 * n_C**2 * n_HW**2)
+    J_style_layer = tf.reduce_sum(tf.square(GS - GG)) / (4.0 * n_C**2 * n_HW**2)
+    ### END CODE HERE ###
+    return J_style_layer
+
+
+def check_style_layers(style_activations, generated_activations, style_layers):
+    """Raise a clear error if a style layer is missing from either dict of activations."""
+    for layer_name, _ in style_layers:
+        for acts, which in ((style_activations, "style_activations"),
+                            (generated_activations, "generated_activations")):
+            if layer_name not in acts:
+                raise KeyError(
+                    f"{which} has no layer {layer_name!r} (it has {sorted(acts)}). "
+                    "Build the model with this layer, e.g. load_vgg_model(layers=...)."
+                )
 
 
 def compute_style_cost(style_activations, generated_activations, style_layers=STYLE_LAYERS):
@@ -103,17 +124,16 @@ def compute_style_cost(style_activations, generated_activations, style_layers=ST
     Returns:
     J_style -- scalar float32 tensor
     """
+    check_style_layers(style_activations, generated_activations, style_layers)
     J_style = tf.constant(0.0, tf.float32)
     for layer_name, coeff in style_layers:
-        for acts, which in ((style_activations, "style_activations"),
-                            (generated_activations, "generated_activations")):
-            if layer_name not in acts:
-                raise KeyError(
-                    f"{which} has no layer {layer_name!r} (it has {sorted(acts)}). "
-                    "Build the model with this layer, e.g. load_vgg_model(layers=...)."
-                )
-        J_style += coeff * compute_layer_style_cost(style_activations[layer_name],
-                                                    generated_activations[layer_name])
+        ### START CODE HERE ###
+        # The style cost of this layer, from the activations of S and G at layer_name
+        J_style_layer = compute_layer_style_cost(style_activations[layer_name],
+                                                 generated_activations[layer_name])
+        # Add coeff * J_style_layer to the overall style cost
+        J_style += coeff * J_style_layer
+        ### END CODE HERE ###
     return J_style
 
 
@@ -130,4 +150,7 @@ def total_cost(J_content, J_style, alpha=10, beta=40):
     """
     J_content = tf.convert_to_tensor(J_content, tf.float32)
     J_style = tf.convert_to_tensor(J_style, tf.float32)
-    return alpha * J_content + beta * J_style
+    ### START CODE HERE ###
+    J = alpha * J_content + beta * J_style
+    ### END CODE HERE ###
+    return J

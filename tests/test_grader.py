@@ -84,10 +84,11 @@ def test_one_wrong_exercise_fails_alone_with_a_helpful_message(tmp_path):
     positions shift) and "fixed" the locked test cell, which the grader restores."""
     nb = nbformat.read(str(SOLUTION), as_version=4)
     cell = _graded_cell(nb, "compute_layer_style_cost")
-    right = "    GS = gram_matrix(_unroll(a_S))\n    GG = gram_matrix(_unroll(a_G))\n"
+    right = ("    a_S = tf.transpose(tf.reshape(a_S, [n_H * n_W, n_C]))\n"
+             "    a_G = tf.transpose(tf.reshape(a_G, [n_H * n_W, n_C]))\n")
     assert right in cell.source
-    cell.source = cell.source.replace(right, "    GS = gram_matrix(tf.reshape(a_S, [n_C, n_H * n_W]))\n"
-                                             "    GG = gram_matrix(tf.reshape(a_G, [n_C, n_H * n_W]))\n")
+    cell.source = cell.source.replace(right, "    a_S = tf.reshape(a_S, [n_C, n_H * n_W])\n"
+                                             "    a_G = tf.reshape(a_G, [n_C, n_H * n_W])\n")
     _test_cell(nb, "compute_layer_style_cost").source = 'print("All tests passed")'
     nb.cells[0:0] = [new_markdown_cell("My notes"), new_code_cell("scratch = 1 + 1\nprint(scratch)")]
     path = tmp_path / "learner.ipynb"
