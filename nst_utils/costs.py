@@ -151,6 +151,7 @@ def total_cost(J_content, J_style, alpha=10, beta=40):
     J_content = tf.convert_to_tensor(J_content, tf.float32)
     J_style = tf.convert_to_tensor(J_style, tf.float32)
     ### START CODE HERE ###
+    # Equation (4): the weighted sum of the two costs
     J = alpha * J_content + beta * J_style
     ### END CODE HERE ###
     return J
