@@ -318,11 +318,19 @@ class _Reporter:
             self.save(f"{i}.png", image)
 
 
+def _progress_bar(progress, **kwargs):
+    # tqdm.auto warns (on stderr) in notebooks without ipywidgets even for a disabled bar.
+    if progress:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm(disable=not progress, **kwargs)
+
+
 def _run_adam(model, a_C, a_S, start_image, run, offset, report, progress, *, learning_rate,
               alpha, beta, content_layer, style_layers, tv_weight):
     """The course's Adam loop for one stage; returns the last good image (normalised)."""
     import keras
-    from tqdm.auto import tqdm
 
     result = report.result
     generated_image = tf.Variable(np.asarray(start_image, np.float32))
@@ -331,7 +339,7 @@ def _run_adam(model, a_C, a_S, start_image, run, offset, report, progress, *, le
                                  tv_weight=tv_weight)
     current = generated_image.numpy()  # the image the next train_step evaluates
     good = current
-    report.bar = bar = tqdm(range(offset, offset + run), disable=not progress, desc="NST", unit="it")
+    report.bar = bar = _progress_bar(progress, iterable=range(offset, offset + run), desc="NST", unit="it")
     try:
         for i in bar:
             J, J_content, J_style = (float(v) for v in train_step(generated_image))
@@ -353,8 +361,6 @@ def _run_adam(model, a_C, a_S, start_image, run, offset, report, progress, *, le
 def _run_lbfgs(model, a_C, a_S, start_image, run, offset, report, progress, *, alpha, beta,
                content_layer, style_layers, tv_weight):
     """L-BFGS for one stage with a budget of run evaluations; returns the best image (lowest J)."""
-    from tqdm.auto import tqdm
-
     result = report.result
     cost = make_cost_function(model, a_C, a_S, alpha, beta, content_layer, style_layers,
                               tv_weight=tv_weight)
@@ -371,7 +377,7 @@ def _run_lbfgs(model, a_C, a_S, start_image, run, offset, report, progress, *, a
             result.image = image
         report.maybe_save(i, best["image"])  # the best image so far
 
-    report.bar = bar = tqdm(total=run, disable=not progress, desc="NST (L-BFGS)", unit="eval")
+    report.bar = bar = _progress_bar(progress, total=run, desc="NST (L-BFGS)", unit="eval")
     try:
         minimize_lbfgs(value_and_gradient, start_image, run, on_evaluation)
     except KeyboardInterrupt:

@@ -360,3 +360,11 @@ def test_gram_targets_blend_linearly(hed, S, S2):
     assert isinstance(t, GramTargets)
     expected = 0.25 * np_gram(hed(S)["conv2_1"].numpy()) + 0.75 * np_gram(hed(S2)["conv2_1"].numpy())
     assert np.allclose(t["conv2_1"].numpy(), expected, rtol=1e-4, atol=1e-3)
+
+
+def test_saved_images_are_the_final_ones_with_lbfgs_and_colour(hed, C, S, tmp_path):
+    r = model_nn(C, S, 5, model=hed, seed=0, optimizer="lbfgs", preserve_color=True,
+                 output_dir=tmp_path, save_every=2, progress=False, verbose=False)
+    assert [p.name for p in r.saved] == ["0.png", "2.png", "4.png", "generated_image.png"]
+    assert np.array_equal(load_image(tmp_path / "generated_image.png"), to_picture(r.image))
+    assert np.abs(np_yiq(load_image(tmp_path / "2.png"))[..., 1:] - np_yiq(to_picture(C))[..., 1:]).mean() < 1.0
