@@ -6,6 +6,12 @@ from .images import (ImageError, OutputDirError, generate_noise_image, load_imag
                      reshape_and_normalize_image, save_image, to_picture)
 from .plotting import show, show_grid
 from .train import NSTResult, make_train_step, model_nn
+# Beyond the course: options of model_nn
+from .color import luminance_image, transfer_chroma
+from .regularizers import total_variation
+from .resize import resize_image
+from .style_targets import gram_targets, normalized_gram
+from .train import make_cost_function
 from .vgg import WeightsError, WeightsNotFoundError, load_vgg_model
 
 __all__ = [
@@ -17,4 +23,6 @@ __all__ = [
     "show", "show_grid",
     "load_vgg_model", "WeightsNotFoundError", "WeightsError",
     "make_train_step", "model_nn", "NSTResult",
+    "make_cost_function", "total_variation", "luminance_image", "transfer_chroma", "resize_image",
+    "gram_targets", "normalized_gram",
 ]

@@ -1,0 +1,44 @@
+"""Resizing normalised images, for style scale and multi-resolution optimisation."""
+import numpy as np
+import tensorflow as tf
+
+#: Below this, VGG's conv5 layers see less than one pixel.
+MIN_RESIZED_SIDE = 16
+
+
+def resize_image(image, size):
+    """Resize a normalised image (1, n_H, n_W, 3) to size = (width, height).
+
+    Lanczos with antialiasing. The filter is linear with weights summing to 1, so resizing a
+    normalised image equals resizing the picture and normalising it again (up to clipping).
+
+    Returns:
+    image -- np.float32 (1, height, width, 3); the input itself if it already has that size
+    """
+    image = np.asarray(image, np.float32)
+    width, height = (int(s) for s in size)
+    if min(width, height) < MIN_RESIZED_SIDE:
+        raise ValueError(f"cannot resize to {width}x{height}: each side must be at least "
+                         f"{MIN_RESIZED_SIDE} pixels for VGG's deeper layers. Use a larger size "
+                         "or style_scale.")
+    if image.shape[1:3] == (height, width):
+        return image
+    out = tf.image.resize(image, (height, width), method="lanczos3", antialias=True)
+    return out.numpy().astype(np.float32)
+
+
+def scaled_size(image, reference, scale):
+    """Size (width, height) of image resized so that its longer side is scale times reference's.
+
+    The aspect ratio of image is kept. With equal aspect ratios this is scale x reference's size.
+
+    Arguments:
+    image, reference -- normalised images (1, n_H, n_W, 3)
+    scale -- positive float, e.g. 0.5 for a style image half as large as the content
+    """
+    if not scale > 0:
+        raise ValueError(f"style_scale must be positive, got {scale}")
+    h, w = np.shape(image)[1:3]
+    ref_h, ref_w = np.shape(reference)[1:3]
+    factor = scale * max(ref_h, ref_w) / max(h, w)
+    return max(1, round(w * factor)), max(1, round(h * factor))
