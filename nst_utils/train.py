@@ -13,7 +13,7 @@ from .images import ensure_output_dir, generate_noise_image, save_image
 
 
 def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40,
-                    content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS):
+                    content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS, jit_compile=False):
     """Build the course's ``train_step`` for fixed targets.
 
     Arguments:
@@ -21,6 +21,7 @@ def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40,
     a_C -- activations of the content image at content_layer, (1, n_H, n_W, n_C)
     a_S -- {style layer name: activations of the style image}
     optimizer -- a keras optimizer, e.g. keras.optimizers.Adam(2.0)
+    jit_compile -- compile the step with XLA (tf.function(jit_compile=True))
 
     Returns:
     train_step -- tf.function(generated_image: tf.Variable (1, n_H, n_W, 3)) -> (J, J_content, J_style),
@@ -29,7 +30,7 @@ def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40,
     a_C = tf.constant(a_C)
     a_S = {name: tf.constant(a_S[name]) for name, _ in style_layers}
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def train_step(generated_image):
         with tf.GradientTape() as tape:
             a_G = model(generated_image)
