@@ -38,21 +38,26 @@ HERE = Path(__file__).resolve().parent
 #: TensorFlow configurations. "train_step" holds keyword arguments for make_train_step; a variant
 #: using an argument this version of the package lacks is reported as skipped.
 TF_VARIANTS = {
-    # The step as the package shipped it before this benchmark (commit 760011d): no XLA.
-    "tf-course": {"train_step": {"jit_compile": False}},
+    # The step as the package shipped it before this benchmark (commit 760011d): TensorFlow's own
+    # conv gradient, the style cost recomputing the style image's Gram matrices every step, no XLA.
+    "tf-course": {"build_vgg": {"fast_input_gradient": False},
+                  "train_step": {"fixed_style_grams": False, "jit_compile": False}},
     # What model_nn and make_train_step do by default now: this is "ours".
     "tf-default": {},
-    # Ablations (--ablation): what each setting buys on its own.
-    "tf-full-network": {"train_step": {"jit_compile": False}, "full_network": True},
-    "tf-inter1": {"train_step": {"jit_compile": False}, "inter": 1},
-    "tf-xla": {"train_step": {"jit_compile": True}},
+    # Ablations (--ablation): what each setting buys on its own or on top of the default.
+    "tf-full-network": {"build_vgg": {"fast_input_gradient": False},
+                        "train_step": {"fixed_style_grams": False, "jit_compile": False}, "full_network": True},
+    "tf-fast-conv-grad": {"train_step": {"fixed_style_grams": False}},
+    "tf-fixed-grams": {"build_vgg": {"fast_input_gradient": False}},
+    "tf-default-xla": {"train_step": {"jit_compile": True}},
+    "tf-default-inter1": {"inter": 1},
 }
 TORCH_VARIANTS = {
     "pytorch": {},
     "pytorch-channels-last": {"channels_last": True},
 }
 DEFAULT_RUN = ["tf-course", "tf-default", "pytorch", "pytorch-channels-last"]
-ABLATION_RUN = ["tf-full-network", "tf-inter1", "tf-xla"]
+ABLATION_RUN = ["tf-full-network", "tf-fast-conv-grad", "tf-fixed-grams", "tf-default-xla", "tf-default-inter1"]
 
 
 def size(text):

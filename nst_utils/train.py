@@ -8,12 +8,46 @@ import numpy as np
 import tensorflow as tf
 
 from .config import CONFIG, CONTENT_LAYER, MAX_ITERATIONS_ENV, STYLE_LAYERS, capped_iterations
-from .costs import compute_content_cost, compute_style_cost, total_cost
+from .costs import _check_same_shape, compute_content_cost, compute_style_cost, total_cost
 from .images import ensure_output_dir, generate_noise_image, save_image
 
 
+@tf.custom_gradient
+def _gram_of_unrolled(A):
+    """A^T A for A of shape (n_H*n_W, n_C): gram_matrix of the course's unrolled (n_C, n_H*n_W)
+    activations without materialising the transpose, with a one-matmul gradient A (dG + dG^T)
+    where TensorFlow's generic MatMul gradient would do two."""
+    def grad(dG):
+        return tf.matmul(A, dG + tf.transpose(dG))
+    return tf.matmul(A, A, transpose_a=True), grad
+
+
+def _fixed_style_cost(a_S, style_layers):
+    """compute_style_cost(a_S, a_G, style_layers) as a function of a_G alone, with the style image's
+    Gram matrices, constants of the optimisation, computed once here instead of at every step."""
+    G_S = {name: _gram_of_unrolled(tf.reshape(a_S[name], [-1, a_S[name].shape[-1]]))
+           for name, _ in style_layers}
+
+    def style_cost(a_G):
+        J_style = tf.constant(0.0, tf.float32)
+        for name, coeff in style_layers:
+            if name not in a_G:
+                raise KeyError(f"generated_activations has no layer {name!r} (it has {sorted(a_G)}). "
+                               "Build the model with this layer, e.g. load_vgg_model(layers=...).")
+            a = a_G[name]
+            _check_same_shape(a_S[name], a, "a_S", "a_G", "Resize the style image to the content image's size.")
+            n_C = a.shape[-1]
+            n_HW = tf.cast(tf.shape(a)[1] * tf.shape(a)[2], tf.float32)
+            G_G = _gram_of_unrolled(tf.reshape(a, [-1, n_C]))
+            J_style += coeff * tf.reduce_sum(tf.square(G_S[name] - G_G)) / (4.0 * n_C**2 * n_HW**2)
+        return J_style
+
+    return style_cost
+
+
 def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40,
-                    content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS, jit_compile=False):
+                    content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS, jit_compile=False,
+                    fixed_style_grams=True):
     """Build the course's ``train_step`` for fixed targets.
 
     Arguments:
@@ -22,6 +56,9 @@ def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40,
     a_S -- {style layer name: activations of the style image}
     optimizer -- a keras optimizer, e.g. keras.optimizers.Adam(2.0)
     jit_compile -- compile the step with XLA (tf.function(jit_compile=True))
+    fixed_style_grams -- compute the style image's Gram matrices once, not at every step (same cost
+                         up to float rounding, ~10% faster step on a CPU); False evaluates
+                         compute_style_cost exactly as the course writes it
 
     Returns:
     train_step -- tf.function(generated_image: tf.Variable (1, n_H, n_W, 3)) -> (J, J_content, J_style),
@@ -29,13 +66,18 @@ def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40,
     """
     a_C = tf.constant(a_C)
     a_S = {name: tf.constant(a_S[name]) for name, _ in style_layers}
+    if fixed_style_grams:
+        style_cost = _fixed_style_cost(a_S, style_layers)
+    else:
+        def style_cost(a_G):
+            return compute_style_cost(a_S, a_G, style_layers)
 
     @tf.function(jit_compile=jit_compile)
     def train_step(generated_image):
         with tf.GradientTape() as tape:
             a_G = model(generated_image)
             J_content = compute_content_cost(a_C, a_G[content_layer])
-            J_style = compute_style_cost(a_S, a_G, style_layers)
+            J_style = style_cost(a_G)
             J = total_cost(J_content, J_style, alpha=alpha, beta=beta)
         grad = tape.gradient(J, generated_image)
         optimizer.apply_gradients([(grad, generated_image)])
