@@ -109,7 +109,7 @@ def torch_available():
 def run_worker(script, args, threads, log):
     """Run a worker script in a fresh process; returns its JSON result or a dict with 'error'."""
     out = Path(tempfile.mkdtemp(prefix="nst-bench-")) / "result.json"
-    cmd = [sys.executable, str(HERE / script), *args[:1], str(out), *args[1:]]
+    cmd = [sys.executable, str(HERE / script), str(out), *args]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=common.limit_threads_env(threads), capture_output=True, text=True)
     if proc.returncode != 0 or not out.is_file():

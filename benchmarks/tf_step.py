@@ -1,6 +1,6 @@
 """Worker process: time the package's train_step (TensorFlow) for one configuration ("variant").
 
-Usage: python benchmarks/tf_step.py INPUTS.npz OUT.json VARIANT_JSON WARMUP STEPS
+Usage: python benchmarks/tf_step.py OUT.json INPUTS.npz VARIANT_JSON WARMUP STEPS
 
 VARIANT_JSON keys (all optional):
   name          label in the report
@@ -19,7 +19,7 @@ import common
 
 
 def main(argv):
-    inputs_path, out, variant = argv[0], argv[1], json.loads(argv[2])
+    out, inputs_path, variant = argv[0], argv[1], json.loads(argv[2])
     warmup, steps = int(argv[3]), int(argv[4])
     t_start = time.perf_counter()
 

@@ -1,6 +1,6 @@
 """Worker process: time the equivalent PyTorch step (CPU), written from scratch like the package's.
 
-Usage: python benchmarks/torch_step.py INPUTS.npz OUT.json VARIANT_JSON WARMUP STEPS
+Usage: python benchmarks/torch_step.py OUT.json INPUTS.npz VARIANT_JSON WARMUP STEPS
 
 Same network and problem as the TensorFlow step: VGG19 convs (same stand-in weights, kernels moved
 from TensorFlow's (kh, kw, in, out) to PyTorch's (out, in, kh, kw)), ReLU, 2x2 average pooling whose
@@ -43,7 +43,7 @@ def build_features(conv_weights, deepest="conv5_1", blocks=common.VGG19_BLOCKS):
 
 
 def main(argv):
-    inputs_path, out, variant = argv[0], argv[1], json.loads(argv[2])
+    out, inputs_path, variant = argv[0], argv[1], json.loads(argv[2])
     warmup, steps = int(argv[3]), int(argv[4])
     t_start = time.perf_counter()
 
