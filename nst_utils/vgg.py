@@ -150,7 +150,41 @@ def _hed_vgg16_conv_weights():
     return {name: tuple(layer.get_weights()) for name, layer in zip(names, convs)}
 
 
-def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0, 0.0, 0.0), name="vgg"):
+def _conv2d_layer():
+    """Keras Conv2D for VGG's 3x3, stride 1, 'same' convolutions, with a faster input gradient.
+
+    The gradient of such a convolution with respect to its input is itself a 'same' convolution of
+    the output gradient with the kernel rotated by 180 degrees and its in/out channels swapped.
+    TensorFlow's CPU kernel for it (Conv2DBackpropInput) is 10-70% slower than its forward Conv2D
+    on VGG's layer shapes, so the input gradient is computed as a forward convolution. Same values up
+    to float rounding; the forward pass is unchanged. (Under XLA both become the same convolution.)
+    """
+    import keras
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def conv(x, kernel):
+        def grad(dy):
+            if kernel.shape[2] < 16:
+                # Few input channels (conv1_1: RGB): the rotated convolution would have only 3
+                # output channels, a shape where the dedicated kernel is the faster one.
+                dx = tf.nn.conv2d_transpose(dy, kernel, tf.shape(x), 1, "SAME")
+            else:
+                dx = tf.nn.conv2d(dy, tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2]), 1, "SAME")
+            dkernel = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(kernel),
+                                                      out_backprop=dy, strides=[1, 1, 1, 1], padding="SAME")
+            return dx, dkernel
+        return tf.nn.conv2d(x, kernel, 1, "SAME"), grad
+
+    class Conv2D(keras.layers.Conv2D):
+        def convolution_op(self, inputs, kernel):
+            return conv(inputs, tf.convert_to_tensor(kernel))
+
+    return Conv2D
+
+
+def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0, 0.0, 0.0), name="vgg",
+              fast_input_gradient=True):
     """Build the activations model from conv weights.
 
     Arguments:
@@ -159,6 +193,9 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
     pooling -- "avg" (the course, smoother gradients) or "max" (the original classifier)
     layers -- names of the layers to return; the network is cut after the deepest one
     bgr_offset -- added after the RGB->BGR flip, to move from the course's means to the weights'
+    fast_input_gradient -- compute the convs' gradient with respect to their input as a forward
+                           convolution (faster on CPU, same values up to rounding); False uses
+                           TensorFlow's own gradient
 
     Returns:
     model -- keras.Model: (1, n_H, n_W, 3) normalised RGB float32 -> {layer name: activations}
@@ -179,6 +216,7 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
     # The Keras/Caffe weights expect BGR; learners keep RGB, so flip inside the network.
     x = keras.layers.Lambda(lambda t: keras.ops.flip(t, axis=-1) + offset, name="rgb_to_bgr")(inputs)
     Pool = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
+    Conv2D = _conv2d_layer() if fast_input_gradient else keras.layers.Conv2D
     outputs, built = {}, []
     for b, n in enumerate(blocks, 1):
         if all_names.index(f"conv{b}_1") > deepest:
@@ -190,7 +228,7 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
             conv = f"conv{b}_{i}"
             if all_names.index(conv) > deepest:
                 break
-            x = keras.layers.Conv2D(FILTERS[b - 1], 3, padding="same", activation="relu", name=conv)(x)
+            x = Conv2D(FILTERS[b - 1], 3, padding="same", activation="relu", name=conv)(x)
             built.append(conv)
             if conv in layers:
                 outputs[conv] = x

@@ -1,0 +1,102 @@
+"""Pieces shared by the benchmark's processes. Imports neither TensorFlow nor PyTorch, so that each
+worker process loads only the framework it measures."""
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Run from a clean clone without `pip install -e .`: make the package importable.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+VGG19_BLOCKS = (2, 2, 4, 4, 4)
+FILTERS = (64, 128, 256, 512, 512)
+CONTENT_LAYER = "conv4_2"
+STYLE_LAYERS = [("conv1_1", 0.2), ("conv2_1", 0.2), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2)]
+ALPHA, BETA, LEARNING_RATE = 10.0, 40.0, 2.0
+#: Keras's Adam default; PyTorch's default is 1e-8, so the PyTorch step sets this one.
+ADAM_EPSILON = 1e-7
+
+
+def standin_conv_weights(seed=0, blocks=VGG19_BLOCKS):
+    """{course layer name: (kernel (3, 3, c_in, c_out), bias (c_out,))}, random, He-scaled.
+
+    Timing does not depend on the values; He scaling keeps activations (and so the costs that the two
+    implementations must agree on) of a sensible size."""
+    rng = np.random.default_rng(seed)
+    weights, c_in = {}, 3
+    for b, n in enumerate(blocks, 1):
+        for i in range(1, n + 1):
+            c_out = FILTERS[b - 1]
+            kernel = rng.normal(0.0, np.sqrt(2.0 / (9 * c_in)), (3, 3, c_in, c_out)).astype(np.float32)
+            bias = rng.normal(0.0, 0.01, (c_out,)).astype(np.float32)
+            weights[f"conv{b}_{i}"] = (kernel, bias)
+            c_in = c_out
+    return weights
+
+
+def load_inputs(path):
+    """The arrays written by prepare_inputs.py: content, style, init (1, H, W, 3) normalised RGB."""
+    with np.load(path) as data:
+        return {key: data[key] for key in data.files}
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, MiB (Linux reports ru_maxrss in KiB)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024 if sys.platform != "darwin" else rss / 2**20
+
+
+COST_KEYS = ("J", "J_content", "J_style")
+
+
+def measure(step, warmup, steps):
+    """Time an optimisation step.
+
+    step() applies one update and returns the costs (J, J_content, J_style) of the image *before* it,
+    as Python floats (so the work is finished when it returns). The first call (tracing, compilation,
+    first-touch allocations) is timed on its own; then warmup - 1 more untimed calls; then `steps`
+    timed calls; then one more call whose costs are those after warmup + steps updates.
+
+    CPU seconds (all threads of this process) are reported beside wall time because other jobs on a
+    shared machine stretch wall time but not, to first order, the CPU time a step needs.
+    """
+    t0 = time.perf_counter()
+    first = step()
+    first_s = time.perf_counter() - t0
+    for _ in range(max(warmup - 1, 0)):
+        step()
+    wall, cpu = [], []
+    for _ in range(steps):
+        c0, t0 = time.process_time(), time.perf_counter()
+        step()
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    after = step()
+    return {"first_step_s": first_s, "wall_s": wall, "cpu_s": cpu,
+            "costs_at_init": dict(zip(COST_KEYS, first)),
+            "costs_after": dict(zip(COST_KEYS, after)), "updates_before_costs_after": max(warmup, 1) + steps,
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def summary(values):
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def write_result(path, result):
+    Path(path).write_text(json.dumps(result, indent=1))
+
+
+def limit_threads_env(threads):
+    """Environment for a worker: OpenMP/MKL pools sized like the frameworks' own settings."""
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["MKL_NUM_THREADS"] = str(threads)
+    return env

@@ -1,0 +1,71 @@
+"""Worker process: time the package's train_step (TensorFlow) for one configuration ("variant").
+
+Usage: python benchmarks/tf_step.py OUT.json INPUTS.npz VARIANT_JSON WARMUP STEPS
+
+VARIANT_JSON keys (all optional):
+  name          label in the report
+  intra, inter  TensorFlow intra-/inter-op thread pool sizes (0: TensorFlow's default, one per core)
+  full_network  true: keep all 16 convs of VGG19 instead of cutting after conv5_1 as model_nn does
+  train_step    extra keyword arguments for make_train_step (e.g. {"jit_compile": false})
+  build_vgg     extra keyword arguments for build_vgg (e.g. {"fast_input_gradient": false})
+A variant whose arguments this version of the package does not have is reported as skipped.
+"""
+import inspect
+import json
+import sys
+import time
+
+import common
+
+
+def main(argv):
+    out, inputs_path, variant = argv[0], argv[1], json.loads(argv[2])
+    warmup, steps = int(argv[3]), int(argv[4])
+    t_start = time.perf_counter()
+
+    import tensorflow as tf
+
+    # Thread pools must be sized before TensorFlow runs its first op.
+    tf.config.threading.set_intra_op_parallelism_threads(int(variant.get("intra", 0)))
+    tf.config.threading.set_inter_op_parallelism_threads(int(variant.get("inter", 0)))
+    import keras
+
+    from nst_utils.train import make_train_step
+    from nst_utils.vgg import VGG19_BLOCKS, build_vgg
+
+    result = {"framework": "tensorflow", "version": tf.__version__, "variant": variant,
+              "threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                          "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}}
+    extra = dict(variant.get("train_step", {}))
+    build_extra = dict(variant.get("build_vgg", {}))
+    missing = ([f"make_train_step({k})" for k in extra if k not in inspect.signature(make_train_step).parameters]
+               + [f"build_vgg({k})" for k in build_extra if k not in inspect.signature(build_vgg).parameters])
+    if missing:
+        result["skipped"] = f"this version of the package has no {', '.join(missing)}"
+        common.write_result(out, result)
+        return
+
+    data = common.load_inputs(inputs_path)
+    style_names = [name for name, _ in common.STYLE_LAYERS]
+    layers = None if variant.get("full_network") else [common.CONTENT_LAYER] + style_names
+    model = build_vgg(common.standin_conv_weights(), VGG19_BLOCKS, "avg", layers, name="vgg19_standin",
+                      **build_extra)
+    result["conv_layers"] = sum(1 for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+
+    a_C = model(data["content"])[common.CONTENT_LAYER]
+    a_S = model(data["style"])
+    generated = tf.Variable(data["init"])
+    optimizer = keras.optimizers.Adam(common.LEARNING_RATE, epsilon=common.ADAM_EPSILON)
+    train_step = make_train_step(model, a_C, a_S, optimizer, common.ALPHA, common.BETA,
+                                 common.CONTENT_LAYER, common.STYLE_LAYERS, **extra)
+
+    def step():
+        return tuple(float(v) for v in train_step(generated))
+
+    result.update(common.measure(step, warmup, steps))
+    result["process_s"] = time.perf_counter() - t_start
+    common.write_result(out, result)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,36 @@
+"""The benchmark's analytic FLOP count, checked against independently known figures."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import flops  # noqa: E402
+
+STYLE = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+
+
+def test_vgg19_and_vgg16_conv_macs_at_224_match_the_published_figures():
+    # Published multiply-accumulates of the conv layers at 224x224 (Simonyan & Zisserman's nets, as
+    # tabulated by e.g. torchvision/ptflops): VGG16 15.35 GMAC, VGG19 19.51 GMAC (conv part only).
+    for blocks, deepest, gmac in ((flops.VGG16_BLOCKS, "conv5_3", 15.35), (flops.VGG19_BLOCKS, "conv5_4", 19.51)):
+        shapes = flops.conv_shapes(224, 224, blocks, deepest)
+        macs = sum(h * w * 9 * ci * co for _, h, w, ci, co in shapes)
+        assert abs(macs / 1e9 - gmac) < 0.05, (deepest, macs / 1e9)
+
+
+def test_pooling_rounds_odd_sides_up_like_same_padding():
+    shapes = dict((name, (h, w)) for name, h, w, _, _ in flops.conv_shapes(400, 300, deepest="conv5_1"))
+    assert shapes["conv1_1"] == (300, 400)
+    assert shapes["conv4_1"] == (38, 50)  # 75 -> 38, not 37
+    assert shapes["conv5_1"] == (19, 25)
+
+
+def test_course_step_count():
+    work = flops.step_flops(400, 300, STYLE)
+    # conv forward by hand: sum of 2*H*W*9*c_in*c_out over conv1_1..conv5_1 at 400x300
+    by_hand = 2 * 9 * (300 * 400 * (3 * 64 + 64 * 64) + 150 * 200 * (64 * 128 + 128 * 128)
+                       + 75 * 100 * (128 * 256 + 3 * 256 * 256) + 38 * 50 * (256 * 512 + 3 * 512 * 512)
+                       + 19 * 25 * 512 * 512)
+    assert work["conv_forward"] == work["conv_backward"] == by_hand
+    gram = 2 * (64**2 * 120000 + 128**2 * 30000 + 256**2 * 7500 + 512**2 * 1900 + 512**2 * 475)
+    assert work["gram_forward"] == gram
+    assert 170e9 < work["total"] < 190e9  # the issue's estimate: ~172 GFLOP
