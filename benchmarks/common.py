@@ -25,20 +25,16 @@ ADAM_EPSILON = 1e-7
 
 
 def standin_conv_weights(seed=0, blocks=VGG19_BLOCKS):
-    """{course layer name: (kernel (3, 3, c_in, c_out), bias (c_out,))}, random, He-scaled.
+    """{course layer name: (kernel (3, 3, c_in, c_out), bias (c_out,))}: the tests' stand-in weights
+    (tests/standin_weights.py, random, He-scaled), keyed by the course's layer names.
 
     Timing does not depend on the values; He scaling keeps activations (and so the costs that the two
     implementations must agree on) of a sensible size."""
-    rng = np.random.default_rng(seed)
-    weights, c_in = {}, 3
-    for b, n in enumerate(blocks, 1):
-        for i in range(1, n + 1):
-            c_out = FILTERS[b - 1]
-            kernel = rng.normal(0.0, np.sqrt(2.0 / (9 * c_in)), (3, 3, c_in, c_out)).astype(np.float32)
-            bias = rng.normal(0.0, 0.01, (c_out,)).astype(np.float32)
-            weights[f"conv{b}_{i}"] = (kernel, bias)
-            c_in = c_out
-    return weights
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    from standin_weights import standin_conv_weights as keras_named
+
+    # 'block3_conv2' -> 'conv3_2'
+    return {f"conv{name[5]}_{name[-1]}": w for name, w in keras_named(seed, blocks).items()}
 
 
 def load_inputs(path):
