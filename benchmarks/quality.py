@@ -6,10 +6,9 @@ Usage: python benchmarks/quality.py OUT.json CONFIG_JSON
 CONFIG_JSON keys: size [W, H], iterations (the baseline's, 200), budget (iterations each option may run),
 backbone ("vgg16-hed": real pretrained features), threads.
 
-Options are found at run time in model_nn's signature, so the benchmark measures whatever this version
-of the package offers and says which options it could not find.
+Each option runs `budget` iterations (Adam steps or L-BFGS cost evaluations; with multi-resolution,
+`budget` at each size) and is timed from the call of model_nn until its cost first reaches J*.
 """
-import inspect
 import json
 import sys
 import time
@@ -18,38 +17,26 @@ import numpy as np
 
 import common
 
-#: Candidate spellings of each option: {model_nn keyword: value}. CONTENT stands for the normalised
-#: content image. For each option the first spelling that model_nn accepts is run; options with none
-#: are reported as missing.
-CONTENT = object()
-CONTENT_INIT = ({"init": "content"}, {"input_image": CONTENT})
-LBFGS = ({"optimizer": "lbfgs"},)
-MULTIRES = ({"scales": (0.5, 1.0)}, {"multires": True}, {"multi_resolution": True}, {"resolutions": 2},
-            {"pyramid": 2}, {"levels": 2})
-
-
-def _combine(*groups):
-    """All merges of one spelling from each group, in order of preference."""
-    combos = [{}]
-    for group in groups:
-        combos = [{**c, **g} for c in combos for g in group]
-    return tuple(combos)
-
-
+#: The package's faster options, as model_nn keywords. HALF_THEN_FULL stands for the stages
+#: [(W/2, H/2), (W, H)] of a multi-resolution run at the benchmark's size (W, H).
+HALF_THEN_FULL = "half-then-full"
 OPTIONS = [
-    ("content init", CONTENT_INIT),
-    ("L-BFGS", LBFGS),
-    ("L-BFGS + content init", _combine(LBFGS, CONTENT_INIT)),
-    ("multi-resolution", MULTIRES),
-    ("multi-resolution + L-BFGS + content init", _combine(MULTIRES, LBFGS, CONTENT_INIT)),
+    ("content init", {"init": "content"}),
+    ("L-BFGS", {"optimizer": "lbfgs"}),
+    ("L-BFGS + content init", {"optimizer": "lbfgs", "init": "content"}),
+    ("multi-resolution", {"sizes": HALF_THEN_FULL}),
+    ("multi-resolution + L-BFGS + content init",
+     {"sizes": HALF_THEN_FULL, "optimizer": "lbfgs", "init": "content"}),
 ]
 #: History keys that would tell the resolution of an entry in a multi-resolution run.
 LEVEL_KEYS = ("size", "scale", "level", "resolution")
 
 
-def resolve(spellings, accepted):
-    """The first spelling whose keywords model_nn accepts, or None."""
-    return next((dict(kw) for kw in spellings if set(kw) <= accepted), None)
+def option_kwargs(kwargs, width, height):
+    """model_nn keywords of an OPTIONS entry at the benchmark's size (placeholders filled in)."""
+    if kwargs.get("sizes") == HALF_THEN_FULL:
+        kwargs = {**kwargs, "sizes": [(width // 2, height // 2), (width, height)]}
+    return kwargs
 
 
 def time_to_target(history, total_s, target):
@@ -117,19 +104,13 @@ def main(argv):
         "time_to_target_s": base_s, "iterations": len(base.history), "stopped": base.stopped,
     }
 
-    accepted = set(inspect.signature(model_nn).parameters)
-    result["options"], result["missing"] = [], []
+    result["options"] = []
     for label, spec in OPTIONS:
-        kwargs = resolve(spec, accepted)
-        if kwargs is None:
-            result["missing"].append(label)
-            continue
-        kwargs = {k: (content if v is CONTENT else v) for k, v in kwargs.items()}
+        kwargs = option_kwargs(spec, width, height)
         res, wall_s = run(config["budget"], **kwargs)
         reached_s = time_to_target(res.history, wall_s, target)
         result["options"].append({
-            "label": label, "kwargs": {k: ("<content image>" if isinstance(v, np.ndarray) else v)
-                                       for k, v in kwargs.items()},
+            "label": label, "kwargs": kwargs,
             "wall_s": wall_s, "budget_iterations": config["budget"], "entries": len(res.history),
             "final_J": res.history[-1]["J"] if res.history else None,
             "returned_image_J": cost_of(res.image), "time_to_target_s": reached_s,

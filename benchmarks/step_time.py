@@ -272,9 +272,6 @@ def main(argv=None):
                 sp = f"{o['speedup']:.2f}x" if o["speedup"] else "-"
                 final = f"{o['final_J']:.6g}" if o["final_J"] is not None else "-"
                 log(f"{o['label'][:44]:44s} {o['wall_s']:8.1f} {final:>12s} {reach:>14s} {sp:>8s}")
-            if q["missing"]:
-                log(f"options not in this version of the package (model_nn keywords not found): "
-                    f"{', '.join(q['missing'])}")
             report["time_to_quality_speedup"] = q["time_to_quality_speedup"]
         sp = report["time_to_quality_speedup"]
         log(f"time_to_quality_speedup: {sp:.2f}" if sp else

@@ -52,7 +52,9 @@ def build_parser():
     parser.add_argument("--quiet", action="store_true", help="no progress bar or cost reports")
     extra = parser.add_argument_group("beyond the course")
     extra.add_argument("--tv-weight", type=float, default=0.0,
-                       help="weight of the total-variation smoothing term (default: 0; try 100-1000)")
+                       help="weight of the total-variation smoothing term (default: 0). It competes with the "
+                            "final cost: with vgg16-hed at 200x150 and 100 L-BFGS evaluations, 3 and "
+                            "30 smooth visibly; short Adam runs need 100-10000")
     extra.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam",
                        help="adam (the course) or lbfgs (Gatys et al.; --iterations then counts cost "
                             "evaluations)")

@@ -26,11 +26,17 @@ def test_time_to_target_ignores_coarser_levels_of_a_multiresolution_run():
     assert quality.time_to_target(h, 2.0, 5.0) == pytest.approx(2.0)
 
 
-def test_options_use_the_first_spelling_model_nn_accepts():
-    accepted = {"content_image", "style_image", "input_image", "optimizer"}
-    assert quality.resolve(quality.CONTENT_INIT, accepted) == {"input_image": quality.CONTENT}
-    assert quality.resolve(quality.CONTENT_INIT, accepted | {"init"}) == {"init": "content"}
-    assert quality.resolve(quality.LBFGS, {"input_image"}) is None
-    combos = dict(quality.OPTIONS)["L-BFGS + content init"]
-    assert quality.resolve(combos, accepted) == {"optimizer": "lbfgs", "input_image": quality.CONTENT}
-    assert quality.resolve(dict(quality.OPTIONS)["multi-resolution"], accepted) is None
+def test_multiresolution_options_run_half_then_full_size():
+    options = dict(quality.OPTIONS)
+    assert quality.option_kwargs(options["multi-resolution"], 200, 150) == {"sizes": [(100, 75), (200, 150)]}
+    assert quality.option_kwargs(options["L-BFGS"], 200, 150) == {"optimizer": "lbfgs"}
+
+
+def test_every_option_is_a_keyword_of_model_nn():
+    import inspect
+
+    from nst_utils.train import model_nn
+
+    accepted = set(inspect.signature(model_nn).parameters)
+    for label, kwargs in quality.OPTIONS:
+        assert set(kwargs) <= accepted, label

@@ -214,10 +214,25 @@ def test_no_course_assets_referenced(solution):
     assert "shared/assets" not in text and "NST_LOSS" not in text
 
 
-def test_ignore_markers_are_ones_nbval_recognises(solution):
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ignore_markers_are_ones_nbval_recognises(path):
     """nbval honours a marker only when the comment is exactly NBVAL_IGNORE_OUTPUT (no trailing text)."""
     from nbval.plugin import find_comment_markers
 
-    for cell in solution.cells:
+    for cell in nbformat.read(str(path), as_version=4).cells:
         if cell.cell_type == "code" and IGNORE in cell.source:
             assert dict(find_comment_markers(cell.source)).get("check") is False, cell.source[:120]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_store_no_errors_and_stay_small(path):
+    """Stored outputs are what a learner compares against: no tracebacks, no stderr noise, and a
+    file size that a clone and a browser handle (pictures are stored as JPEG where there are many)."""
+    assert path.stat().st_size < 3_000_000, f"{path.name} is {path.stat().st_size / 1e6:.1f} MB"
+    for cell in nbformat.read(str(path), as_version=4).cells:
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", f"{path.name}: cell {cell.id} stores an error"
+            assert out.get("name") != "stderr", f"{path.name}: cell {cell.id} stores stderr: {out.get('text')}"
