@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from .config import STYLE_LAYERS
+from .costs import check_activations, check_style_layers
 
 
 class GramTargets(dict):
@@ -86,3 +87,34 @@ def compute_style_cost_from_grams(targets, generated_activations, style_layers=S
                            "targets with the same style_layers.")
         J_style += coeff * compute_layer_style_cost_from_gram(targets[name], generated_activations[name])
     return J_style
+
+
+@tf.custom_gradient
+def gram_of_unrolled(A):
+    """A^T A for A of shape (n_H*n_W, n_C): gram_matrix of the course's unrolled (n_C, n_H*n_W)
+    activations without materialising the transpose, with a one-matmul gradient A (dG + dG^T)
+    where TensorFlow's generic MatMul gradient would do two."""
+    def grad(dG):
+        return tf.matmul(A, dG + tf.transpose(dG))
+    return tf.matmul(A, A, transpose_a=True), grad
+
+
+def fixed_style_cost(a_S, style_layers):
+    """compute_style_cost(a_S, a_G, style_layers) as a function of a_G alone, with the style image's
+    Gram matrices, constants of the optimisation, computed once here instead of at every step."""
+    G_S = {name: gram_of_unrolled(tf.reshape(a_S[name], [-1, a_S[name].shape[-1]]))
+           for name, _ in style_layers}
+
+    def style_cost(a_G):
+        check_style_layers(a_S, a_G, style_layers)
+        J_style = tf.constant(0.0, tf.float32)
+        for name, coeff in style_layers:
+            _, a = check_activations(a_S[name], a_G[name], "a_S", "a_G",
+                                     "Resize the style image to the content image's size.")
+            n_C = a.shape[-1]
+            n_HW = tf.cast(tf.shape(a)[1] * tf.shape(a)[2], tf.float32)
+            G_G = gram_of_unrolled(tf.reshape(a, [-1, n_C]))
+            J_style += coeff * tf.reduce_sum(tf.square(G_S[name] - G_G)) / (4.0 * n_C**2 * n_HW**2)
+        return J_style
+
+    return style_cost

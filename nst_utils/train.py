@@ -8,14 +8,14 @@ import numpy as np
 import tensorflow as tf
 
 from .config import CONFIG, CONTENT_LAYER, MAX_ITERATIONS_ENV, STYLE_LAYERS, capped_iterations
-from .costs import (check_activations, check_style_layers, compute_content_cost, compute_style_cost,
-                    total_cost)
+from .costs import compute_content_cost, compute_style_cost, total_cost
 from .images import ensure_output_dir, generate_noise_image, save_image
 from .color import luminance_image, transfer_chroma
 from .lbfgs import StopOptimization, make_value_and_gradient, minimize_lbfgs
 from .regularizers import total_variation
 from .resize import resize_image, scaled_size
-from .style_targets import GramTargets, blend_weights, compute_style_cost_from_grams, gram_targets
+from .style_targets import (GramTargets, blend_weights, compute_style_cost_from_grams,
+                            fixed_style_cost, gram_targets)
 
 
 def make_cost_function(model, a_C, a_S, alpha=10, beta=40, content_layer=CONTENT_LAYER,
@@ -44,7 +44,7 @@ def make_cost_function(model, a_C, a_S, alpha=10, beta=40, content_layer=CONTENT
     else:
         a_S = {name: tf.constant(a_S[name]) for name, _ in style_layers}
         if fixed_style_grams:
-            style_cost = _fixed_style_cost(a_S, style_layers)
+            style_cost = fixed_style_cost(a_S, style_layers)
         else:
             def style_cost(a_G):
                 return compute_style_cost(a_S, a_G, style_layers)
@@ -59,37 +59,6 @@ def make_cost_function(model, a_C, a_S, alpha=10, beta=40, content_layer=CONTENT
         return J, J_content, J_style
 
     return cost
-
-
-@tf.custom_gradient
-def _gram_of_unrolled(A):
-    """A^T A for A of shape (n_H*n_W, n_C): gram_matrix of the course's unrolled (n_C, n_H*n_W)
-    activations without materialising the transpose, with a one-matmul gradient A (dG + dG^T)
-    where TensorFlow's generic MatMul gradient would do two."""
-    def grad(dG):
-        return tf.matmul(A, dG + tf.transpose(dG))
-    return tf.matmul(A, A, transpose_a=True), grad
-
-
-def _fixed_style_cost(a_S, style_layers):
-    """compute_style_cost(a_S, a_G, style_layers) as a function of a_G alone, with the style image's
-    Gram matrices, constants of the optimisation, computed once here instead of at every step."""
-    G_S = {name: _gram_of_unrolled(tf.reshape(a_S[name], [-1, a_S[name].shape[-1]]))
-           for name, _ in style_layers}
-
-    def style_cost(a_G):
-        check_style_layers(a_S, a_G, style_layers)
-        J_style = tf.constant(0.0, tf.float32)
-        for name, coeff in style_layers:
-            _, a = check_activations(a_S[name], a_G[name], "a_S", "a_G",
-                                     "Resize the style image to the content image's size.")
-            n_C = a.shape[-1]
-            n_HW = tf.cast(tf.shape(a)[1] * tf.shape(a)[2], tf.float32)
-            G_G = _gram_of_unrolled(tf.reshape(a, [-1, n_C]))
-            J_style += coeff * tf.reduce_sum(tf.square(G_S[name] - G_G)) / (4.0 * n_C**2 * n_HW**2)
-        return J_style
-
-    return style_cost
 
 
 def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40,

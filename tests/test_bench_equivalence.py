@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS
 from nst_utils.costs import compute_style_cost
-from nst_utils.train import _gram_of_unrolled, make_train_step
+from nst_utils.style_targets import fixed_style_cost, gram_of_unrolled
+from nst_utils.train import make_train_step
 from nst_utils.vgg import VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
 from standin_weights import standin_conv_weights
 
@@ -69,7 +70,7 @@ def test_gram_gradient_matches_numpy():
     A_t = tf.constant(A)
     with tf.GradientTape() as tape:
         tape.watch(A_t)
-        G = _gram_of_unrolled(A_t)
+        G = gram_of_unrolled(A_t)
         y = tf.reduce_sum(G * M)
     np.testing.assert_allclose(G.numpy(), A.T.astype(np.float64) @ A, rtol=1e-5)
     # d/dA sum(M * A^T A) = A (M + M^T), in float64 NumPy
@@ -102,9 +103,8 @@ def test_fixed_style_grams_cost_equals_compute_style_cost(models):
     _, style, generated = images(6)
     a_S, a_G = model(style), model(generated)
     expected = float(compute_style_cost(a_S, a_G, STYLE_LAYERS))
-    from nst_utils.train import _fixed_style_cost
 
-    assert float(_fixed_style_cost(a_S, STYLE_LAYERS)(a_G)) == pytest.approx(expected, rel=1e-5)
+    assert float(fixed_style_cost(a_S, STYLE_LAYERS)(a_G)) == pytest.approx(expected, rel=1e-5)
 
 
 def test_xla_step_equals_default_step(models):
