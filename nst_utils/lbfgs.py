@@ -28,6 +28,8 @@ def make_value_and_gradient(cost_function, shape):
             J, J_content, J_style = cost_function(image)
         return J, J_content, J_style, tape.gradient(J, image)
 
+    # One function per run and model, on purpose (see train.make_train_step): no retracing warning.
+    value_and_gradient._omit_frequent_tracing_warning = True
     return value_and_gradient
 
 

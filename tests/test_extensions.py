@@ -4,6 +4,7 @@ Effects are measured on the pretrained ``vgg16-hed`` backbone (real ImageNet fea
 small sizes with few iterations. Statistics are recomputed here in NumPy, independently of the
 package code under test.
 """
+import logging
 import time
 
 import numpy as np
@@ -368,3 +369,21 @@ def test_saved_images_are_the_final_ones_with_lbfgs_and_colour(hed, C, S, tmp_pa
     assert [p.name for p in r.saved] == ["0.png", "2.png", "4.png", "generated_image.png"]
     assert np.array_equal(load_image(tmp_path / "generated_image.png"), to_picture(r.image))
     assert np.abs(np_yiq(load_image(tmp_path / "2.png"))[..., 1:] - np_yiq(to_picture(C))[..., 1:]).mean() < 1.0
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_repeated_runs_do_not_print_a_retracing_warning(hed, C, S, optimizer):
+    """Learners call model_nn in loops (Reconstructions.ipynb: one run per layer). Each run builds
+    its own tf.function on purpose; TensorFlow must not print its 'triggered tf.function retracing'
+    warning into their notebooks (it did, under nbval's short runs)."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for _ in range(7):
+            model_nn(C, S, 1, model=hed, seed=0, optimizer=optimizer, **QUIET)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r.getMessage() for r in records if "retracing" in r.getMessage()]
