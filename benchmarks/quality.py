@@ -28,8 +28,6 @@ OPTIONS = [
     ("multi-resolution + L-BFGS + content init",
      {"sizes": HALF_THEN_FULL, "optimizer": "lbfgs", "init": "content"}),
 ]
-#: History keys that would tell the resolution of an entry in a multi-resolution run.
-LEVEL_KEYS = ("size", "scale", "level", "resolution")
 
 
 def option_kwargs(kwargs, width, height):
@@ -48,10 +46,9 @@ def time_to_target(history, total_s, target):
     if not history:
         return None
     last = history[-1]
-    level_key = next((k for k in LEVEL_KEYS if k in last), None)
     setup = total_s - last["seconds"]
     for entry in history:
-        if level_key and entry[level_key] != last[level_key]:
+        if entry.get("size") != last.get("size"):
             continue  # a coarser level's cost is on a different image size: not comparable
         if entry["J"] <= target:
             return setup + entry["seconds"]

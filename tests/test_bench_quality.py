@@ -21,7 +21,7 @@ def test_time_to_target_adds_the_setup_before_the_loop():
 
 
 def test_time_to_target_ignores_coarser_levels_of_a_multiresolution_run():
-    h = history([1.0, 0.5], scale=0.5) + history([9.0, 4.0], scale=1.0)
+    h = history([1.0, 0.5], size=(100, 75)) + history([9.0, 4.0], size=(200, 150))
     h[2]["seconds"], h[3]["seconds"] = 1.5, 2.0
     assert quality.time_to_target(h, 2.0, 5.0) == pytest.approx(2.0)
 
