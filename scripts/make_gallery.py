@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -28,9 +26,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from nst_utils import (load_image, load_vgg_model, make_cost_function, model_nn,  # noqa: E402
-                       normalized_gram, reshape_and_normalize_image, to_picture, total_variation)
-from nst_utils.color import rgb_to_yiq  # noqa: E402
+                       reshape_and_normalize_image, to_picture)
 from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS  # noqa: E402
+from nst_utils.measures import (chroma_distance, picture_total_variation,  # noqa: E402
+                                style_distance_share, texture_fineness)
 
 IMAGES = ROOT / "images"
 #: The TV term competes with the cost G converges to (J ~ 400 here), not the starting cost (~1e7):
@@ -56,21 +55,6 @@ def strip(path, images, titles):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)", flush=True)
-
-
-def tv_of_picture(image):
-    return float(total_variation(to_picture(image)[None].astype("float32")))
-
-
-def chroma_distance(image, content):
-    """Mean |I, Q of the 8-bit picture - I, Q of the content|, pixel units."""
-    return float(np.abs(rgb_to_yiq(to_picture(image))[..., 1:] - rgb_to_yiq(to_picture(content))[..., 1:]).mean())
-
-
-def texture_fineness(image):
-    """Mean squared luminance gradient / luminance variance (~1/length^2 of texture elements)."""
-    y = rgb_to_yiq(to_picture(image).astype(float))[..., 0]
-    return float((np.sum(np.diff(y, axis=0) ** 2) + np.sum(np.diff(y, axis=1) ** 2)) / y.size / y.var())
 
 
 def main(argv=None):
@@ -148,7 +132,7 @@ def main(argv=None):
 
     if "tv" in want:  # Total variation
         tv_runs = [plain] + [run(tv_weight=w)[0] for w in TV_WEIGHTS]
-        tvs = [tv_of_picture(r.image) for r in tv_runs]
+        tvs = [picture_total_variation(r.image) for r in tv_runs]
         numbers["tv"] = {"tv_weight": [0, *TV_WEIGHTS], "TV": tvs}
         strip(out / "tv.png", [r.image for r in tv_runs],
               [f"tv_weight={w:g}\nTV={tv:.0f}" for w, tv in zip([0, *TV_WEIGHTS], tvs)])
@@ -171,15 +155,7 @@ def main(argv=None):
     if "blend" in want:  # Two styles blended
         blend, _ = run(style=[S, S2], style_weights=[0.5, 0.5])
         mosaic_only, _ = run(style=S2)
-        grams = [{n: normalized_gram(model(s)[n]) for n, _ in STYLE_LAYERS} for s in (S, S2)]
-
-        def share(image):
-            acts = model(image)
-            d = [sum(w * float(np.sum((normalized_gram(acts[n]) - g[n]) ** 2)) for n, w in STYLE_LAYERS)
-                 for g in grams]
-            return d[0] / (d[0] + d[1])
-
-        shares = [share(r.image) for r in (plain, blend, mosaic_only)]
+        shares = [style_distance_share(model, r.image, S, S2) for r in (plain, blend, mosaic_only)]
         numbers["blend"] = {"weights_mosaic": [0, 0.5, 1], "gram_distance_share": shares}
         strip(out / "blend.png", [plain.image, blend.image, mosaic_only.image],
               [f"brushstrokes only\nGram share {shares[0]:.2f}", f"50/50 blend\nGram share {shares[1]:.2f}",
