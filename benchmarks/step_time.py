@@ -47,8 +47,9 @@ TF_VARIANTS = {
     # Ablations (--ablation): what each setting buys on its own or on top of the default.
     "tf-full-network": {"build_vgg": {"fast_input_gradient": False},
                         "train_step": {"fixed_style_grams": False, "jit_compile": False}, "full_network": True},
-    "tf-fast-conv-grad": {"train_step": {"fixed_style_grams": False}},
+    "tf-fast-conv-grad": {"build_vgg": {"winograd": False}, "train_step": {"fixed_style_grams": False}},
     "tf-fixed-grams": {"build_vgg": {"fast_input_gradient": False}},
+    "tf-direct-conv": {"build_vgg": {"winograd": False}},
     "tf-default-xla": {"train_step": {"jit_compile": True}},
     "tf-default-inter1": {"inter": 1},
 }
@@ -57,7 +58,8 @@ TORCH_VARIANTS = {
     "pytorch-channels-last": {"channels_last": True},
 }
 DEFAULT_RUN = ["tf-course", "tf-default", "pytorch", "pytorch-channels-last"]
-ABLATION_RUN = ["tf-full-network", "tf-fast-conv-grad", "tf-fixed-grams", "tf-default-xla", "tf-default-inter1"]
+ABLATION_RUN = ["tf-full-network", "tf-fast-conv-grad", "tf-fixed-grams", "tf-direct-conv", "tf-default-xla",
+                "tf-default-inter1"]
 
 
 def size(text):

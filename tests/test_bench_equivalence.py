@@ -24,8 +24,11 @@ def weights():
 
 @pytest.fixture(scope="module")
 def models(weights):
-    return {fast: build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS, fast_input_gradient=fast)
-            for fast in (False, True)}
+    # the course's layers; the input gradient as a forward convolution only; the default (that and
+    # Winograd convolutions from block 3 on, tested against direct convolutions in test_winograd.py)
+    return {"course": build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS, fast_input_gradient=False),
+            "fast-grad": build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS, winograd=False),
+            "default": build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS)}
 
 
 def images(seed):
@@ -36,7 +39,7 @@ def images(seed):
 def test_fast_input_gradient_same_forward_and_gradients(models):
     x = tf.constant(images(0)[0])
     outs, grads = {}, {}
-    for fast, model in models.items():
+    for fast, model in [(False, models["course"]), (True, models["fast-grad"])]:
         with tf.GradientTape() as tape:
             tape.watch(x)
             acts = model(x)
@@ -54,7 +57,7 @@ def test_fast_input_gradient_kernel_gradient_unchanged(weights):
     # The faster layer is still a correct conv layer if someone trains its weights.
     grads = {}
     for fast in (False, True):
-        model = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv2_1"], fast_input_gradient=fast)
+        model = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv2_1"], fast_input_gradient=fast, winograd=False)
         layer = model.get_layer("conv1_2")
         with tf.GradientTape() as tape:
             tape.watch(layer.kernel.value)
@@ -90,16 +93,19 @@ def run_steps(model, n=3, **options):
 
 
 def test_default_step_equals_course_step(models):
-    course, course_image = run_steps(models[False], fixed_style_grams=False)
-    default, default_image = run_steps(models[True])
+    course, course_image = run_steps(models["course"], fixed_style_grams=False)
+    default, default_image = run_steps(models["default"])
     # J, J_content, J_style of three successive images agree
     np.testing.assert_allclose(default, course, rtol=2e-5)
     assert course[2, 0] < course[0, 0]  # the steps do optimise
-    np.testing.assert_allclose(default_image, course_image, rtol=0, atol=1e-3)
+    # Adam moves every pixel by up to 2.0 per step whatever the gradient's size, so the rounding
+    # differences of the faster convolutions (about 1e-5 relative) show most in pixels with tiny
+    # gradients; 3e-3 is 0.15% of one step.
+    np.testing.assert_allclose(default_image, course_image, rtol=0, atol=3e-3)
 
 
 def test_fixed_style_grams_cost_equals_compute_style_cost(models):
-    model = models[False]
+    model = models["course"]
     _, style, generated = images(6)
     a_S, a_G = model(style), model(generated)
     expected = float(compute_style_cost(a_S, a_G, STYLE_LAYERS))
@@ -108,15 +114,15 @@ def test_fixed_style_grams_cost_equals_compute_style_cost(models):
 
 
 def test_xla_step_equals_default_step(models):
-    default, _ = run_steps(models[True], n=2)
-    xla, _ = run_steps(models[True], n=2, jit_compile=True)
+    default, _ = run_steps(models["default"], n=2)
+    xla, _ = run_steps(models["default"], n=2, jit_compile=True)
     np.testing.assert_allclose(xla, default, rtol=2e-5)
 
 
 def test_fixed_style_grams_keeps_the_clear_errors(models):
     import keras
 
-    model = models[True]
+    model = models["default"]
     content, style, init = images(7)
     small_style = model(style[:, :-8, :-8, :])
     step = make_train_step(model, model(content)[CONTENT_LAYER], small_style, keras.optimizers.Adam(2.0))

@@ -1,0 +1,144 @@
+"""Winograd F(4x4, 3x3) convolution (nst_utils.winograd) and the VGG layers that use it."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nst_utils import winograd
+from nst_utils.vgg import VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
+from standin_weights import standin_conv_weights
+
+
+def numpy_conv2d_same(x, kernel):
+    """3x3, stride 1, 'same' cross-correlation in float64, written out: the reference."""
+    x, kernel = np.asarray(x, np.float64), np.asarray(kernel, np.float64)
+    n, h, w, _ = x.shape
+    padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)])
+    out = np.zeros((n, h, w, kernel.shape[3]))
+    for r in range(3):
+        for s in range(3):
+            out += padded[:, r:r + h, s:s + w, :] @ kernel[r, s]
+    return out
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8, 3, 5), (1, 29, 37, 16, 24), (2, 13, 6, 7, 9), (1, 1, 1, 4, 4),
+                                   (1, 19, 25, 64, 32)])
+def test_equals_a_direct_convolution(shape):
+    # Sides that are not multiples of the 4x4 output tile, a batch of 2, a single pixel.
+    n, h, w, c_in, c_out = shape
+    rng = np.random.default_rng(sum(shape))
+    x = rng.normal(0, 50, (n, h, w, c_in)).astype(np.float32)
+    kernel = rng.normal(0, 0.1, (3, 3, c_in, c_out)).astype(np.float32)
+
+    out = winograd.winograd_conv2d(tf.constant(x), winograd.transform_kernel(kernel)).numpy()
+
+    expected = numpy_conv2d_same(x, kernel)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=0, atol=3e-5 * np.abs(expected).max())
+
+
+def test_needs_a_static_shape():
+    spec = tf.TensorSpec([1, None, None, 4], tf.float32)
+    tiles = winograd.transform_kernel(np.zeros((3, 3, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="static input shape"):
+        tf.function(lambda x: winograd.winograd_conv2d(x, tiles)).get_concrete_function(spec)
+
+
+def test_vgg19_uses_winograd_from_block_3_on():
+    assert [name for name, c_in, c_out in vgg19_convs() if winograd.use_winograd(c_in, c_out)] == \
+        conv_layer_names(VGG19_BLOCKS)[4:]
+
+
+def vgg19_convs():
+    c_in, convs = 3, []
+    for name in conv_layer_names(VGG19_BLOCKS):
+        c_out = (64, 128, 256, 512, 512)[int(name[4]) - 1]
+        convs.append((name, c_in, c_out))
+        c_in = c_out
+    return convs
+
+
+LAYERS = ["conv2_2", "conv3_1", "conv4_2", "conv5_1"]
+
+
+@pytest.fixture(scope="module")
+def weights():
+    keras_weights = standin_conv_weights(seed=5)
+    return {name: keras_weights[keras_layer_name(name)] for name in conv_layer_names(VGG19_BLOCKS)}
+
+
+def activations_and_input_gradient(model, x):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        acts = model(x)
+        y = sum(tf.reduce_sum(tf.sin(a) * a) for a in acts.values())
+    return {k: v.numpy() for k, v in acts.items()}, tape.gradient(y, x).numpy()
+
+
+def image(seed, shape=(1, 37, 45, 3)):
+    return np.random.default_rng(seed).uniform(-120, 130, shape).astype(np.float32)
+
+
+def assert_close(actual, expected, relative):
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=relative * np.abs(expected).max())
+
+
+def test_vgg_layers_same_activations_and_gradient(weights):
+    direct = build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS, winograd=False)
+    fast = build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS)
+    assert [layer.name for layer in fast.layers if getattr(layer, "_tiles", None) is not None] == \
+        conv_layer_names(VGG19_BLOCKS)[4:13]
+    acts_d, grad_d = activations_and_input_gradient(direct, image(0))
+    acts_w, grad_w = activations_and_input_gradient(fast, image(0))
+    for name in LAYERS:
+        assert_close(acts_w[name], acts_d[name], 1e-5)
+    assert_close(grad_w, grad_d, 1e-4)
+    # inside a tf.function, where model_nn's step runs
+    acts_f = tf.function(fast)(tf.constant(image(0)))
+    for name in LAYERS:
+        assert_close(acts_f[name].numpy(), acts_d[name], 1e-5)
+
+
+def test_changed_weights_are_used(weights):
+    # The Winograd kernels are a cache of the kernel: any change of the weights must reach them.
+    fast = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_2"])
+    other = standin_conv_weights(seed=6)
+    step = tf.function(lambda x: fast(x)["conv3_2"])
+    step(tf.constant(image(1)))                      # traced and cached with the first weights
+
+    fast.get_layer("conv3_2").set_weights(list(other["block3_conv2"]))
+    fast.get_layer("conv3_1").kernel.assign(other["block3_conv1"][0])
+    expected_weights = dict(weights, conv3_1=(other["block3_conv1"][0], weights["conv3_1"][1]),
+                            conv3_2=other["block3_conv2"])
+    expected = build_vgg(expected_weights, VGG19_BLOCKS, "avg", ["conv3_2"], winograd=False)(image(1))["conv3_2"]
+    for out in (fast(image(1))["conv3_2"], step(tf.constant(image(1)))):
+        assert_close(out.numpy(), expected.numpy(), 1e-5)
+
+
+def test_kernel_gradient_is_the_convolutions(weights):
+    # Someone who fine-tunes the weights gets TensorFlow's own kernel gradient.
+    grads = {}
+    for use in (False, True):
+        model = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_2"], winograd=use)
+        kernel = model.get_layer("conv3_1").kernel
+        with tf.GradientTape() as tape:
+            tape.watch(kernel.value)
+            y = tf.reduce_sum(tf.square(model(image(2))["conv3_2"]))
+        grads[use] = tape.gradient(y, kernel.value).numpy()
+    assert_close(grads[True], grads[False], 1e-4)
+
+
+def test_unknown_shapes_fall_back_to_the_direct_convolution(weights):
+    fast = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_1"])
+    spec = tf.TensorSpec([1, None, None, 3], tf.float32)
+    out = tf.function(lambda x: fast(x)["conv3_1"], input_signature=[spec])(tf.constant(image(3)))
+    expected = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_1"], winograd=False)(image(3))["conv3_1"]
+    assert_close(out.numpy(), expected.numpy(), 1e-5)
+
+
+def test_winograd_kernels_are_not_saved_with_the_weights(weights, tmp_path):
+    fast = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_1"])
+    direct = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_1"], winograd=False)
+    assert len(fast.weights) == len(direct.weights)
+    fast.save_weights(tmp_path / "w.weights.h5")
+    direct.load_weights(tmp_path / "w.weights.h5")
