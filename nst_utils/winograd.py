@@ -39,7 +39,7 @@ _B_T = np.array([[4, 0, -5, 0, 1, 0],
                  [0, 4, 0, -5, 0, 1]], dtype=np.float64)
 
 #: Smallest channel counts for which build_vgg uses Winograd (measured on a 2-core AVX2 CPU at
-#: 400x300: from VGG's block 3 on it is 1.7-2x faster than TensorFlow's direct convolution, in
+#: 400x300: from VGG's block 3 on it is 1.4-2.4x faster than TensorFlow's direct convolution, in
 #: blocks 1 and 2 the transforms' memory traffic eats the saving).
 MIN_CHANNELS = 128
 MIN_WIDER_CHANNELS = 256

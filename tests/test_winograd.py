@@ -142,3 +142,12 @@ def test_winograd_kernels_are_not_saved_with_the_weights(weights, tmp_path):
     assert len(fast.weights) == len(direct.weights)
     fast.save_weights(tmp_path / "w.weights.h5")
     direct.load_weights(tmp_path / "w.weights.h5")
+
+
+def test_load_vgg_model_chooses_the_convolutions(standin_weights, vgg19_standin):
+    from nst_utils import load_vgg_model
+
+    direct = load_vgg_model(standin_weights, layers=["conv4_2"], winograd=False)
+    assert not any(getattr(layer, "_tiles", None) is not None for layer in direct.layers)
+    assert vgg19_standin.get_layer("conv4_2")._tiles is not None
+    assert_close(vgg19_standin(image(4))["conv4_2"].numpy(), direct(image(4))["conv4_2"].numpy(), 1e-5)
