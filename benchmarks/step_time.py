@@ -12,8 +12,9 @@ cores or memory and each process's peak memory is its own. What is measured:
   depend on the values --, average pooling, cut after conv5_1, content conv4_2, style conv1_1..conv5_1,
   alpha 10, beta 40, Adam lr 2.0) at 400x300 by default. The first step (tracing, compilation) is
   reported on its own; then warm-up steps; then the median, min and max of --steps timed steps.
-* GFLOP/s: the useful work of a step counted analytically from the layer shapes (benchmarks/flops.py)
-  divided by the median step time.
+* GFLOP/s: the useful work of a step counted analytically from the layer shapes (benchmarks/flops.py),
+  for the direct algorithm, divided by the median step time. The package's default convolutions from
+  block 3 on use Winograd's algorithm, which does fewer multiplications: its rate is an effective one.
 * peak memory: the peak resident set size (ru_maxrss) of the worker process, framework included.
 * both implementations' costs at the same initial image, as a check that they solve the same problem.
 * time to quality (benchmarks/quality.py): the course's 200-iteration Adam run on the real pretrained
