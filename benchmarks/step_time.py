@@ -36,8 +36,8 @@ import flops
 
 HERE = Path(__file__).resolve().parent
 
-#: TensorFlow configurations. "train_step" holds keyword arguments for make_train_step; a variant
-#: using an argument this version of the package lacks is reported as skipped.
+#: TensorFlow configurations. "train_step" and "build_vgg" hold keyword arguments for make_train_step
+#: and build_vgg (see benchmarks/tf_step.py).
 TF_VARIANTS = {
     # The step as the package shipped it before this benchmark (commit 760011d): TensorFlow's own
     # conv gradient, the style cost recomputing the style image's Gram matrices every step, no XLA.
@@ -192,8 +192,6 @@ def main(argv=None):
             log(f"[round {r + 1}/{args.rounds}] {name} ...")
             res = run_worker(script, [str(inputs), json.dumps(variant), str(args.warmup), str(args.steps)],
                              args.threads, log)
-            if "skipped" in res:
-                log(f"  skipped: {res['skipped']}")
             runs[name].append(res)
 
     for name, rs in runs.items():
@@ -208,8 +206,6 @@ def main(argv=None):
                 costs_at_init=ok[0]["costs_at_init"], costs_after=ok[0]["costs_after"],
                 updates_before_costs_after=ok[0]["updates_before_costs_after"],
                 framework=ok[0]["framework"], version=ok[0]["version"], threads=ok[0]["threads"])
-        elif rs and "skipped" in rs[0]:
-            entry["skipped"] = rs[0]["skipped"]
         else:
             entry["error"] = rs[0].get("error") if rs else "not run"
         report["variants"][name] = entry
@@ -237,7 +233,7 @@ def main(argv=None):
         f"{'first step s':>12s} {'peak RSS MB':>11s} {'vs PyTorch':>10s}")
     for name, e in report["variants"].items():
         if "wall_s" not in e:
-            log(f"{name:24s} {e.get('skipped') or e.get('error')}")
+            log(f"{name:24s} {e.get('error')}")
             continue
         vs = f"{e['wall_s']['median'] / report['pytorch_s']:.2f}x" if report["pytorch_s"] else "-"
         log(f"{name:24s} {fmt_range(e['wall_s']):>26s} {e['cpu_s']['median']:10.2f} {e['gflops_per_s']:8.1f} "
