@@ -180,12 +180,11 @@ def _conv2d_layer():
 
     def conv(x, kernel, tiles):
         """tiles: None (direct convolution), or (forward tiles, input-gradient tiles)."""
-        static = x.shape.is_fully_defined()
 
         @tf.custom_gradient
         def _conv(x, kernel):
             def grad(dy):
-                if tiles is not None and static:
+                if tiles is not None:
                     dx = winograd.winograd_conv2d(dy, tiles[1])
                 elif kernel.shape[2] < 16:
                     # Few input channels (conv1_1: RGB): the rotated convolution would have only 3
@@ -198,7 +197,7 @@ def _conv2d_layer():
                                                           padding="SAME")
                 return dx, dkernel
 
-            if tiles is not None and static:
+            if tiles is not None:
                 return winograd.winograd_conv2d(x, tiles[0]), grad
             return tf.nn.conv2d(x, kernel, 1, "SAME"), grad
 
@@ -245,8 +244,10 @@ def _conv2d_layer():
 
         def convolution_op(self, inputs, kernel):
             kernel = tf.convert_to_tensor(kernel)
-            tiles = None if self._tiles is None else self._tiles.read(kernel)
-            return conv(inputs, kernel, tiles)
+            # Winograd's tiling needs the image size when the graph is built; without it (Keras
+            # building the model, a tf.function over any size) the direct convolution gives the same.
+            use_tiles = self._tiles is not None and inputs.shape.is_fully_defined()
+            return conv(inputs, kernel, self._tiles.read(kernel) if use_tiles else None)
 
     return Conv2D
 

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from nst_utils import winograd
-from nst_utils.vgg import VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
+from nst_utils.vgg import FILTERS, VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
 from standin_weights import standin_conv_weights
 
 
@@ -51,7 +51,7 @@ def test_vgg19_uses_winograd_from_block_3_on():
 def vgg19_convs():
     c_in, convs = 3, []
     for name in conv_layer_names(VGG19_BLOCKS):
-        c_out = (64, 128, 256, 512, 512)[int(name[4]) - 1]
+        c_out = FILTERS[int(name[4]) - 1]
         convs.append((name, c_in, c_out))
         c_in = c_out
     return convs
