@@ -6,14 +6,13 @@ stand-in weights in the Keras notop format and points NST_VGG19_WEIGHTS at them.
 started by nbval inherit the variable, so their VGG19 cells run instead of being skipped.
 """
 import os
-import sys
+
 import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / "tests"))
 
 # --- notebooks (nbval; `--nbval` is in pyproject's addopts) -----------------------------------------------
 # notebooks/exercises/ holds the learner's version, whose exercises are unsolved: not run by nbval
@@ -50,7 +49,7 @@ def pytest_configure(config):
     if os.environ.get("NST_VGG19_WEIGHTS") or _real_weights_available():
         config.nst_standin_weights = None
         return
-    from standin_weights import write_notop_h5
+    from nst_utils.grading.standin import write_notop_h5
 
     folder = Path(tempfile.mkdtemp(prefix="nst-standin-"))
     path = write_notop_h5(folder / "vgg19_standin_notop.h5", seed=0)

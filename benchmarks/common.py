@@ -26,12 +26,11 @@ ADAM_EPSILON = 1e-7
 
 def standin_conv_weights(seed=0, blocks=VGG19_BLOCKS):
     """{course layer name: (kernel (3, 3, c_in, c_out), bias (c_out,))}: the tests' stand-in weights
-    (tests/standin_weights.py, random, He-scaled), keyed by the course's layer names.
+    (nst_utils/grading/standin.py, random, He-scaled), keyed by the course's layer names.
 
     Timing does not depend on the values; He scaling keeps activations (and so the costs that the two
     implementations must agree on) of a sensible size."""
-    sys.path.insert(0, str(REPO_ROOT / "tests"))
-    from standin_weights import standin_conv_weights as keras_named
+    from nst_utils.grading.standin import standin_conv_weights as keras_named
 
     # 'block3_conv2' -> 'conv3_2'
     return {f"conv{name[5]}_{name[-1]}": w for name, w in keras_named(seed, blocks).items()}

@@ -13,7 +13,7 @@ unchanged. The output depends only on the solution notebook: running the script 
 ``--execute`` runs the solution notebook in a fresh kernel with NST_MAX_ITERATIONS=2 (outputs of the
 cells marked ``# NBVAL_IGNORE_OUTPUT`` are not kept, so the cap does not show) and stores the outputs.
 It uses NST_VGG19_WEIGHTS or the real weights if present, else stand-in weights written by
-tests/standin_weights.py: the stored outputs do not depend on the weights' values.
+nst_utils/grading/standin.py: the stored outputs do not depend on the weights' values.
 """
 import argparse
 import ast
@@ -133,7 +133,7 @@ def render(nb):
 def execute_solution(path=SOLUTION):
     """Re-run the solution notebook and store its outputs (ignored cells stored empty)."""
     sys.path.insert(0, str(ROOT))
-    from nst_utils.grade import execute_notebook
+    from nst_utils.grading.grader import execute_notebook
 
     nb = nbformat.read(str(path), as_version=4)
     for cell in nb.cells:
@@ -144,8 +144,7 @@ def execute_solution(path=SOLUTION):
 
         keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
         if not (Path(CONFIG.VGG_MODEL).is_file() or (keras_home / "models" / VGG19_WEIGHTS_FILE).is_file()):
-            sys.path.insert(0, str(ROOT / "tests"))
-            from standin_weights import write_notop_h5
+            from nst_utils.grading.standin import write_notop_h5
 
             folder = Path(tempfile.mkdtemp(prefix="nst-standin-"))
             os.environ["NST_VGG19_WEIGHTS"] = str(write_notop_h5(folder / "standin.h5", seed=0))

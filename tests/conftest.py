@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from standin_weights import write_notop_h5
+from nst_utils.grading.standin import write_notop_h5
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from nst_utils.costs import compute_style_cost
 from nst_utils.style_targets import fixed_style_cost, gram_of_unrolled
 from nst_utils.train import make_train_step
 from nst_utils.vgg import VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
-from standin_weights import standin_conv_weights
+from nst_utils.grading.standin import standin_conv_weights
 
 LAYERS = [CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS]
 # Odd sides: the 'same' average pooling then has border windows with fewer pixels.

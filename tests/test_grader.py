@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nst_utils import grade
+from nst_utils.grading import grader as grade
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import nst_utils.vgg as vgg
 from nst_utils import CONFIG, WeightsError, WeightsNotFoundError, load_vgg_model
-from standin_weights import write_notop_h5
+from nst_utils.grading.standin import write_notop_h5
 
 VGG19_CONVS = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv3_4",
                "conv4_1", "conv4_2", "conv4_3", "conv4_4", "conv5_1", "conv5_2", "conv5_3", "conv5_4"]

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from nst_utils import winograd
 from nst_utils.vgg import FILTERS, VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
-from standin_weights import standin_conv_weights
+from nst_utils.grading.standin import standin_conv_weights
 
 
 def numpy_conv2d_same(x, kernel):

@@ -1,5 +1,6 @@
-"""Stand-in VGG weights written by the tests, in the on-disk format of Keras's
-vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 (the genuine file cannot be downloaded here).
+"""Stand-in VGG weights (random, He-scaled) in the on-disk format of Keras's
+vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5, for places where the genuine file cannot be had:
+the tests, the benchmarks and the grader make them for themselves.
 
 That file is a Keras 1/2 "legacy" HDF5 weights file: the root attribute ``layer_names`` lists every
 layer (input, convs, pools); each layer is a group whose attribute ``weight_names`` lists its datasets
@@ -9,11 +10,10 @@ weights. Keras's ``load_weights`` reads it by layer order.
 import h5py
 import numpy as np
 
-BLOCKS = {"vgg19": (2, 2, 4, 4, 4), "vgg16": (2, 2, 3, 3, 3)}
-FILTERS = (64, 128, 256, 512, 512)
+from ..vgg import FILTERS, VGG19_BLOCKS
 
 
-def standin_conv_weights(seed=0, blocks=BLOCKS["vgg19"]):
+def standin_conv_weights(seed=0, blocks=VGG19_BLOCKS):
     """{keras layer name: (kernel, bias)}; He-scaled so activations keep a sensible size."""
     rng = np.random.default_rng(seed)
     weights, c_in = {}, 3
@@ -27,7 +27,7 @@ def standin_conv_weights(seed=0, blocks=BLOCKS["vgg19"]):
     return weights
 
 
-def write_notop_h5(path, seed=0, blocks=BLOCKS["vgg19"], corrupt_layer=None):
+def write_notop_h5(path, seed=0, blocks=VGG19_BLOCKS, corrupt_layer=None):
     """Write stand-in notop weights to ``path``; ``corrupt_layer`` gets a kernel of the wrong shape."""
     weights = standin_conv_weights(seed, blocks)
     layer_names = ["input_1"]
