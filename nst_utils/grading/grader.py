@@ -1,296 +1,286 @@
-"""Grade a learner's copy of the assignment notebook: ``python -m nst_utils.grade LEARNER.ipynb``.
+"""Grade learners' copies of the assignment: ``python -m nst_utils.grade NOTEBOOK_OR_FOLDER... [-j N]``.
 
-The grader
+Every submitted notebook is treated as hostile. For each one the grader
 
-1. reads the reference notebook (the committed exercise notebook,
-   ``notebooks/exercises/Art_Generation_with_Neural_Style_Transfer.ipynb``), whose test cells are tagged
-   ``test:<function>`` and hold the expected outputs;
-2. finds the same test cells in the learner's notebook by tag (or cell id), not by position, so extra
-   cells a learner added do not matter, and restores their source from the reference ("you cannot
-   edit this cell");
-3. executes the learner's notebook in a fresh kernel of the current Python environment, in the
-   notebook's folder; a cell that fails does not stop the others. The long, ungraded optimisation
-   cells (tagged ``grader:skip`` in the reference) are not run; with ``--run-all`` they run, with
-   ``NST_MAX_ITERATIONS`` (2 by default) capping their loops;
-4. prints one row per exercise (passed / failed / not graded, and why) and the score, and exits with
-   status 0 only if every exercise passed.
+1. reads it (a file that is not a notebook is reported by name, exit status 2);
+2. takes the source of each graded cell (by its tag ``graded:<function>``, else the reference's cell
+   id), keeps only its ``def`` statements and checks them (submission.py): a function that imports,
+   aliases or calls the package's reference scores 0, with the reason;
+3. tests those functions in a clean-room kernel of its own (cleanroom.py): the reference's set-up
+   cell, the learner's defs, the reference's test cells (their printed output must contain the
+   stored expected output, as nbval checks it in the solution) and hidden cases drawn when grading
+   starts, whose expected values are computed here, in the grader, by the package's reference and
+   never enter a kernel (hidden.py). train_step is graded on a small stand-in network: no VGG19
+   weights, no internet;
+4. runs the learner's notebook as it is, only to report whether it runs (no score depends on it);
+5. prints a table per notebook and, for several, a class summary; ``--csv``/``--json`` write
+   gradebooks.
 
-An exercise passes when its test cell runs without error and its output contains the reference
-output's lines, in order (extra lines, e.g. a learner's debugging prints, are allowed).
-
-VGG19 weights: the notebook loads them as usual (``NST_VGG19_WEIGHTS``, ``pretrained_model/`` or the
-Keras cache, see pretrained_model/README.md). The train_step test does not depend on the weights'
-values, so any VGG19 weights file of the right format grades it. If no weights can be found, the five
-cost exercises are still graded and train_step is reported as "not graded", with the reason.
+Every kernel runs in a sandbox (sandbox.py: limits, a minimal environment, and with bwrap no
+network and a read-only filesystem); every cell has a timeout and every notebook a wall-clock limit.
+Ctrl-C or SIGTERM stops grading within seconds, kills every kernel and reports what was graded.
+Exit status: 0 every exercise of every notebook passed, 1 some failed, 2 bad arguments or unreadable
+notebooks, 130/143 stopped by Ctrl-C/SIGTERM.
 """
 import argparse
+import asyncio
 import os
-import re
+import secrets
+import signal
+import subprocess
 import sys
+import tempfile
 import time
-from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import MAX_ITERATIONS_ENV, REPO_ROOT
+from ..quiet import native_stderr
+from . import report as rep
+from .sandbox import Limits, Sandbox, bwrap_path
 
 NOTEBOOK_NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
 DEFAULT_REFERENCE = REPO_ROOT / "notebooks" / "exercises" / NOTEBOOK_NAME
-TEST_TAG = "test:"
-GRADED_TAG = "graded:"
-SKIP_TAG = "grader:skip"  # long, ungraded cells (the optimisation runs): not run when grading
-WEIGHTS_ERRORS = ("WeightsNotFoundError", "WeightsError")
-CURRENT_ENV_KERNEL = "nst-grader-current-env"
-
-PASSED, FAILED, NOT_GRADED = "passed", "failed", "not graded"
 
 
-def _tags(cell):
-    return list(cell.get("metadata", {}).get("tags", []))
+@dataclass
+class Context:
+    """How one worker grades: limits, sandbox, timeouts, where kernels log, and the stop signal."""
+
+    limits: Limits
+    use_bwrap: bool
+    cell_timeout: float
+    notebook_timeout: float
+    run_all: bool
+    run_notebook: bool
+    env: dict
+    hide: list
+    log: object
+    stop: asyncio.Event
+    slot: int = 0
+    kernels: list = field(default_factory=list)
+
+    async def start_kernel(self):
+        from .kernel import SandboxKernel
+
+        sandbox = Sandbox(self.limits, self.use_bwrap, self.slot, self.hide, self.env)
+        kernel = SandboxKernel(sandbox, self.log)
+        self.kernels.append(kernel)
+        await kernel.start()
+        return kernel
 
 
-def _tagged(cell, prefix):
-    """The name after ``prefix`` in the cell's tags (e.g. 'test:gram_matrix' -> 'gram_matrix'), or None."""
-    for tag in _tags(cell):
-        if tag.startswith(prefix):
-            return tag[len(prefix):]
-    return None
+async def grade_notebook(path, reference, seeds, wanted, ctx):
+    """NotebookReport of one notebook (never raises for anything the notebook does)."""
+    from .cleanroom import clean_room, run_check
+    from .submission import NotebookError, graded_source, read_notebook
 
-
-def _find_cell(nb, prefix, name, cell_id):
-    """Index of the learner's cell tagged prefix+name, else the cell with the reference's id, else None."""
-    for i, cell in enumerate(nb.cells):
-        if _tagged(cell, prefix) == name:
-            return i
-    for i, cell in enumerate(nb.cells):
-        if cell_id and cell.get("id") == cell_id:
-            return i
-    return None
-
-
-def stdout_lines(cell):
-    """The lines a code cell printed (stdout streams and text/plain results), without blank lines."""
-    text = []
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stdout":
-            text.append(out.get("text", ""))
-        elif out.get("output_type") in ("execute_result", "display_data"):
-            text.append(out.get("data", {}).get("text/plain", "") + "\n")
-    return [line.rstrip() for line in "".join(text).splitlines() if line.strip()]
-
-
-def cell_error(cell):
-    """(ename, evalue) of the first error output of a cell, or None."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            return out.get("ename", "Error"), out.get("evalue", "")
-    return None
-
-
-def _is_subsequence(expected, actual):
-    it = iter(actual)
-    return all(any(line == got for got in it) for line in expected)
-
-
-def _first_missing(expected, actual):
-    it = iter(actual)
-    for line in expected:
-        if not any(line == got for got in it):
-            return line
-    return None
-
-
-def _short(text, limit=300):
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(text)).strip()
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def load_reference(path):
-    """[(function, test cell, graded cell id)] of the reference notebook, in notebook order."""
-    import nbformat
-
-    nb = nbformat.read(str(path), as_version=4)
-    graded_ids = {_tagged(c, GRADED_TAG): c.get("id") for c in nb.cells if _tagged(c, GRADED_TAG)}
-    exercises = [(_tagged(c, TEST_TAG), c, graded_ids.get(_tagged(c, TEST_TAG)))
-                 for c in nb.cells if _tagged(c, TEST_TAG)]
-    if not exercises:
-        raise ValueError(f"{path} has no test cells (cells tagged '{TEST_TAG}<function>').")
-    return exercises
-
-
-@contextmanager
-def _environ(**values):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update({k: str(v) for k, v in values.items()})
+    start = time.monotonic()
     try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        nb = read_notebook(Path(path))
+    except NotebookError as err:
+        return rep.NotebookReport(str(path), error=str(err))
+    sources = {ex.function: graded_source(nb, ex.function, ex.graded_id) for ex in reference.exercises}
+    deadline = start + ctx.notebook_timeout
+    exercises = await clean_room(sources, reference, wanted, seeds, ctx, deadline)
+    run = None
+    if ctx.run_notebook and not ctx.stop.is_set():
+        run = await run_check(nb, reference, ctx, deadline)
+    return rep.NotebookReport(str(path), exercises, run, seconds=time.monotonic() - start)
 
 
-def _kernel_manager():
-    """A kernel manager for a Python kernel of *this* interpreter (whatever kernelspecs are installed)."""
-    import ipykernel.kernelspec
-    from jupyter_client import KernelManager
-    from jupyter_client.kernelspec import KernelSpecManager
+async def grade_all(paths, reference, seeds, wanted, contexts, on_done):
+    """Grade paths with one worker per context; on_done(report) as each finishes. Returns the
+    reports in the order of paths (None for those not graded before a stop)."""
+    queue = list(enumerate(paths))
+    reports = [None] * len(paths)
 
-    class CurrentEnvSpecs(KernelSpecManager):
-        def get_kernel_spec(self, kernel_name):
-            if kernel_name == CURRENT_ENV_KERNEL:
-                return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
-                                              **ipykernel.kernelspec.get_kernel_dict())
-            return super().get_kernel_spec(kernel_name)
+    async def worker(ctx):
+        while queue and not ctx.stop.is_set():
+            index, path = queue.pop(0)
+            reports[index] = await grade_notebook(path, reference, seeds, wanted, ctx)
+            if not ctx.stop.is_set():
+                on_done(reports[index])
 
-    return KernelManager(kernel_name=CURRENT_ENV_KERNEL, kernel_spec_manager=CurrentEnvSpecs())
-
-
-def execute_notebook(nb, cwd, max_iterations=2, timeout=600, allow_errors=True):
-    """Execute ``nb`` in place in a fresh kernel of this Python, with ``cwd`` as working folder.
-
-    NST_MAX_ITERATIONS caps the optimisation loops; PYTHONPATH makes this copy of nst_utils importable.
-    """
-    from nbclient import NotebookClient
-
-    pythonpath = os.pathsep.join(p for p in (str(Path(__file__).resolve().parent.parent),
-                                             os.environ.get("PYTHONPATH")) if p)
-    env = {"PYTHONPATH": pythonpath, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    if max_iterations is not None:
-        env[MAX_ITERATIONS_ENV] = max_iterations
-    client = NotebookClient(nb, km=_kernel_manager(), timeout=timeout, allow_errors=allow_errors,
-                            interrupt_on_timeout=True, record_timing=False,
-                            resources={"metadata": {"path": str(cwd)}})
-    with _environ(**env):
-        client.execute()
-    return nb
+    await asyncio.gather(*(worker(ctx) for ctx in contexts))
+    return reports
 
 
-def grade_notebook(nb, reference):
-    """Grade an executed notebook. reference -- load_reference(...). Returns a list of result dicts."""
-    weights_error = None
-    for cell in nb.cells:
-        err = cell_error(cell) if cell.get("cell_type") == "code" else None
-        if err and err[0] in WEIGHTS_ERRORS:
-            weights_error = err
-            break
-
-    results = []
-    for number, (name, ref_cell, graded_id) in enumerate(reference, 1):
-        row = {"exercise": number, "function": name, "status": FAILED, "why": ""}
-        results.append(row)
-        index = _find_cell(nb, TEST_TAG, name, ref_cell.get("id"))
-        if index is None:
-            row["why"] = f"test cell not found (tag '{TEST_TAG}{name}'): was it deleted?"
-            continue
-        test = nb.cells[index]
-        err = cell_error(test)
-        graded_index = _find_cell(nb, GRADED_TAG, name, graded_id)
-        graded_err = cell_error(nb.cells[graded_index]) if graded_index is not None else None
-        if name == "train_step" and weights_error and err:
-            row["status"] = NOT_GRADED
-            row["why"] = (f"no usable VGG19 weights ({weights_error[0]}: "
-                          f"{_short(weights_error[1], 120)}); see pretrained_model/README.md")
-        elif graded_err:
-            row["why"] = f"the cell defining {name} raised {graded_err[0]}: {_short(graded_err[1])}"
-        elif err:  # the public tests' AssertionErrors say what is wrong; name other errors
-            row["why"] = _short(err[1]) if err[0] == "AssertionError" else f"{err[0]}: {_short(err[1])}"
+def find_notebooks(items):
+    """Notebook paths from files and folders (folders: every *.ipynb below, checkpoints skipped)."""
+    found, missing = [], []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        elif path.is_file():
+            found.append(path)
         else:
-            expected, actual = stdout_lines(ref_cell), stdout_lines(test)
-            if _is_subsequence(expected, actual):
-                row["status"] = PASSED
-            else:
-                missing = _first_missing(expected, actual)
-                row["why"] = f"output differs: expected the line {missing!r}"
-    return results
+            missing.append(item)
+    return found, missing
 
 
-def format_table(results):
-    headers = ("Exercise", "Function", "Result", "Why")
-    rows = [(str(r["exercise"]), r["function"], r["status"], r["why"]) for r in results]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers[:3])]
-    line = lambda cols: "  ".join(c.ljust(w) for c, w in zip(cols[:3], widths)) + "  " + cols[3]
-    out = [line(headers), line(tuple("-" * w for w in widths) + ("-" * 3,))]
-    out += [line(row) for row in rows]
-    passed = sum(r["status"] == PASSED for r in results)
-    out.append(f"Score: {passed}/{len(results)}")
-    return "\n".join(out)
+def bwrap_works():
+    path = bwrap_path()
+    if not path:
+        return False
+    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
+                           capture_output=True)
+    return probe.returncode == 0
 
 
-def skipped_cell_ids(reference):
-    import nbformat
+def hidden_answers(reference):
+    """Draw the hidden cases' seeds and compute their expected results (in this process)."""
+    from . import hidden
 
-    nb = nbformat.read(str(reference), as_version=4)
-    return {c.get("id") for c in nb.cells if SKIP_TAG in _tags(c)}
-
-
-def prepare(nb, reference_cells, skip_ids=None):
-    """Restore the reference test cells ("you cannot edit this cell") and blank the cells to skip:
-    those tagged grader:skip or with an id in skip_ids. skip_ids None skips nothing."""
-    for name, ref_cell, _ in reference_cells:
-        index = _find_cell(nb, TEST_TAG, name, ref_cell.get("id"))
-        if index is not None:
-            nb.cells[index].source = ref_cell.source
-            nb.cells[index].outputs = []
-    for cell in nb.cells:
-        if skip_ids is None or cell.get("cell_type") != "code":
-            continue
-        if SKIP_TAG in _tags(cell) or cell.get("id") in skip_ids:
-            cell.source = "# (not run by the grader: a long, ungraded cell)"
-            cell.outputs = []
-    return nb
+    seeds = {ex.function: secrets.randbits(31) for ex in reference.exercises}
+    return seeds, {name: hidden.expected(name, seed) for name, seed in seeds.items()}
 
 
-def grade(path, reference=DEFAULT_REFERENCE, max_iterations=2, timeout=600, save_executed=None,
-          run_all=False):
-    """Execute and grade the notebook at ``path``. Returns (results, executed notebook)."""
-    import nbformat
-
-    reference_cells = load_reference(reference)
-    nb = nbformat.read(str(path), as_version=4)
-    prepare(nb, reference_cells, None if run_all else skipped_cell_ids(reference))
-    execute_notebook(nb, Path(path).resolve().parent, max_iterations, timeout)
-    if save_executed:
-        nbformat.write(nb, str(save_executed))
-    return grade_notebook(nb, reference_cells), nb
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m nst_utils.grade",
+        description="Grade learners' copies of the neural style transfer assignment: each graded "
+                    "function is tested in a sandboxed clean room against the reference's tests and "
+                    "hidden cases; the notebook is also run, to report whether it runs.")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks or folders of them")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="notebooks graded at once (default 1)")
+    parser.add_argument("--csv", metavar="FILE", help="write a gradebook: one row per notebook and exercise")
+    parser.add_argument("--json", metavar="FILE", help="write the same gradebook as JSON")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds per cell (default 120)")
+    parser.add_argument("--notebook-timeout", type=float, default=600,
+                        help="seconds per notebook, both runs together (default 600)")
+    parser.add_argument("--memory-mb", type=int, default=4096, help="memory of one kernel (default 4096)")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                        help="auto: bwrap if installed (default); bwrap: required; none: limits only")
+    parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                        help="pass this environment variable to the kernels (e.g. NST_VGG19_WEIGHTS)")
+    parser.add_argument("--reference", default=str(DEFAULT_REFERENCE),
+                        help="notebook with the test cells and expected outputs (default: the "
+                             "committed exercise notebook)")
+    parser.add_argument("--run-all", action="store_true",
+                        help="also run the long cells tagged grader:skip when running the notebook")
+    parser.add_argument("--max-iterations", type=int, default=2,
+                        help=f"{MAX_ITERATIONS_ENV} for the notebook run (default 2)")
+    parser.add_argument("--no-run", action="store_true",
+                        help="only test the graded functions; do not run the notebook itself")
+    parser.add_argument("--save-executed", metavar="FOLDER", help="write the executed notebooks there")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the kernels' start-up output")
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.timeout <= 0 or args.notebook_timeout <= 0 or args.memory_mb < 256:
+        parser.error("-j must be >= 1, timeouts > 0, --memory-mb >= 256")
+    return args
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m nst_utils.grade",
-        description="Execute a learner's copy of the neural style transfer notebook and grade its six "
-                    "exercises against the expected outputs of the reference exercise notebook.")
-    parser.add_argument("notebook", help="the learner's notebook (.ipynb)")
-    parser.add_argument("--reference", default=str(DEFAULT_REFERENCE),
-                        help="notebook holding the expected outputs (default: the committed exercise "
-                             "notebook, %(default)s)")
-    parser.add_argument("--max-iterations", type=int, default=2,
-                        help=f"{MAX_ITERATIONS_ENV} for the run: caps the ungraded optimisation loops "
-                             "(default: %(default)s)")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
-    parser.add_argument("--run-all", action="store_true",
-                        help=f"also run the long ungraded cells (tagged {SKIP_TAG}), capped by "
-                             "--max-iterations")
-    parser.add_argument("--save-executed", metavar="PATH", help="also write the executed notebook there")
-    args = parser.parse_args(argv)
-
-    for path, what in ((args.notebook, "notebook"), (args.reference, "reference notebook")):
-        if not Path(path).is_file():
-            print(f"error: {what} '{path}' not found.", file=sys.stderr)
-            return 2
-    start = time.perf_counter()
-    print(f"Grading {args.notebook} (expected outputs from {args.reference}) ...", flush=True)
-    try:
-        results, _ = grade(args.notebook, args.reference, args.max_iterations, args.timeout,
-                           args.save_executed, args.run_all)
-    except ValueError as err:  # unreadable notebook or reference without test cells
-        print(f"error: {err}", file=sys.stderr)
+    args = parse_args(argv)
+    paths, missing = find_notebooks(args.notebooks)
+    problems = [f"'{m}' not found" for m in missing]
+    if not Path(args.reference).is_file():
+        problems.append(f"reference notebook '{args.reference}' not found")
+    if not paths and not missing:
+        problems.append("no notebooks (.ipynb) in " + ", ".join(args.notebooks))
+    if problems:
+        print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
-    print(format_table(results))
-    print(f"({time.perf_counter() - start:.0f} s)")
-    return 0 if all(r["status"] == PASSED for r in results) else 1
+    use_bwrap = args.sandbox != "none" and bwrap_works()
+    if args.sandbox == "bwrap" and not use_bwrap:
+        print("error: --sandbox bwrap, but bwrap is not installed or does not work here "
+              "(Debian/Ubuntu: apt-get install bubblewrap)", file=sys.stderr)
+        return 2
+    if not use_bwrap:
+        print("warning: learner code runs unisolated (no bwrap): it can read your files, write where you "
+              "can and use the network; only time, memory and process limits apply. Install bubblewrap "
+              "to isolate it.", file=sys.stderr)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # this process computes the hidden answers
+    return _grade(args, paths, use_bwrap)
+
+
+def _grade(args, paths, use_bwrap):
+    from .cleanroom import load_reference
+
+    try:
+        reference = load_reference(args.reference)
+    except Exception as err:  # noqa: BLE001 -- any unreadable reference
+        print(f"error: reference notebook: {err}", file=sys.stderr)
+        return 2
+    log = sys.stderr if args.verbose else tempfile.NamedTemporaryFile(
+        "w", prefix="nst-grade-", suffix=".log", delete=False)
+    with native_stderr(log):  # TensorFlow's start-up lines
+        seeds, wanted = hidden_answers(reference)
+    env = {MAX_ITERATIONS_ENV: str(args.max_iterations)}
+    env.update({name: os.environ[name] for name in args.pass_env if name in os.environ})
+    hide = sorted({str(p.resolve().parent) for p in paths}
+                  | {str(Path(f).resolve().parent) for f in (args.csv, args.json) if f})
+    reports = asyncio.run(_run(args, paths, reference, seeds, wanted, use_bwrap, env, hide, log))
+    return _finish(args, paths, reports, len(reference.exercises), log)
+
+
+async def _run(args, paths, reference, seeds, wanted, use_bwrap, env, hide, log):
+    from tqdm import tqdm
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, lambda s=signum: (setattr(stop, "signum", s), stop.set()))
+    limits = Limits(memory_mb=args.memory_mb)
+    contexts = [Context(limits, use_bwrap, args.timeout, args.notebook_timeout, args.run_all,
+                        not args.no_run, env, hide, log, stop, slot)
+                for slot in range(min(args.jobs, len(paths)))]
+    bar = tqdm(total=len(paths), desc="Grading", unit="notebook", file=sys.stderr, disable=None,
+               leave=False)
+
+    def done(report):
+        bar.write(rep.format_report(report), file=sys.stdout)
+        bar.update(1)
+        report.printed = True
+
+    try:
+        return await grade_all(paths, reference, seeds, wanted, contexts, done)
+    finally:
+        bar.close()
+        for ctx in contexts:
+            for kernel in ctx.kernels:
+                await kernel.stop()
+        if getattr(stop, "signum", None):
+            args.stopped_by = stop.signum
+
+
+def _finish(args, paths, reports, total, log):
+    stopped_by = getattr(args, "stopped_by", None)
+    graded = [r for r in reports if r is not None]
+    if stopped_by:
+        for path, r in zip(paths, reports):
+            if r is None:
+                print(f"== {path}\nnot graded: grading was stopped")
+            elif not getattr(r, "printed", False):
+                print(rep.format_report(r))
+    if len(paths) > 1:
+        print(rep.format_summary(graded, total))
+    for writer, target in ((rep.write_csv, args.csv), (rep.write_json, args.json)):
+        if target:
+            writer(target, graded)
+    if args.save_executed:
+        _save_executed(args.save_executed, graded)
+    if log is not sys.stderr:
+        log.close()
+        print(f"(kernel output: {log.name})", file=sys.stderr)
+    if stopped_by:
+        return 128 + stopped_by
+    if any(r.error for r in graded):
+        print("error: could not read: " + ", ".join(r.path for r in graded if r.error), file=sys.stderr)
+        return 2
+    return 0 if graded and all(r.all_passed for r in graded) else 1
+
+
+def _save_executed(folder, reports):
+    import nbformat
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, r in enumerate(reports):
+        if r.run is not None and r.run.executed is not None:
+            nbformat.write(r.run.executed, str(folder / f"{k:03d}-{Path(r.path).name}"))
 
 
 if __name__ == "__main__":

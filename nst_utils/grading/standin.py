@@ -48,3 +48,34 @@ def write_notop_h5(path, seed=0, blocks=VGG19_BLOCKS, corrupt_layer=None):
             group.create_dataset(names[0], data=kernel)
             group.create_dataset(names[1], data=bias)
     return path
+
+
+#: The tiny network's layers: VGG's names, so that the course's layer lists apply, with few channels.
+TINY_LAYERS = (("conv1_1", 4), ("conv2_1", 6), ("conv3_1", 8), ("conv4_1", 8), ("conv4_2", 8),
+               ("conv5_1", 8))
+
+
+def tiny_vgg(seed):
+    """A small seeded stand-in for the activations model, for grading train_step without VGG19.
+
+    Same interface as load_vgg_model(): (1, n_H, n_W, 3) float32 normalised RGB -> {layer name:
+    activations}, with conv1_1, conv2_1, conv3_1, conv4_1, conv4_2 and conv5_1 (3x3 ReLU convolutions,
+    2x2 average pooling before each block), He-scaled random weights drawn from ``seed``. A train_step
+    that uses the model it is given behaves the same on it as on VGG19.
+    """
+    import keras
+
+    rng = np.random.default_rng(seed)
+    inputs = keras.Input(shape=(None, None, 3))
+    x, outputs, c_in = inputs, {}, 3
+    for name, c_out in TINY_LAYERS:
+        if name.endswith("_1") and name != "conv1_1":
+            x = keras.layers.AveragePooling2D(2, padding="same")(x)
+        conv = keras.layers.Conv2D(c_out, 3, padding="same", activation="relu", name=name)
+        x = outputs[name] = conv(x)
+        kernel = rng.normal(0.0, np.sqrt(2.0 / (9 * c_in)), (3, 3, c_in, c_out)).astype(np.float32)
+        conv.set_weights([kernel, rng.normal(0.0, 0.1, (c_out,)).astype(np.float32)])
+        c_in = c_out
+    model = keras.Model(inputs, outputs, name="tiny_vgg")
+    model.trainable = False
+    return model

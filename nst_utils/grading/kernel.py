@@ -1,0 +1,165 @@
+"""A Jupyter kernel in a sandbox, driven cell by cell with limits that always fire.
+
+The grader talks to the kernel with jupyter_client's asynchronous client, so its own event loop keeps
+running while a cell runs: a cell that loops for ever hits its timeout (the kernel is interrupted,
+then killed with its whole sandbox if it ignores the interrupt), a kernel that dies (``os._exit``, a
+segfault, a limit) is noticed within a second, and so is a sandbox that passes its memory limit.
+"""
+import asyncio
+import queue
+import sys
+import time
+from dataclasses import dataclass, field
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.kernelspec import KernelSpec
+from nbformat.v4 import output_from_msg
+
+#: Seconds a kernel may take to start, and to answer an interrupt before it is killed.
+STARTUP_SECONDS = 120
+INTERRUPT_GRACE_SECONDS = 5
+
+OK, ERROR, TIMEOUT, DEAD, MEMORY, STOPPED = "ok", "error", "timeout", "dead", "memory", "stopped"
+
+
+@dataclass
+class CellRun:
+    """What running one cell gave: status (OK, ERROR, TIMEOUT, DEAD, MEMORY or STOPPED), the
+    nbformat outputs, the first error as (ename, evalue), and the seconds it took."""
+
+    status: str
+    outputs: list = field(default_factory=list)
+    error: tuple = None
+    seconds: float = 0.0
+
+
+class _SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel command is the sandbox's, with a connection file it can read."""
+
+    sandbox = None
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self.sandbox.uid is not None:
+            import os
+
+            os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
+
+
+class SandboxKernel:
+    """One kernel in one sandbox. Use ``async with SandboxKernel(sandbox, log) as kernel``."""
+
+    def __init__(self, sandbox, log):
+        self.sandbox, self.log = sandbox, log
+        self.km = self.kc = None
+        self.alive = False
+
+    async def __aenter__(self):
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.stop()
+
+    @property
+    def pid(self):
+        provisioner = self.km.provisioner if self.km else None
+        process = getattr(provisioner, "process", None)
+        return process.pid if process is not None else None
+
+    async def start(self):
+        km = _SandboxKernelManager(transport="ipc", ip=str(self.sandbox.ipc / "kernel"))
+        km.sandbox = self.sandbox
+        km.connection_file = str(self.sandbox.ipc / "kernel.json")
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        km._kernel_spec = KernelSpec(argv=self.sandbox.command(argv), display_name="graded",
+                                     language="python", interrupt_mode="message")
+        self.km = km
+        await km.start_kernel(env=self.sandbox.environment(), stdout=self.log, stderr=self.log)
+        self.kc = km.client()
+        self.kc.start_channels()
+        try:
+            await asyncio.wait_for(self.kc._async_wait_for_ready(timeout=STARTUP_SECONDS),
+                                   STARTUP_SECONDS + 5)
+        except Exception:  # noqa: BLE001 -- whatever stopped it, there is no kernel to grade with
+            await self.stop()
+            raise RuntimeError("the kernel did not start (see the log, --verbose)") from None
+        self.alive = True
+
+    async def stop(self):
+        self.alive = False
+        if self.kc is not None:
+            self.kc.stop_channels()
+        if self.km is not None:
+            pid = self.pid
+            self.sandbox.kill(pid)
+            try:
+                await asyncio.wait_for(self.km.shutdown_kernel(now=True), 10)
+            except Exception:  # noqa: BLE001 -- already killed; only resources are left to free
+                pass
+            self.sandbox.cleanup(pid)
+            self.km = None
+
+    async def run(self, code, timeout, deadline, stop_event=None):
+        """Run one cell. timeout -- seconds for this cell; deadline -- time.monotonic() limit of the
+        whole notebook; stop_event -- an asyncio.Event set when grading is being stopped."""
+        start = time.monotonic()
+        if not self.alive:
+            return CellRun(DEAD)
+        msg_id = self.kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+        outputs, error = [], None
+        limit = min(start + timeout, deadline)
+        status = await self._collect(msg_id, limit, outputs, stop_event)
+        if status == TIMEOUT:
+            status = await self._interrupt(msg_id, outputs)
+        for out in outputs:
+            if out.get("output_type") == "error" and error is None:
+                error = (out.get("ename", "Error"), out.get("evalue", ""))
+        if status == OK and error is not None:
+            status = ERROR
+        return CellRun(status, outputs, error, time.monotonic() - start)
+
+    async def _collect(self, msg_id, limit, outputs, stop_event=None):
+        """Gather the cell's outputs until the kernel is idle again, or something stops it."""
+        last_check = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= limit:
+                return TIMEOUT
+            if stop_event is not None and stop_event.is_set():
+                await self._kill()
+                return STOPPED
+            if now - last_check >= 1.0:
+                last_check = now
+                if not await self.km.is_alive():
+                    self.alive = False
+                    return DEAD
+                if self.sandbox.resident_mb(self.pid) > self.sandbox.limits.memory_mb:
+                    await self._kill()
+                    return MEMORY
+            try:
+                msg = await self.kc.get_iopub_msg(timeout=min(0.5, max(limit - now, 0.01)))
+            except (queue.Empty, asyncio.TimeoutError, TimeoutError):
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["header"]["msg_type"]
+            if kind == "status" and msg["content"].get("execution_state") == "idle":
+                return OK
+            if kind in ("stream", "display_data", "execute_result", "error"):
+                outputs.append(output_from_msg(msg))
+
+    async def _interrupt(self, msg_id, outputs):
+        """Interrupt a cell past its time; kill the sandbox if the kernel does not obey."""
+        try:
+            await self.km.interrupt_kernel()
+        except Exception:  # noqa: BLE001 -- a kernel that cannot be interrupted is killed below
+            pass
+        status = await self._collect(msg_id, time.monotonic() + INTERRUPT_GRACE_SECONDS, outputs)
+        if status != OK:
+            await self._kill()
+        return TIMEOUT
+
+    async def _kill(self):
+        self.alive = False
+        self.sandbox.kill(self.pid)
