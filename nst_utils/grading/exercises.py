@@ -1,0 +1,200 @@
+"""Make the learner's exercise notebook from the solution notebook (``scripts/make_exercises.py``).
+
+    python scripts/make_exercises.py            # write notebooks/exercises/<name>.ipynb
+    python scripts/make_exercises.py --check    # exit 1 if the committed exercise notebook is stale
+    python scripts/make_exercises.py --execute  # first re-run the solution notebook and store its outputs
+
+In every graded cell (tagged ``graded:<function>``) the statements between ``### START CODE HERE ###``
+and ``### END CODE HERE ###`` become ``None`` placeholders (``x = None``, ``return None``, ...) and each
+hint comment gets the course's "(≈N lines)", N being the number of statements it introduces. Everything
+else (markdown, other cells, ids, tags, stored outputs: the expected outputs of the test cells) is copied
+unchanged. The output depends only on the solution notebook: running the script twice gives the same bytes.
+
+``--execute`` runs the solution notebook in a fresh kernel with NST_MAX_ITERATIONS=2 (outputs of the
+cells marked ``# NBVAL_IGNORE_OUTPUT`` are not kept, so the cap does not show) and stores the outputs.
+It uses NST_VGG19_WEIGHTS or the real weights if present, else stand-in weights written by
+grading/standin.py: the stored outputs do not depend on the weights' values.
+"""
+import argparse
+import ast
+import os
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import nbformat
+
+from ..config import REPO_ROOT as ROOT
+
+NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
+SOLUTION = ROOT / "notebooks" / NAME
+EXERCISE = ROOT / "notebooks" / "exercises" / NAME
+START, END = "### START CODE HERE ###", "### END CODE HERE ###"
+IGNORE_MARK = "# NBVAL_IGNORE_OUTPUT"
+
+
+def _placeholder(stmt, segment):
+    """The learner's version of one solution statement."""
+    if isinstance(stmt, ast.Assign):
+        targets = " = ".join(ast.get_source_segment(segment, t) for t in stmt.targets)
+        return f"{targets} = None"
+    if isinstance(stmt, ast.AugAssign):
+        op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}[type(stmt.op)]
+        return f"{ast.get_source_segment(segment, stmt.target)} {op}= None"
+    if isinstance(stmt, ast.AnnAssign):
+        target = ast.get_source_segment(segment, stmt.target)
+        return f"{target}: {ast.get_source_segment(segment, stmt.annotation)} = None"
+    if isinstance(stmt, ast.Return):
+        return "return None"
+    if isinstance(stmt, ast.Expr):
+        return "None"
+    raise ValueError(f"line {stmt.lineno}: only simple statements (assignments, return, expressions) "
+                     f"may sit between the START/END CODE HERE markers, got {type(stmt).__name__}")
+
+
+def _count_hint(n):
+    return f"(≈{n} line)" if n == 1 else f"(≈{n} lines)"
+
+
+def blank_region(lines, indent):
+    """Replace the solution lines of one START/END region by placeholders with line-count hints."""
+    segment = textwrap.dedent("\n".join(lines))
+    stmts = ast.parse(segment).body
+    first_line = {s.lineno - 1: s for s in stmts}  # 0-based line index in the region -> statement
+    covered = {i for s in stmts for i in range(s.lineno - 1, s.end_lineno)}
+    out, hint_at, count = [], None, 0
+    seg_lines = segment.split("\n")
+    for i, line in enumerate(seg_lines):
+        stripped = line.strip()
+        if i in first_line:
+            stmt = first_line[i]
+            out.append(indent + " " * (len(line) - len(line.lstrip())) + _placeholder(stmt, segment))
+            count += 1
+        elif i in covered:
+            continue  # continuation line of a multi-line statement
+        elif stripped.startswith("#"):
+            if hint_at is not None and count:
+                out[hint_at] += " " + _count_hint(count)
+            # a comment right after a comment continues the hint: the count goes on its last line
+            out.append(indent + line)
+            hint_at, count = (len(out) - 1, 0) if "≈" not in stripped else (None, 0)
+        else:
+            out.append(indent + line if stripped else "")
+    if hint_at is not None:
+        out[hint_at] += " " + _count_hint(count)
+    return out
+
+
+def blank_cell_source(source):
+    lines = source.split("\n")
+    out, i = [], 0
+    regions = 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        if line.strip() == START:
+            indent = line[: len(line) - len(line.lstrip())]
+            j = i + 1
+            while j < len(lines) and lines[j].strip() != END:
+                j += 1
+            if j == len(lines):
+                raise ValueError(f"'{START}' without '{END}' in:\n{source}")
+            out += blank_region(lines[i + 1: j], indent)
+            regions += 1
+            i = j
+            continue
+        i += 1
+    if not regions:
+        raise ValueError(f"graded cell without a '{START}' ... '{END}' region:\n{source}")
+    return "\n".join(out)
+
+
+def graded_name(cell):
+    for tag in cell.get("metadata", {}).get("tags", []):
+        if tag.startswith("graded:"):
+            return tag[len("graded:"):]
+    return None
+
+
+def make_exercise(solution_nb):
+    """The exercise notebook (a new NotebookNode) for a solution notebook."""
+    nb = nbformat.reads(nbformat.writes(solution_nb), as_version=4)  # deep copy
+    for cell in nb.cells:
+        if cell.cell_type == "code" and graded_name(cell):
+            cell.source = blank_cell_source(cell.source)
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def render(nb):
+    return nbformat.writes(nb) + "\n"
+
+
+def execute_solution(path=SOLUTION):
+    """Re-run the solution notebook and store its outputs (ignored cells stored empty)."""
+    from nbclient import NotebookClient
+
+    from ..config import CONFIG, MAX_ITERATIONS_ENV, VGG19_WEIGHTS_FILE
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    if not os.environ.get("NST_VGG19_WEIGHTS"):
+        keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+        if not (Path(CONFIG.VGG_MODEL).is_file() or (keras_home / "models" / VGG19_WEIGHTS_FILE).is_file()):
+            from .standin import write_notop_h5
+
+            folder = Path(tempfile.mkdtemp(prefix="nst-standin-"))
+            os.environ["NST_VGG19_WEIGHTS"] = str(write_notop_h5(folder / "standin.h5", seed=0))
+            print("using stand-in VGG19 weights", os.environ["NST_VGG19_WEIGHTS"])
+    os.environ[MAX_ITERATIONS_ENV] = "2"  # the kernel inherits it; outputs of the long cells are not kept
+    with tempfile.TemporaryDirectory() as cwd:  # images written by the notebook go there
+        # "python3" is ipykernel's kernel of this very interpreter, whatever kernelspecs are installed
+        NotebookClient(nb, kernel_name="python3", timeout=1800, record_timing=False,
+                       resources={"metadata": {"path": cwd}}).execute()
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.source.lstrip().startswith(IGNORE_MARK):
+            cell.outputs, cell.execution_count = [], None
+        else:
+            count += 1
+            cell.execution_count = count
+            for out in cell.outputs:
+                if "execution_count" in out:
+                    out["execution_count"] = count
+        cell.metadata.pop("execution", None)
+    path.write_text(render(nb), encoding="utf-8")
+    print("executed", path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="do not write; exit 1 if the exercise notebook is not up to date")
+    parser.add_argument("--execute", action="store_true",
+                        help="re-run the solution notebook and store its outputs first")
+    parser.add_argument("--solution", type=Path, default=SOLUTION)
+    parser.add_argument("--output", type=Path, default=EXERCISE)
+    args = parser.parse_args(argv)
+    if args.execute:
+        execute_solution(args.solution)
+    text = render(make_exercise(nbformat.read(str(args.solution), as_version=4)))
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.is_file() else None
+        if current != text:
+            print(f"{args.output} is stale: run python scripts/make_exercises.py", file=sys.stderr)
+            return 1
+        print(f"{args.output} is up to date")
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print("wrote", args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
