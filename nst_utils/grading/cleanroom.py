@@ -115,6 +115,9 @@ async def clean_room(sources, reference, wanted, seeds, ctx, deadline):
             result = ExerciseResult(ex.number, ex.function)
             results.append(result)
             source = sources[ex.function]
+            if ctx.stop.is_set():
+                result.status, result.why = NOT_GRADED, _STOPS[STOPPED]
+                continue
             if source.problem:
                 result.why = source.problem
                 continue
@@ -140,6 +143,8 @@ async def _setup_kernel(reference, ctx, deadline):
         return None, f"the grader could not start a kernel: {err}"
     for code in reference.setup:
         run = await kernel.run(code, ctx.cell_timeout, deadline, ctx.stop)
+        if run.status == STOPPED:
+            return kernel, _STOPS[STOPPED]
         if run.status != OK:
             reason = _STOPS.get(run.status) or short(f"{run.error[0]}: {run.error[1]}", 200)
             return kernel, f"the grader's set-up cell failed ({reason})"

@@ -63,6 +63,8 @@ class Context:
     async def start_kernel(self):
         from .kernel import SandboxKernel
 
+        if self.stop.is_set():
+            raise RuntimeError("grading was stopped")
         sandbox = Sandbox(self.limits, self.use_bwrap, self.slot, self.hide, self.env)
         kernel = SandboxKernel(sandbox, self.log)
         self.kernels.append(kernel)
