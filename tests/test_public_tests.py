@@ -4,6 +4,8 @@ The expected literals are recomputed here with float64 NumPy from the seeded inp
 nst_utils.costs. Each test then checks that the reference passes and that typical mistakes fail with a
 message that points at the mistake.
 """
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -130,6 +132,27 @@ def test_mistakes_fail_with_a_helpful_message(test, wrong, message):
         test(wrong)
 
 
+@pytest.mark.parametrize("test, wrong, original, hint", [
+    (pt.gram_matrix_test, lambda A: tf.matmul(A, A.T), "no attribute 'T'", r"Hint: .*tf\.transpose"),
+    (pt.compute_layer_style_cost_test, lambda a_S, a_G: tf.reduce_sum(a_S.reshape(3, -1)),
+     "no attribute 'reshape'", r"Hint: tensors have no NumPy methods.*tf\.reshape"),
+    (pt.compute_content_cost_test, lambda a_C, a_G: costs.compute_content_cost({"conv4_2": a_C}, a_G),
+     "unsupported type \\(<class 'dict'>\\)", r"Hint: .*whole dict of activations.*a_G\[content_layer\]"),
+])
+def test_errors_show_the_original_text_and_a_hint(test, wrong, original, hint):
+    with pytest.raises(AssertionError) as info:
+        test(wrong)
+    message = str(info.value)
+    assert re.search(original, message) and re.search(hint, message), message
+    assert "experimental_enable_numpy_behavior" not in message.split("Hint:")[1]
+    assert "dtype=float32" not in message  # not the whole value repeated
+
+
+def test_numpy_gram_is_refused_with_what_to_use():
+    with pytest.raises(AssertionError, match=r"got ndarray: use tf\.matmul and tf\.transpose, not NumPy"):
+        pt.gram_matrix_test(lambda A: np.asarray(A) @ np.asarray(A).T)
+
+
 def test_style_cost_test_isolates_the_layer_cost():
     """A wrong compute_layer_style_cost in the caller's globals must not fail compute_style_cost's test."""
     namespace = {"compute_layer_style_cost": bare_reshape_layer_cost, "STYLE_LAYERS": costs.STYLE_LAYERS}
@@ -163,6 +186,7 @@ def nst_setup():
 def _learner_train_step(model, a_C, a_S, optimizer, body, apply="optimizer.apply_gradients([(grad, generated_image)])"):
     """A notebook-style train_step (globals model, a_C, ...) with the given tape body."""
     namespace = {"tf": tf, "model": model, "a_C": a_C, "a_S": a_S, "optimizer": optimizer,
+                 "a_C_image": np.zeros((1, 48, 64, 3), np.float32),  # stands for the content image
                  "alpha": 10, "beta": 40, "content_layer": CONTENT_LAYER, "style_layers": STYLE_LAYERS,
                  "compute_content_cost": costs.compute_content_cost,
                  "compute_style_cost": costs.compute_style_cost, "total_cost": costs.total_cost}
@@ -189,6 +213,8 @@ RIGHT_BODY = ["a_G = model(generated_image)",
     (RIGHT_BODY[:1] + ["J_content = compute_content_cost(a_C, a_G['conv4_1'])"] + RIGHT_BODY[2:],
      "J_content = .* but the image's J_content"),
     (["a_G = None", "J_content = None", "J_style = None", "J = None"], "train_step raised .*None placeholder"),
+    (["a_G = model(tf.constant(a_C_image))"] + RIGHT_BODY[1:],
+     r"No gradients provided.* Hint: J does not depend on generated_image.*a_G = model\(generated_image\)"),
 ])
 def test_train_step_test(nst_setup, body, message, capsys):
     import keras

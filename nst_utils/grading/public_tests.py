@@ -14,6 +14,7 @@ The expected values were cross-checked against an independent NumPy computation
 (tests/test_public_tests.py). Values are printed with 6 significant digits so that the output does
 not depend on the last bits of float32 arithmetic.
 """
+import re
 from contextlib import contextmanager
 
 import numpy as np
@@ -62,19 +63,52 @@ def _reference_helpers(target, names):
 
 
 def _call(target, args, function, kwargs=None):
-    """target(*args, **kwargs); an exception becomes an AssertionError that says what failed."""
+    """target(*args, **kwargs); an exception becomes an AssertionError that gives the original error
+    text and, for the mistakes learners often make, a hint."""
     try:
         return target(*args, **(kwargs or {}))
     except Exception as err:  # the learner's code can fail in any way
-        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-        message = lines[-1] if lines else ""  # tf.function errors end with the original message
-        prefix = f"{type(err).__name__}: "
-        message = message[len(prefix):] if message.startswith(prefix) else message
-        hint = (" Did you leave a None placeholder between ### START CODE HERE ### and "
-                "### END CODE HERE ###?" if "None" in str(err) else "")
-        if message and message[-1] not in ".!?":
-            message += "."
-        raise AssertionError(f"{function} raised {type(err).__name__}: {message}{hint}") from err
+        text = _error_text(err)
+        hint = _hint(text, function)
+        raise AssertionError(f"{function} raised {type(err).__name__}: {text}"
+                             + (f" Hint: {hint}" if hint else "")) from err
+
+
+def _error_text(err, limit=400):
+    """The error's own text on one line. tf.function errors wrap the original in lines of context
+    and end with it, so those keep their last lines."""
+    # a failed conversion repeats the whole value (a dict of tensors): keep only what is wrong
+    raw = re.sub(r"convert a value \(.*\) with an unsupported type", "convert a value with an unsupported type",
+                 str(err), flags=re.S)
+    lines = [line.strip() for line in raw.strip().splitlines() if line.strip()]
+    prefix = f"{type(err).__name__}: "
+    lines = [line[len(prefix):] if line.startswith(prefix) else line for line in lines]
+    text = " ".join(lines[-3:] if len(lines) > 3 else lines)
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+#: (what the error text contains, the hint), first match wins. Each is a mistake seen in the course.
+HINTS = [
+    ("None", "did you leave a None placeholder between ### START CODE HERE ### and ### END CODE HERE ###?"),
+    ("'T'", "a tensor has no .T: transpose it with tf.transpose(x)."),
+    ("numpy_behavior", "tensors have no NumPy methods (.T, .reshape, ...): use TensorFlow functions such "
+                       "as tf.transpose, tf.reshape and tf.reduce_sum."),
+    ("has no attribute 'numpy'", "inside tf.function tensors have no .numpy(): use TensorFlow operations."),
+    ("No gradients provided", "J does not depend on generated_image: inside the tape compute "
+                              "a_G = model(generated_image) (the generated image, not the content or style "
+                              "image) and the costs from that a_G."),
+    ("<class 'dict'>", "you passed a whole dict of activations where one layer's tensor is expected: "
+                       "pick the layer, e.g. a_G[content_layer]."),
+    ("'dict'", "you passed a whole dict of activations where one layer's tensor is expected: pick the "
+               "layer, e.g. a_G[content_layer]."),
+]
+
+
+def _hint(text, function):
+    for needle, hint in HINTS:
+        if needle in text:
+            return hint
+    return ""
 
 
 def _fmt(x):
@@ -149,8 +183,8 @@ def gram_matrix_test(target):
     if GA is None:
         raise AssertionError("gram_matrix returned None: replace the None placeholder.")
     if not tf.is_tensor(GA):
-        raise AssertionError(f"gram_matrix must return a TensorFlow tensor (tf.matmul), got "
-                             f"{type(GA).__name__}.")
+        raise AssertionError(f"gram_matrix must return a TensorFlow tensor, got {type(GA).__name__}: use "
+                             "tf.matmul and tf.transpose, not NumPy (np.dot, @ on .numpy() values).")
     GA = np.asarray(GA)
     with np.printoptions(precision=4, suppress=True):
         print("GA =\n" + str(GA))
