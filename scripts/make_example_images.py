@@ -5,7 +5,14 @@
 * chelsea.png: the scikit-image sample photo "chelsea" (CC0, Stefan van der Walt), centre-cropped to
   400x300. Needs scikit-image installed (its wheel bundles the photo).
 * brushstrokes.png, mosaic.png: style images drawn by this script (CC0, made by our own code).
+
+    python scripts/make_example_images.py --figure output/generated_image.png
+
+* nst_example.jpg: the assignment's opening figure, content + style -> generated, from a generated
+  image made by ``python -m nst_utils --backbone vgg16-hed --iterations 200 --seed 1`` (the course's
+  optimisation at 400x300 on the example images; CC0, made by our own code).
 """
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +75,47 @@ def mosaic(seed=1):
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8).reshape(H, W, 3))
 
 
+def nst_figure(generated):
+    """C + S -> G side by side at 400x300 each, with the operators between them."""
+    panels = [Image.open(OUT / "chelsea.png").convert("RGB"), "+",
+              Image.open(OUT / "brushstrokes.png").convert("RGB"), "=",
+              Image.open(generated).convert("RGB").resize((W, H), Image.LANCZOS)]
+    captions = ["content C", None, "style S", None, "generated G"]
+    gap, top = 60, 34
+    fig = Image.new("RGB", (3 * W + 2 * gap, H + top), "white")
+    draw = ImageDraw.Draw(fig)
+    x = 0
+    for panel, caption in zip(panels, captions):
+        if isinstance(panel, str):
+            _text(draw, (x + gap // 2, top + H // 2), panel, 40)
+            x += gap
+            continue
+        fig.paste(panel, (x, top))
+        _text(draw, (x + W // 2, top // 2), caption, 22)
+        x += W
+    return fig
+
+
+def _text(draw, centre, text, size):
+    from PIL import ImageFont
+
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has one size
+        font = ImageFont.load_default()
+    draw.text(centre, text, fill="black", font=font, anchor="mm")
+
+
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--figure", metavar="GENERATED",
+                        help="only write nst_example.png, from this generated image")
+    args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    chelsea().save(OUT / "chelsea.png")
-    brushstrokes().save(OUT / "brushstrokes.png")
-    mosaic().save(OUT / "mosaic.png")
-    print("wrote", *sorted(p.name for p in OUT.glob("*.png")))
+    if args.figure:
+        nst_figure(args.figure).save(OUT / "nst_example.jpg", quality=88)
+    else:
+        chelsea().save(OUT / "chelsea.png")
+        brushstrokes().save(OUT / "brushstrokes.png")
+        mosaic().save(OUT / "mosaic.png")
+    print("wrote", *sorted(p.name for p in OUT.glob("*.[pj][np]g")))
