@@ -59,7 +59,7 @@ def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40,
     Arguments:
     model -- activations model, image -> {layer name: activations}
     a_C -- activations of the content image at content_layer, (1, n_H, n_W, n_C)
-    a_S -- {style layer name: activations of the style image}, or style_targets.GramTargets
+    a_S -- {style layer name: activations of the style image}, or engine.objective.GramTargets
     optimizer -- a keras optimizer, e.g. keras.optimizers.Adam(2.0)
     jit_compile -- compile the step with XLA (tf.function(jit_compile=True))
     tv_weight -- weight of the total-variation term (0: the course; see make_cost_function)

@@ -1,4 +1,4 @@
-"""Winograd F(4x4, 3x3) convolution (nst_utils.winograd) and the VGG layers that use it."""
+"""Winograd F(4x4, 3x3) convolution (nst_utils.fast.winograd) and the VGG layers that use it."""
 import numpy as np
 import pytest
 import tensorflow as tf

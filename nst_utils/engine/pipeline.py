@@ -74,9 +74,10 @@ def _start_image(previous, content, size, options, settings):
     return resize_image(options.init, size)
 
 
-def _stages(model, content_image, styles, num_iterations, options, settings, weights, verbose_cap):
+def _stages(model, content_image, styles, num_iterations, options, settings):
     """Yield (size, Stage) in order; the start image of each stage after the first is sent in."""
     offset, generated = 0, None
+    weights = blend_weights(options.style_weights, len(styles))
     for size, iterations in zip(options.stage_sizes(content_image), options.stage_iterations(num_iterations)):
         content = resize_image(content_image, size)
         if options.style_scale is None:
@@ -88,7 +89,7 @@ def _stages(model, content_image, styles, num_iterations, options, settings, wei
         else:
             a_S = model(styles_k[0])
         run = capped_iterations(iterations)
-        if run < iterations and verbose_cap:
+        if run < iterations and settings.verbose:
             print(f"{MAX_ITERATIONS_ENV} is set: running {run} of {iterations} iterations.")
         stage = Stage(model(content)[settings.content_layer], a_S,
                       _start_image(generated, content, size, options, settings), run, offset)
@@ -99,7 +100,7 @@ def _stages(model, content_image, styles, num_iterations, options, settings, wei
 def stylise(content_image, style_image, num_iterations, model, options, settings):
     """model_nn's work (see its docstring): returns an NSTResult."""
     content_image, styles = _checked_images(content_image, style_image, options)
-    weights = blend_weights(options.style_weights, len(styles))  # checks them early
+    blend_weights(options.style_weights, len(styles))  # checks them, and the counts, before any work
     options.stage_iterations(num_iterations)
     output_dir = settings.output_dir
     if output_dir is not None:
@@ -120,7 +121,7 @@ def stylise(content_image, style_image, num_iterations, model, options, settings
             result.saved.append(save_image(Path(output_dir) / name, colour.finish(image)))
 
     report = Reporter(result, save, settings, size_key=options.sizes is not None)
-    stages = _stages(model, content, styles, num_iterations, options, settings, weights, settings.verbose)
+    stages = _stages(model, content, styles, num_iterations, options, settings)
     generated = None
     try:
         while not result.stopped:
