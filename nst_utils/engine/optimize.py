@@ -92,9 +92,8 @@ class Loop:
         self.report, self.optimizer, self.offset = report, optimizer, offset
         self.keep_best = optimizer == "lbfgs"
         self.image, self.best_J = np.asarray(start_image, np.float32), math.inf
-        self.bar = _progress_bar(report.settings.progress, total=iterations, unit="it" if
-                                 optimizer == "adam" else "eval",
-                                 desc="NST" if optimizer == "adam" else "NST (L-BFGS)")
+        desc, unit = ("NST", "it") if optimizer == "adam" else ("NST (L-BFGS)", "eval")
+        self.bar = _progress_bar(report.settings.progress, total=iterations, desc=desc, unit=unit)
         self.old_handler = None
 
     def __enter__(self):

@@ -7,7 +7,7 @@ the noisy content image as start, the style image's activations as targets, Adam
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS; sizes are
 (width, height) in pixels.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import MAX_ITERATIONS_ENV, capped_iterations
@@ -112,7 +112,7 @@ def stylise(content_image, style_image, num_iterations, model, options, settings
     content = colour.network_view(content_image)
     styles = [colour.network_view(s, match=content_image) for s in styles]
     if not isinstance(options.init, str):
-        options = type(options)(**{**options.__dict__, "init": colour.network_view(options.init)})
+        options = replace(options, init=colour.network_view(options.init))
 
     result = NSTResult(image=None)
 
