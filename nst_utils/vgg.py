@@ -162,16 +162,16 @@ def _hed_vgg16_conv_weights():
 
 def conv_layer(fast_input_gradient=True, winograd=True):
     """The conv layer class build_vgg uses: keras.layers.Conv2D, the course's plain convolution, or
-    with fast_input_gradient the engine's faster equivalent (nst_utils.fast.conv.FastConv2D: same
+    with fast_input_gradient the engine's faster equivalent (nst_utils.fast.conv.Conv2D: same
     values up to float rounding, a faster step on a CPU; winograd adds Winograd F(4x4, 3x3) tiles in
     blocks 3-5). The fast module is imported here, when asked for, and nowhere else in the course."""
     import keras
 
     if not fast_input_gradient:
         return keras.layers.Conv2D
-    from .fast.conv import FastConv2D
+    from .fast.conv import Conv2D
 
-    return functools.partial(FastConv2D, winograd=winograd)
+    return functools.partial(Conv2D, winograd=winograd)
 
 
 def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0, 0.0, 0.0), name="vgg",

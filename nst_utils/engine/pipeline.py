@@ -13,6 +13,7 @@ from pathlib import Path
 from ..config import MAX_ITERATIONS_ENV, capped_iterations
 from ..images import ensure_output_dir, generate_noise_image, save_image
 from ..train import NSTResult
+from ..vgg import load_vgg_model
 from .color import luminance_image, transfer_chroma
 from .objective import blend_weights, gram_targets
 from .optimize import Reporter, optimize
@@ -106,7 +107,6 @@ def stylise(content_image, style_image, num_iterations, model, options, settings
     if output_dir is not None:
         output_dir = ensure_output_dir(output_dir)  # fail now, not after minutes of optimisation
     if model is None:
-        from ..vgg import load_vgg_model
         model = load_vgg_model(layers=[settings.content_layer] + [name for name, _ in settings.style_layers])
     colour = Colour(content_image, options.preserve_color)
     content = colour.network_view(content_image)
