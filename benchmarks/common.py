@@ -1,5 +1,8 @@
 """Pieces shared by the benchmark's processes. Imports neither TensorFlow nor PyTorch, so that each
-worker process loads only the framework it measures."""
+worker process loads only the framework it measures (the network's block table and the course's
+layers come from nst_utils.vgg and nst_utils.config, which do not import TensorFlow either).
+
+The benchmarks are a package run from the repository root: ``python -m benchmarks.step_time``."""
 import json
 import os
 import resource
@@ -10,15 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# Run from a clean clone without `pip install -e .`: make the package importable.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS  # noqa: F401  (neither imports TensorFlow)
+from nst_utils.vgg import FILTERS, VGG19_BLOCKS  # noqa: F401
 
-VGG19_BLOCKS = (2, 2, 4, 4, 4)
-FILTERS = (64, 128, 256, 512, 512)
-CONTENT_LAYER = "conv4_2"
-STYLE_LAYERS = [("conv1_1", 0.2), ("conv2_1", 0.2), ("conv3_1", 0.2), ("conv4_1", 0.2), ("conv5_1", 0.2)]
+REPO_ROOT = Path(__file__).resolve().parent.parent
 ALPHA, BETA, LEARNING_RATE = 10.0, 40.0, 2.0
 #: Keras's Adam default; PyTorch's default is 1e-8, so the PyTorch step sets this one.
 ADAM_EPSILON = 1e-7

@@ -23,9 +23,7 @@ For VGG19 at 400x300 cut after conv5_1 this gives ~182 GFLOP per step (forward c
 """
 import math
 
-VGG19_BLOCKS = (2, 2, 4, 4, 4)
-VGG16_BLOCKS = (2, 2, 3, 3, 3)
-FILTERS = (64, 128, 256, 512, 512)
+from nst_utils.vgg import FILTERS, VGG16_BLOCKS, VGG19_BLOCKS  # noqa: F401  (no TensorFlow)
 
 
 def conv_shapes(width, height, blocks=VGG19_BLOCKS, deepest="conv5_1"):

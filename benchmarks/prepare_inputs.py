@@ -1,13 +1,12 @@
 """Write the benchmark's input images to an .npz: the package's example content and style images at
 the requested size, normalised as the course does, and the initial G (60% noise, seed 0).
 
-Usage: python benchmarks/prepare_inputs.py OUT.npz WIDTH HEIGHT
+Usage (from the repository root): python -m benchmarks.prepare_inputs OUT.npz WIDTH HEIGHT
 """
 import sys
 
 import numpy as np
 
-import common  # noqa: F401  (puts the repository on sys.path)
 from nst_utils.config import CONFIG
 from nst_utils.images import generate_noise_image, load_image, reshape_and_normalize_image
 

@@ -2,7 +2,7 @@
 noisy content image) takes to reach its final total cost J*, and how long the package's faster options
 take to reach the same J* on the same images, network and targets.
 
-Usage: python benchmarks/quality.py OUT.json CONFIG_JSON
+Usage (from the repository root): python -m benchmarks.quality OUT.json CONFIG_JSON
 CONFIG_JSON keys: size [W, H], iterations (the baseline's, 200), budget (iterations each option may run),
 backbone ("vgg16-hed": real pretrained features), threads.
 
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-import common
+from benchmarks import common
 
 #: The package's faster options, as model_nn keywords. HALF_THEN_FULL stands for the stages
 #: [(W/2, H/2), (W, H)] of a multi-resolution run at the benchmark's size (W, H).

@@ -3,7 +3,7 @@ step on the same CPU, and the wall time to reach the course's final cost with th
 options ("time to quality").
 
     pip install -r requirements-bench.txt
-    python benchmarks/step_time.py --json bench.json
+    python -m benchmarks.step_time --json bench.json
 
 Each configuration runs in its own process, one after the other, so the frameworks do not compete for
 cores or memory and each process's peak memory is its own. What is measured:
@@ -31,10 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import common
-import flops
+from benchmarks import common, flops
 
-HERE = Path(__file__).resolve().parent
+#: The workers run as modules of the benchmarks package from the repository root (no sys.path edits).
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: TensorFlow configurations. "train_step" and "build_vgg" hold keyword arguments for make_train_step
 #: and build_vgg (see benchmarks/tf_step.py).
@@ -112,9 +112,10 @@ def torch_available():
 def run_worker(script, args, threads, log):
     """Run a worker script in a fresh process; returns its JSON result or a dict with 'error'."""
     out = Path(tempfile.mkdtemp(prefix="nst-bench-")) / "result.json"
-    cmd = [sys.executable, str(HERE / script), str(out), *args]
+    cmd = [sys.executable, "-m", f"benchmarks.{Path(script).stem}", str(out), *args]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=common.limit_threads_env(threads), capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=common.limit_threads_env(threads), capture_output=True, text=True,
+                          cwd=REPO_ROOT)
     if proc.returncode != 0 or not out.is_file():
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
         log(f"  worker {script} failed (exit {proc.returncode}):\n{tail}")
@@ -177,8 +178,8 @@ def main(argv=None):
 
     tmp = Path(tempfile.mkdtemp(prefix="nst-bench-inputs-"))
     inputs = tmp / "inputs.npz"
-    subprocess.run([sys.executable, str(HERE / "prepare_inputs.py"), str(inputs), str(width), str(height)],
-                   env=common.limit_threads_env(args.threads), check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "benchmarks.prepare_inputs", str(inputs), str(width), str(height)],
+                   env=common.limit_threads_env(args.threads), check=True, capture_output=True, cwd=REPO_ROOT)
 
     runs = {n: [] for n in names}
     for r in range(args.rounds):

@@ -1,6 +1,6 @@
 """Worker process: time the package's train_step (TensorFlow) for one configuration ("variant").
 
-Usage: python benchmarks/tf_step.py OUT.json INPUTS.npz VARIANT_JSON WARMUP STEPS
+Usage (from the repository root): python -m benchmarks.tf_step OUT.json INPUTS.npz VARIANT_JSON WARMUP STEPS
 
 VARIANT_JSON keys (all optional):
   name          label in the report
@@ -13,7 +13,7 @@ import json
 import sys
 import time
 
-import common
+from benchmarks import common
 
 
 def main(argv):

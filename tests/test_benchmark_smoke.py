@@ -16,9 +16,9 @@ def test_step_time_script_runs_tf_part(tmp_path):
     out = tmp_path / "bench.json"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "step_time.py"), "--size", "64x48", "--warmup", "1",
+        [sys.executable, "-m", "benchmarks.step_time", "--size", "64x48", "--warmup", "1",
          "--steps", "2", "--skip-pytorch", "--skip-quality", "--json", str(out)],
-        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+        capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PyTorch part skipped" in proc.stdout
     report = json.loads(out.read_text())

@@ -13,12 +13,12 @@ import tensorflow as tf
 
 from nst_utils import (CONFIG, compute_layer_style_cost, load_image, load_vgg_model, model_nn,
                        reshape_and_normalize_image, to_picture)
-from nst_utils.color import RGB_TO_YIQ, luminance_image, rgb_to_yiq, transfer_chroma, yiq_to_rgb
+from nst_utils.engine.color import RGB_TO_YIQ, luminance_image, rgb_to_yiq, transfer_chroma, yiq_to_rgb
 from nst_utils.config import CONTENT_LAYER, REPO_ROOT, STYLE_LAYERS
 from nst_utils.costs import compute_content_cost, compute_style_cost, total_cost
-from nst_utils.regularizers import total_variation
-from nst_utils.resize import resize_image, scaled_size
-from nst_utils.style_targets import (GramTargets, blend_weights, compute_layer_style_cost_from_gram,
+from nst_utils.engine.regularizers import total_variation
+from nst_utils.engine.resize import resize_image, scaled_size
+from nst_utils.engine.objective import (GramTargets, blend_weights, compute_layer_style_cost_from_gram,
                                      gram_targets)
 from nst_utils.train import make_cost_function, make_train_step
 

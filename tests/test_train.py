@@ -1,4 +1,7 @@
 """The optimisation loop (model_nn, train_step) at small size on stand-in VGG19 weights."""
+import os
+import signal
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -130,3 +133,46 @@ def test_default_model_is_loaded_when_none_given(small_images, no_iteration_cap)
     content, style = small_images
     result = model_nn(content, style, 1, output_dir=None, progress=False, verbose=False, seed=0)
     assert len(result.history) == 1
+
+
+def _sigterm_on_call(real, n):
+    """Wrap a step factory so that its n-th call sends this process SIGTERM first."""
+    def factory(*args, **kwargs):
+        step, calls = real(*args, **kwargs), []
+
+        def wrapped(image):
+            calls.append(1)
+            if len(calls) == n:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return step(image)
+        return wrapped
+    return factory
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_sigterm_stops_like_ctrl_c(vgg19_standin, small_images, tmp_path, monkeypatch, no_iteration_cap,
+                                   optimizer):
+    from nst_utils.engine import optimize
+
+    if optimizer == "adam":
+        monkeypatch.setattr(train, "make_train_step", _sigterm_on_call(train.make_train_step, 3))
+    else:
+        monkeypatch.setattr(optimize, "make_value_and_gradient",
+                            _sigterm_on_call(optimize.make_value_and_gradient, 3))
+    before = signal.getsignal(signal.SIGTERM)
+    content, style = small_images
+    result = model_nn(content, style, 50, model=vgg19_standin, seed=0, output_dir=tmp_path, optimizer=optimizer,
+                      report_every=1, save_every=0, progress=False, verbose=False)
+    assert "interrupted (SIGTERM)" in result.stopped
+    assert 1 <= len(result.history) <= 3 and np.isfinite(result.image).all()
+    saved = np.asarray(Image.open(tmp_path / "generated_image.png"))
+    from nst_utils import to_picture
+    np.testing.assert_array_equal(saved, to_picture(result.image))
+    assert signal.getsignal(signal.SIGTERM) is before  # the loop's handler is gone
+
+
+def test_non_finite_hint_depends_on_the_optimizer(vgg19_standin, small_images, no_iteration_cap):
+    content, style = small_images
+    result = model_nn(content, style, 5, model=vgg19_standin, seed=0, output_dir=None, alpha=float("inf"),
+                      optimizer="lbfgs", progress=False, verbose=False)
+    assert "non-finite" in result.stopped and "learning_rate" not in result.stopped

@@ -1,9 +1,9 @@
-"""Winograd F(4x4, 3x3) convolution (nst_utils.winograd) and the VGG layers that use it."""
+"""Winograd F(4x4, 3x3) convolution (nst_utils.fast.winograd) and the VGG layers that use it."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_utils import winograd
+from nst_utils.fast import winograd
 from nst_utils.vgg import FILTERS, VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
 from nst_utils.grading.standin import standin_conv_weights
 

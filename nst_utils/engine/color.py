@@ -9,7 +9,7 @@ All functions take arrays whose last axis is RGB (or YIQ), in pixel units [0, 25
 """
 import numpy as np
 
-from .config import CONFIG
+from ..config import CONFIG
 
 #: RGB -> YIQ (NTSC 1953 coefficients). Rows: Y, I, Q.
 RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],

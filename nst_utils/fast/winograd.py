@@ -11,7 +11,7 @@ transforms are a few memory-bound passes (space_to_batch, slices, one small matm
 equals tf.nn.conv2d(x, kernel, 1, "SAME") up to float rounding (relative error about 1e-5 of the
 largest output in float32, against about 1e-6 for a direct convolution summed in another order).
 
-vgg.build_vgg uses this for the layers where it is faster on a CPU (see use_winograd).
+fast.conv.Conv2D uses this for the layers where it is faster on a CPU (see use_winograd).
 """
 import numpy as np
 import tensorflow as tf

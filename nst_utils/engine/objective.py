@@ -1,0 +1,166 @@
+"""The style side of the cost J(G), beyond the course: one Gram matrix, one layer style cost, and the
+style targets (fixed Gram matrices of one or several style images, of any size).
+
+The course's layer cost (costs.compute_layer_style_cost) needs a_S and a_G of equal shapes and
+recomputes the style image's Gram matrix at every step. Here the style image's Gram matrices are
+computed once (they are constants of the optimisation), and normalising each Gram matrix by its own
+number of positions removes the need for equal sizes:
+
+    Gn(A) = A A^T / (n_H n_W)                           A: (n_C, n_H n_W), unrolled activations
+    J_style^[l](S, G) = sum_ij (Gn(a_S) - Gn(a_G))_ij^2 / (4 n_C^2)
+
+With equal sizes this IS the course's formula sum((G_S - G_G)^2) / (4 n_C^2 (n_H n_W)^2).
+
+Several style images S_1..S_K with weights w_k (normalised to sum to 1) give the target
+T = sum_k w_k Gn(a_{S_k}). Because the cost is quadratic, ||T - Gn(a_G)||^2 differs from
+sum_k w_k ||Gn(a_{S_k}) - Gn(a_G)||^2 only by a constant, so both have the same gradient:
+blending the targets is the same optimisation as weighting the per-style costs.
+
+Activations are (1, n_H, n_W, n_C) float32; Gram matrices (n_C, n_C) float32.
+"""
+import numpy as np
+import tensorflow as tf
+
+from ..config import STYLE_LAYERS
+from ..costs import check_activations, check_style_layers, compute_style_cost
+
+_SIZE_HINT = "Resize the style image to the content image's size."
+
+
+@tf.custom_gradient
+def gram_of_unrolled(A):
+    """A^T A for A of shape (n_H*n_W, n_C): gram_matrix of the course's unrolled (n_C, n_H*n_W)
+    activations without materialising the transpose, with a one-matmul gradient A (dG + dG^T)
+    where TensorFlow's generic MatMul gradient would do two."""
+    def grad(dG):
+        return tf.matmul(A, dG + tf.transpose(dG))
+    return tf.matmul(A, A, transpose_a=True), grad
+
+
+def gram(a, normalize=False):
+    """Gram matrix of activations a (1, n_H, n_W, n_C) -> (n_C, n_C) float32; channels stay apart.
+
+    normalize -- divide by n_H n_W, the number of positions (size-independent statistics)
+    """
+    a = tf.convert_to_tensor(a, tf.float32)
+    n_C = a.shape[-1] if a.shape[-1] is not None else tf.shape(a)[-1]  # static when known
+    G = gram_of_unrolled(tf.reshape(a, [-1, n_C]))
+    if normalize:
+        G /= tf.cast(tf.shape(a)[1] * tf.shape(a)[2], tf.float32)
+    return G
+
+
+def normalized_gram(a):
+    """Gn = A A^T / (n_H n_W) of activations a (1, n_H, n_W, n_C) -> (n_C, n_C) float32."""
+    return gram(a, normalize=True)
+
+
+def compute_layer_style_cost_from_gram(target, a_G, normalize=True):
+    """Style cost of one layer against a fixed target Gram matrix (n_C, n_C).
+
+    normalize=True: target is normalised (Gn), J = sum((target - Gn(a_G))^2) / (4 n_C^2), any size.
+    normalize=False: target is the course's Gram matrix of a style image of a_G's size,
+    J = sum((target - G(a_G))^2) / (4 n_C^2 (n_H n_W)^2), the course's formula.
+    """
+    a_G = tf.convert_to_tensor(a_G, tf.float32)
+    n_C = tf.cast(tf.shape(a_G)[-1], tf.float32)
+    scale = 4.0 * n_C**2
+    if not normalize:
+        scale *= tf.cast(tf.shape(a_G)[1] * tf.shape(a_G)[2], tf.float32) ** 2
+    diff = tf.convert_to_tensor(target, tf.float32) - gram(a_G, normalize)
+    return tf.reduce_sum(tf.square(diff)) / scale
+
+
+class GramTargets:
+    """Fixed style targets: {style layer name: Gram matrix (n_C, n_C), float32}.
+
+    normalized -- True: Gn matrices, G may have any size (several styles, style scale); False: the
+                  course's Gram matrices of one style image, whose activations are kept to check
+                  that G has its size
+    Pass it as a_S to make_train_step / make_cost_function instead of the style activations.
+    """
+
+    def __init__(self, grams, normalized=True, activations=None):
+        self.grams, self.normalized, self.activations = dict(grams), normalized, activations
+
+    @classmethod
+    def of_style(cls, a_S, style_layers=STYLE_LAYERS):
+        """The course's (unnormalised) Gram targets of one style image's activations {name: a_S}."""
+        a_S = {name: tf.constant(a_S[name]) for name, _ in style_layers}
+        return cls({name: gram(a) for name, a in a_S.items()}, normalized=False, activations=a_S)
+
+    def __getitem__(self, name):
+        return self.grams[name]
+
+    def __contains__(self, name):
+        return name in self.grams
+
+    def style_cost(self, generated_activations, style_layers=STYLE_LAYERS):
+        """sum over layers of lambda^[l] * compute_layer_style_cost_from_gram(self[l], a_G[l])."""
+        if self.activations is not None:
+            check_style_layers(self.activations, generated_activations, style_layers)
+        J_style = tf.constant(0.0, tf.float32)
+        for name, coeff in style_layers:
+            if name not in self:
+                raise KeyError(f"no style target for layer {name!r} (have {sorted(self.grams)}); build "
+                               "the targets with the same style_layers.")
+            a_G = generated_activations[name]
+            if self.activations is not None:
+                _, a_G = check_activations(self.activations[name], a_G, "a_S", "a_G", _SIZE_HINT)
+            J_style += coeff * compute_layer_style_cost_from_gram(self[name], a_G, self.normalized)
+        return J_style
+
+
+def blend_weights(style_weights, n_styles):
+    """Weights as a float64 array summing to 1; None means equal weights."""
+    if style_weights is None:
+        return np.full(n_styles, 1.0 / n_styles)
+    w = np.asarray(style_weights, np.float64).ravel()
+    if w.size != n_styles:
+        raise ValueError(f"got {w.size} style weights for {n_styles} style images; give one weight "
+                         "per style image.")
+    if np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
+        raise ValueError(f"style weights must be non-negative and not all zero, got {list(w)}")
+    return w / w.sum()
+
+
+def gram_targets(model, style_images, style_weights=None, style_layers=STYLE_LAYERS):
+    """Blended normalised Gram targets of one or more style images (any sizes).
+
+    Arguments:
+    model -- activations model, image -> {layer name: activations}
+    style_images -- list of normalised images (1, n_H, n_W, 3); sizes may differ
+    style_weights -- one non-negative weight per image (normalised to sum 1); None: equal
+
+    Returns:
+    GramTargets {layer name: sum_k w_k Gn(a_{S_k})}
+    """
+    grams = {}
+    for weight, image in zip(blend_weights(style_weights, len(style_images)), style_images):
+        acts = model(np.asarray(image, np.float32))
+        for name, _ in style_layers:
+            g = float(weight) * normalized_gram(acts[name])
+            grams[name] = g if name not in grams else grams[name] + g
+    return GramTargets({name: tf.constant(g) for name, g in grams.items()})
+
+
+def fixed_style_cost(a_S, style_layers):
+    """compute_style_cost(a_S, a_G, style_layers) as a function of a_G alone, with the style image's
+    Gram matrices, constants of the optimisation, computed once here instead of at every step."""
+    targets = GramTargets.of_style(a_S, style_layers)
+    return lambda a_G: targets.style_cost(a_G, style_layers)
+
+
+def style_cost_function(a_S, style_layers, fixed_style_grams=True):
+    """a_G -> J_style for the style activations {name: a_S} (the course) or GramTargets.
+
+    fixed_style_grams -- with activations: compute the style image's Gram matrices once (same cost
+                         up to float rounding, faster); False evaluates compute_style_cost exactly
+                         as the course writes it
+    """
+    if isinstance(a_S, GramTargets):
+        return lambda a_G: a_S.style_cost(a_G, style_layers)
+    if fixed_style_grams:
+        return fixed_style_cost(a_S, style_layers)
+    a_S = {name: tf.constant(a_S[name]) for name, _ in style_layers}
+    return lambda a_G: compute_style_cost(a_S, a_G, style_layers)

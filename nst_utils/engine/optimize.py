@@ -1,0 +1,203 @@
+"""The optimisation loop, one for both optimisers: Adam (the course) and L-BFGS (Gatys et al., the
+optimiser of Johnson's Torch neural-style).
+
+Loop holds what both share: the progress bar, the cost history and reports, the images saved every
+save_every iterations, the image kept (Adam: the last one whose cost was finite, and after the last
+step the updated image, as the course; L-BFGS: the evaluated image of lowest J) and the early stops:
+Ctrl-C, SIGTERM (handled only while the loop runs, like Ctrl-C) and a non-finite cost. Each
+optimiser only feeds it evaluations: (image, J, J_content, J_style).
+
+L-BFGS: SciPy's L-BFGS-B drives the search; TensorFlow computes J(G) and dJ/dG in one tf.function
+call. Each call is one *evaluation* (one forward and backward pass, the cost of one Adam step), so a
+budget of N evaluations costs about as much time as N Adam steps. L-BFGS takes one or more
+evaluations per iteration (line search); the budget counts evaluations, not iterations.
+
+Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS.
+"""
+import math
+import signal
+import threading
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from .. import train as course  # looked up at run time: make_train_step, make_cost_function
+
+
+class StopOptimization(Exception):
+    """Ends the search early without an error: the budget is used, or the cost became non-finite."""
+
+
+class Terminated(Exception):
+    """SIGTERM arrived while the loop ran."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+HINTS = {"adam": "Try a smaller learning_rate.",
+         "lbfgs": "Check the images and the weights alpha, beta and tv_weight."}
+
+
+class Reporter:
+    """What outlives a stage: the result's history and saved images, printing, the stage's size."""
+
+    def __init__(self, result, save, settings, size_key):
+        self.result, self.save, self.settings = result, save, settings
+        self.size_key, self.size = size_key, None
+        self.start = time.perf_counter()
+        self.write = print
+
+    def costs(self, i, J, J_content, J_style, hint):
+        """Check and record the costs of iteration i; False (and result.stopped set) if non-finite."""
+        if not all(math.isfinite(v) for v in (J, J_content, J_style)):
+            self.result.stopped = (f"cost became non-finite at iteration {i} (J={J}); stopped and kept "
+                                   f"the last good image. {hint}")
+            return False
+        if i % self.settings.report_every == 0:
+            entry = {"iteration": i, "J": J, "J_content": J_content, "J_style": J_style,
+                     "seconds": time.perf_counter() - self.start}
+            if self.size_key:
+                entry["size"] = self.size
+            self.result.history.append(entry)
+            if self.settings.verbose:
+                self.write(f"Iteration {i} :\ntotal cost = {J:.6g}\n"
+                           f"content cost = {J_content:.6g}\nstyle cost = {J_style:.6g}")
+        return True
+
+    def maybe_save(self, i, image):
+        if self.settings.save_every and i % self.settings.save_every == 0:
+            self.save(f"{i}.png", image)
+
+
+def _progress_bar(progress, **kwargs):
+    # tqdm.auto warns (on stderr) in notebooks without ipywidgets even for a disabled bar.
+    if progress:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm(disable=not progress, **kwargs)
+
+
+class Loop:
+    """One stage of iterations offset, offset + 1, ...: a context manager around an optimiser.
+
+    Inside it the optimiser calls observe() after each evaluation; on leaving, an early stop
+    (Ctrl-C, SIGTERM, non-finite cost, budget used) is recorded in result.stopped, not raised.
+    """
+
+    def __init__(self, report, optimizer, iterations, offset, start_image):
+        self.report, self.optimizer, self.offset = report, optimizer, offset
+        self.keep_best = optimizer == "lbfgs"
+        self.image, self.best_J = np.asarray(start_image, np.float32), math.inf
+        desc, unit = ("NST", "it") if optimizer == "adam" else ("NST (L-BFGS)", "eval")
+        self.bar = _progress_bar(report.settings.progress, total=iterations, desc=desc, unit=unit)
+        self.old_handler = None
+
+    def __enter__(self):
+        self.report.write = self.bar.write  # keeps the bar below the reports
+        if threading.current_thread() is threading.main_thread():
+            self.old_handler = signal.signal(signal.SIGTERM, _raise_terminated)
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if self.old_handler is not None:
+            signal.signal(signal.SIGTERM, self.old_handler)
+        self.bar.close()
+        self.report.write = print
+        if kind in (KeyboardInterrupt, Terminated):
+            how = "Ctrl-C" if kind is KeyboardInterrupt else "SIGTERM"
+            self.report.result.stopped = f"interrupted ({how}); kept the last good image."
+        return kind in (KeyboardInterrupt, Terminated, StopOptimization)
+
+    def keep(self, image):
+        self.image = self.report.result.image = image
+
+    def observe(self, k, image, J, J_content, J_style, shown=None):
+        """Evaluation k of the stage: image had these costs. shown is saved (default: the kept image).
+
+        Raises StopOptimization if a cost is non-finite."""
+        i = self.offset + k
+        self.bar.update(1)
+        if not self.report.costs(i, J, J_content, J_style, HINTS[self.optimizer]):
+            raise StopOptimization(self.report.result.stopped)
+        if not self.keep_best or J < self.best_J:
+            self.best_J = J
+            self.keep(image)
+        self.report.maybe_save(i, self.image if shown is None else shown)
+
+
+def run_adam(loop, model, stage, settings, options):
+    """The course's loop: Adam steps on the pixels, each returning the costs before its update."""
+    import keras
+
+    generated_image = tf.Variable(np.asarray(stage.start_image, np.float32))
+    train_step = course.make_train_step(
+        model, stage.a_C, stage.a_S, keras.optimizers.Adam(settings.learning_rate), settings.alpha,
+        settings.beta, settings.content_layer, settings.style_layers, tv_weight=options.tv_weight)
+    image = generated_image.numpy()  # the image the next train_step evaluates
+    for k in range(stage.iterations):
+        J, J_content, J_style = (float(v) for v in train_step(generated_image))
+        updated = generated_image.numpy()
+        loop.observe(k, image, J, J_content, J_style, shown=updated)  # as the course: saved after step k
+        image = updated
+    loop.keep(image)  # all steps ran: the course keeps the last update
+
+
+def make_value_and_gradient(cost_function, shape):
+    """tf.function image -> (J, J_content, J_style, dJ/dimage) for images of a fixed shape.
+
+    Arguments:
+    cost_function -- image (1, n_H, n_W, 3) tensor -> (J, J_content, J_style), e.g. from
+                     train.make_cost_function
+    shape -- (1, n_H, n_W, 3)
+    """
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
+    def value_and_gradient(image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            J, J_content, J_style = cost_function(image)
+        return J, J_content, J_style, tape.gradient(J, image)
+
+    # One function per run and model, on purpose (see train.make_train_step): no retracing warning.
+    value_and_gradient._omit_frequent_tracing_warning = True
+    return value_and_gradient
+
+
+def run_lbfgs(loop, model, stage, settings, options, history_size=10):
+    """L-BFGS-B (no bounds) with a budget of stage.iterations evaluations; history_size is the
+    number of past steps it remembers (scipy's maxcor)."""
+    from scipy.optimize import minimize
+
+    cost = course.make_cost_function(model, stage.a_C, stage.a_S, settings.alpha, settings.beta,
+                                     settings.content_layer, settings.style_layers,
+                                     tv_weight=options.tv_weight)
+    shape = np.shape(stage.start_image)
+    value_and_gradient = make_value_and_gradient(cost, shape)
+    budget = iter(range(stage.iterations))
+
+    def fun(x):
+        k = next(budget, None)
+        if k is None:
+            raise StopOptimization("evaluation budget used")
+        image = x.reshape(shape).astype(np.float32)
+        J, J_content, J_style, grad = value_and_gradient(tf.constant(image))
+        loop.observe(k, image, float(J), float(J_content), float(J_style))
+        return float(J), grad.numpy().astype(np.float64).ravel()
+
+    n = stage.iterations
+    # ftol=gtol=0: stop on the budget only, as neural-style does (tolFun = tolX = -1).
+    minimize(fun, np.asarray(stage.start_image, np.float64).ravel(), jac=True, method="L-BFGS-B",
+             options={"maxiter": n, "maxfun": n, "maxcor": history_size, "ftol": 0.0, "gtol": 0.0})
+
+
+OPTIMIZERS = {"adam": run_adam, "lbfgs": run_lbfgs}
+
+
+def optimize(model, stage, settings, options, report):
+    """Run options.optimizer on one stage; returns the image kept (normalised, see Loop)."""
+    with Loop(report, options.optimizer, stage.iterations, stage.offset, stage.start_image) as loop:
+        OPTIMIZERS[options.optimizer](loop, model, stage, settings, options)
+    return loop.image

@@ -1,0 +1,99 @@
+"""What a run of model_nn is asked to do: the course's settings and the options beyond the course.
+
+model_nn (train.py) collects its keyword arguments into these two objects and hands them to
+pipeline.stylise. Both check their values when made, before any optimisation starts.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
+
+INITS = ("noise", "content")
+OPTIMIZERS = ("adam", "lbfgs")
+
+
+def check_image(name, image):
+    """image as np.float32 (1, n_H, n_W, 3), or a ValueError that says how to make one."""
+    image = np.asarray(image, np.float32)
+    if image.ndim != 4 or image.shape[0] != 1 or image.shape[-1] != 3:
+        raise ValueError(f"{name} must be a normalised image of shape (1, n_H, n_W, 3), got "
+                         f"{image.shape}. Use reshape_and_normalize_image(load_image(path)).")
+    return image
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The course's knobs (defaults: the course's). Layers are VGG layer names; learning_rate is
+    Adam's; save_every and report_every count iterations (0: never)."""
+
+    alpha: float = 10
+    beta: float = 40
+    learning_rate: float = 2.0
+    noise_ratio: float = CONFIG.NOISE_RATIO
+    seed: int = None
+    content_layer: str = CONTENT_LAYER
+    style_layers: tuple = tuple(STYLE_LAYERS)
+    output_dir: str = CONFIG.OUTPUT_DIR
+    save_every: int = 20
+    report_every: int = 20
+    progress: bool = True
+    verbose: bool = True
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options beyond the course, each off by default (see model_nn for their meaning).
+
+    init -- "noise" (the course), "content" or a normalised image (1, n_H, n_W, 3)
+    sizes -- None (one stage at the content's size) or [(width, height), ...] stages
+    """
+
+    tv_weight: float = 0.0
+    optimizer: str = "adam"
+    init: object = "noise"
+    preserve_color: bool = False
+    style_weights: object = None
+    style_scale: float = None
+    sizes: object = None
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if isinstance(self.init, str):
+            if self.init not in INITS:
+                raise ValueError(f"init must be one of {INITS} or a normalised image, got {self.init!r}")
+        else:
+            object.__setattr__(self, "init", check_image("init", self.init))
+        if self.tv_weight < 0:
+            raise ValueError(f"tv_weight must be >= 0, got {self.tv_weight}")
+        if self.sizes is not None:
+            sizes = [tuple(int(v) for v in size) for size in self.sizes]
+            if not sizes or any(len(size) != 2 for size in sizes):
+                raise ValueError(f"sizes must be a non-empty list of (width, height) pairs, got {sizes}")
+            object.__setattr__(self, "sizes", sizes)
+
+    @classmethod
+    def with_input_image(cls, input_image, **options):
+        """model_nn's input_image is the init image under its course name; not both."""
+        if input_image is None:
+            return cls(**options)
+        if not (isinstance(options.get("init", "noise"), str) and options.get("init", "noise") == "noise"):
+            raise ValueError("give either input_image or init, not both")
+        return cls(**{**options, "init": input_image})
+
+    def stage_sizes(self, content_image):
+        """[(width, height), ...] of the optimisation stages; one at the content's size by default."""
+        if self.sizes is None:
+            return [(content_image.shape[2], content_image.shape[1])]
+        return self.sizes
+
+    def stage_iterations(self, num_iterations):
+        n_stages = 1 if self.sizes is None else len(self.sizes)
+        if np.ndim(num_iterations) == 0:
+            return [int(num_iterations)] * n_stages
+        counts = [int(n) for n in num_iterations]
+        if len(counts) != n_stages:
+            raise ValueError(f"num_iterations has {len(counts)} counts for {n_stages} sizes; give one per "
+                             "size, or a single number used for every size.")
+        return counts
