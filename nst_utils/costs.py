@@ -74,6 +74,7 @@ def compute_layer_style_cost(a_S, a_G):
     Arguments:
     a_S -- hidden layer activations of the style image S, shape (1, n_H, n_W, n_C)
     a_G -- hidden layer activations of the generated image G, shape (1, n_H, n_W, n_C)
+    (G_S and G_G are the Gram matrices of a_S and a_G unrolled to (n_C, n_H*n_W): shape (n_C, n_C))
 
     Returns:
     J_style_layer -- scalar float32 tensor

@@ -128,10 +128,10 @@ def run_hidden(name, function, namespace, seed):
     package's reference while it runs, and train_step's globals to the case's)."""
     from IPython.display import display
 
-    from .public_tests import _reference_helpers
+    from .messages import reference_helpers
 
     results = []
-    with _reference_helpers(function, REFERENCE_HELPERS.get(name, [])):
+    with reference_helpers(function, REFERENCE_HELPERS.get(name, [])):
         for args, kwargs in cases(name, seed):
             try:
                 if name == "train_step":

@@ -14,13 +14,11 @@ The expected values were cross-checked against an independent NumPy computation
 (tests/test_public_tests.py). Values are printed with 6 significant digits so that the output does
 not depend on the last bits of float32 arithmetic.
 """
-import re
-from contextlib import contextmanager
-
 import numpy as np
 import tensorflow as tf
 
 from ..config import CONTENT_LAYER, STYLE_LAYERS
+from .messages import call, fmt, reference_helpers, scalar, works_in_tf_function
 
 PASSED = "All tests passed"
 
@@ -40,111 +38,6 @@ TOTAL_COST_ALPHA1_BETA1 = 2.2251383  # alpha=1, beta=1 on the same case
 RTOL = 1e-5
 
 
-@contextmanager
-def _reference_helpers(target, names):
-    """Make ``names`` resolve to the package's reference functions inside ``target`` for a while."""
-    from .. import costs
-
-    fn = getattr(target, "python_function", target)  # a tf.function's Python function
-    namespace = getattr(fn, "__globals__", None)
-    if namespace is None or namespace is vars(costs):
-        yield
-        return
-    saved = {name: namespace[name] for name in names if name in namespace}
-    namespace.update({name: getattr(costs, name) for name in names})
-    try:
-        yield
-    finally:
-        for name in names:
-            if name in saved:
-                namespace[name] = saved[name]
-            else:
-                namespace.pop(name, None)
-
-
-def _call(target, args, function, kwargs=None):
-    """target(*args, **kwargs); an exception becomes an AssertionError that gives the original error
-    text and, for the mistakes learners often make, a hint."""
-    try:
-        return target(*args, **(kwargs or {}))
-    except Exception as err:  # the learner's code can fail in any way
-        text = _error_text(err)
-        hint = _hint(text, function)
-        raise AssertionError(f"{function} raised {type(err).__name__}: {text}"
-                             + (f" Hint: {hint}" if hint else "")) from err
-
-
-def _error_text(err, limit=400):
-    """The error's own text on one line. tf.function errors wrap the original in lines of context
-    and end with it, so those keep their last lines."""
-    # a failed conversion repeats the whole value (a dict of tensors): keep only what is wrong
-    raw = re.sub(r"convert a value \(.*\) with an unsupported type", "convert a value with an unsupported type",
-                 str(err), flags=re.S)
-    lines = [line.strip() for line in raw.strip().splitlines() if line.strip()]
-    prefix = f"{type(err).__name__}: "
-    lines = [line[len(prefix):] if line.startswith(prefix) else line for line in lines]
-    text = " ".join(lines[-3:] if len(lines) > 3 else lines)
-    return text if len(text) <= limit else "..." + text[-limit:]
-
-
-#: (what the error text contains, the hint), first match wins. Each is a mistake seen in the course.
-HINTS = [
-    ("None", "did you leave a None placeholder between ### START CODE HERE ### and ### END CODE HERE ###?"),
-    ("'T'", "a tensor has no .T: transpose it with tf.transpose(x)."),
-    ("numpy_behavior", "tensors have no NumPy methods (.T, .reshape, ...): use TensorFlow functions such "
-                       "as tf.transpose, tf.reshape and tf.reduce_sum."),
-    ("has no attribute 'numpy'", "inside tf.function tensors have no .numpy(): use TensorFlow operations."),
-    ("No gradients provided", "J does not depend on generated_image: inside the tape compute "
-                              "a_G = model(generated_image) (the generated image, not the content or style "
-                              "image) and the costs from that a_G."),
-    ("<class 'dict'>", "you passed a whole dict of activations where one layer's tensor is expected: "
-                       "pick the layer, e.g. a_G[content_layer]."),
-    ("'dict'", "you passed a whole dict of activations where one layer's tensor is expected: pick the "
-               "layer, e.g. a_G[content_layer]."),
-]
-
-
-def _hint(text, function):
-    for needle, hint in HINTS:
-        if needle in text:
-            return hint
-    return ""
-
-
-def _fmt(x):
-    return f"{float(x):.6g}"
-
-
-def _scalar(value, name, function, require_tensor=True):
-    """The learner's result as a Python float, with a clear message if it is not a scalar tensor."""
-    if value is None:
-        raise AssertionError(f"{function} returned None: replace the None placeholders between "
-                             "### START CODE HERE ### and ### END CODE HERE ###.")
-    if not require_tensor and np.ndim(value) == 0 and not tf.is_tensor(value):
-        return float(value)
-    if not tf.is_tensor(value):
-        raise AssertionError(f"{function} must return a TensorFlow tensor (use tf operations such as "
-                             f"tf.reduce_sum), got {type(value).__name__}.")
-    if value.shape.rank not in (0, None) and int(np.prod(value.shape)) != 1:
-        raise AssertionError(f"{name} must be a scalar, got shape {tuple(value.shape)}: sum over all "
-                             "entries (tf.reduce_sum without an axis).")
-    return float(np.asarray(value).reshape(()))
-
-
-def _works_in_tf_function(target, args, eager_value, function):
-    """train_step is a tf.function: the costs must trace, with no NumPy or .numpy() inside."""
-    try:
-        traced = tf.function(target)(*args)
-    except Exception as err:  # the learner's code can fail in any way while tracing
-        raise AssertionError(
-            f"{function} fails inside tf.function ({type(err).__name__}: {err}). train_step runs it "
-            "as a graph: use TensorFlow operations (tf.shape, tf.reshape, tf.reduce_sum), not NumPy "
-            "functions or .numpy().") from None
-    if not np.isclose(float(traced), eager_value, rtol=1e-4):
-        raise AssertionError(f"{function} gives {float(traced)} inside tf.function but {eager_value} "
-                             "eagerly: use TensorFlow operations, not Python/NumPy ones.")
-
-
 def content_cost_case():
     """Seeded activations a_C, a_G of shape (1, 4, 4, 3), as in the course's test."""
     tf.random.set_seed(1)
@@ -155,10 +48,10 @@ def content_cost_case():
 
 def compute_content_cost_test(target):
     a_C, a_G = content_cost_case()
-    J_content = _scalar(_call(target, (a_C, a_G), "compute_content_cost"), "J_content",
+    J_content = scalar(call(target, (a_C, a_G), "compute_content_cost"), "J_content",
                         "compute_content_cost")
-    print("J_content =", _fmt(J_content))
-    J_same = _scalar(_call(target, (a_C, a_C), "compute_content_cost"), "J_content",
+    print("J_content =", fmt(J_content))
+    J_same = scalar(call(target, (a_C, a_C), "compute_content_cost"), "J_content",
                      "compute_content_cost")
     assert np.isclose(J_same, 0.0, atol=1e-6), (
         f"compute_content_cost(a_C, a_C) must be 0, got {J_same}: the cost compares a_C with a_G.")
@@ -168,7 +61,7 @@ def compute_content_cost_test(target):
     assert np.isclose(J_content, CONTENT_COST, rtol=RTOL), (
         f"got {J_content:.6g}, expected {CONTENT_COST:.6g}. Check equation (1): the sum of the squared "
         "differences over all entries, divided by 4 * n_H * n_W * n_C.")
-    _works_in_tf_function(target, (a_C, a_G), J_content, "compute_content_cost")
+    works_in_tf_function(target, (a_C, a_G), J_content, "compute_content_cost")
     print(PASSED)
 
 
@@ -179,7 +72,7 @@ def gram_matrix_case():
 
 def gram_matrix_test(target):
     A = gram_matrix_case()
-    GA = _call(target, (A,), "gram_matrix")
+    GA = call(target, (A,), "gram_matrix")
     if GA is None:
         raise AssertionError("gram_matrix returned None: replace the None placeholder.")
     if not tf.is_tensor(GA):
@@ -205,13 +98,13 @@ def layer_style_cost_case():
 
 def compute_layer_style_cost_test(target):
     a_S, a_G = layer_style_cost_case()
-    with _reference_helpers(target, ["gram_matrix"]):
-        J = _scalar(_call(target, (a_S, a_G), "compute_layer_style_cost"), "J_style_layer",
+    with reference_helpers(target, ["gram_matrix"]):
+        J = scalar(call(target, (a_S, a_G), "compute_layer_style_cost"), "J_style_layer",
                     "compute_layer_style_cost")
-        print("J_style_layer =", _fmt(J))
-        J_same = _scalar(_call(target, (a_S, a_S), "compute_layer_style_cost"), "J_style_layer",
+        print("J_style_layer =", fmt(J))
+        J_same = scalar(call(target, (a_S, a_S), "compute_layer_style_cost"), "J_style_layer",
                          "compute_layer_style_cost")
-        _works_in_tf_function(target, (a_S, a_G), J, "compute_layer_style_cost")
+        works_in_tf_function(target, (a_S, a_G), J, "compute_layer_style_cost")
     assert np.isclose(J_same, 0.0, atol=1e-5), (
         f"compute_layer_style_cost(a_S, a_S) must be 0, got {J_same}.")
     if np.isclose(J, LAYER_STYLE_COST_BARE_RESHAPE, rtol=1e-4):
@@ -244,13 +137,13 @@ def style_cost_case():
 def compute_style_cost_test(target):
     style, generated = style_cost_case()
     two_layers = [("conv1_1", 0.75), ("conv3_1", 0.25)]
-    with _reference_helpers(target, ["compute_layer_style_cost", "gram_matrix"]):
-        J = _scalar(_call(target, (style, generated), "compute_style_cost"), "J_style",
+    with reference_helpers(target, ["compute_layer_style_cost", "gram_matrix"]):
+        J = scalar(call(target, (style, generated), "compute_style_cost"), "J_style",
                     "compute_style_cost")
-        print("J_style =", _fmt(J))
-        J2 = _scalar(_call(target, (style, generated, two_layers), "compute_style_cost"), "J_style",
+        print("J_style =", fmt(J))
+        J2 = scalar(call(target, (style, generated, two_layers), "compute_style_cost"), "J_style",
                      "compute_style_cost")
-    print("J_style with", two_layers, "=", _fmt(J2))
+    print("J_style with", two_layers, "=", fmt(J2))
     if np.isclose(J, 5 * STYLE_COST, rtol=1e-4):
         raise AssertionError(f"got {J:.6g}, expected {STYLE_COST:.6g}: multiply each layer's cost by "
                              "its coefficient lambda^[l] from style_layers.")
@@ -274,9 +167,9 @@ def total_cost_case():
 def total_cost_test(target):
     J_content, J_style = total_cost_case()
     # a plain number is fine here: J_content and J_style of this case are NumPy floats
-    J = _scalar(_call(target, (J_content, J_style), "total_cost"), "J", "total_cost", False)
-    print("J =", _fmt(J))
-    J11 = _scalar(_call(target, (J_content, J_style), "total_cost", {"alpha": 1, "beta": 1}), "J",
+    J = scalar(call(target, (J_content, J_style), "total_cost"), "J", "total_cost", False)
+    print("J =", fmt(J))
+    J11 = scalar(call(target, (J_content, J_style), "total_cost", {"alpha": 1, "beta": 1}), "J",
                   "total_cost", False)
     if np.isclose(J, 10 * J_style + 40 * J_content, rtol=RTOL):
         raise AssertionError("alpha weights the content cost and beta the style cost: "
@@ -317,13 +210,13 @@ def train_step_test(target, generated_image, model, a_C, a_S, alpha=10, beta=40,
     # A fresh trace, so that the reference costs are the ones compiled into the graph.
     python_function = getattr(target, "python_function", None)
     step = tf.function(python_function) if python_function is not None else target
-    with _reference_helpers(target, ["compute_content_cost", "compute_style_cost", "total_cost",
+    with reference_helpers(target, ["compute_content_cost", "compute_style_cost", "total_cost",
                                      "compute_layer_style_cost", "gram_matrix"]):
-        out = _call(step, (generated_image,), "train_step")
+        out = call(step, (generated_image,), "train_step")
         if not (isinstance(out, (tuple, list)) and len(out) == 3):
             raise AssertionError("train_step must return the three costs J, J_content, J_style, got "
                                  f"{type(out).__name__}.")
-        J, J_content, J_style = (_scalar(v, n, "train_step") for v, n in
+        J, J_content, J_style = (scalar(v, n, "train_step") for v, n in
                                  zip(out, ("J", "J_content", "J_style")))
     after = generated_image.numpy()
     for got, want, name, hint in (

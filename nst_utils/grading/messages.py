@@ -1,0 +1,114 @@
+"""What the public tests say when a learner's function fails: the call that turns an exception into
+a message with the original error text and a hint, the checks of returned values, and the swap of
+earlier exercises' helpers for the package's reference while a function is tested.
+"""
+import re
+from contextlib import contextmanager
+
+import numpy as np
+import tensorflow as tf
+
+
+@contextmanager
+def reference_helpers(target, names):
+    """Make ``names`` resolve to the package's reference functions inside ``target`` for a while."""
+    from .. import costs
+
+    fn = getattr(target, "python_function", target)  # a tf.function's Python function
+    namespace = getattr(fn, "__globals__", None)
+    if namespace is None or namespace is vars(costs):
+        yield
+        return
+    saved = {name: namespace[name] for name in names if name in namespace}
+    namespace.update({name: getattr(costs, name) for name in names})
+    try:
+        yield
+    finally:
+        for name in names:
+            if name in saved:
+                namespace[name] = saved[name]
+            else:
+                namespace.pop(name, None)
+
+
+def call(target, args, function, kwargs=None):
+    """target(*args, **kwargs); an exception becomes an AssertionError that gives the original error
+    text and, for the mistakes learners often make, a hint."""
+    try:
+        return target(*args, **(kwargs or {}))
+    except Exception as err:  # the learner's code can fail in any way
+        text = _error_text(err)
+        hint = _hint(text)
+        raise AssertionError(f"{function} raised {type(err).__name__}: {text}"
+                             + (f" Hint: {hint}" if hint else "")) from err
+
+
+def _error_text(err, limit=400):
+    """The error's own text on one line. tf.function errors wrap the original in lines of context
+    and end with it, so those keep their last lines."""
+    # a failed conversion repeats the whole value (a dict of tensors): keep only what is wrong
+    raw = re.sub(r"convert a value \(.*\) with an unsupported type", "convert a value with an unsupported type",
+                 str(err), flags=re.S)
+    lines = [line.strip() for line in raw.strip().splitlines() if line.strip()]
+    prefix = f"{type(err).__name__}: "
+    lines = [line[len(prefix):] if line.startswith(prefix) else line for line in lines]
+    text = " ".join(lines[-3:] if len(lines) > 3 else lines)
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+#: (what the error text contains, the hint), first match wins. Each is a mistake seen in the course.
+HINTS = [
+    ("None", "did you leave a None placeholder between ### START CODE HERE ### and ### END CODE HERE ###?"),
+    ("'T'", "a tensor has no .T: transpose it with tf.transpose(x)."),
+    ("numpy_behavior", "tensors have no NumPy methods (.T, .reshape, ...): use TensorFlow functions such "
+                       "as tf.transpose, tf.reshape and tf.reduce_sum."),
+    ("has no attribute 'numpy'", "inside tf.function tensors have no .numpy(): use TensorFlow operations."),
+    ("No gradients provided", "J does not depend on generated_image: inside the tape compute "
+                              "a_G = model(generated_image) (the generated image, not the content or style "
+                              "image) and the costs from that a_G."),
+    ("<class 'dict'>", "you passed a whole dict of activations where one layer's tensor is expected: "
+                       "pick the layer, e.g. a_G[content_layer]."),
+    ("'dict'", "you passed a whole dict of activations where one layer's tensor is expected: pick the "
+               "layer, e.g. a_G[content_layer]."),
+]
+
+
+def _hint(text):
+    for needle, hint in HINTS:
+        if needle in text:
+            return hint
+    return ""
+
+
+def fmt(x):
+    return f"{float(x):.6g}"
+
+
+def scalar(value, name, function, require_tensor=True):
+    """The learner's result as a Python float, with a clear message if it is not a scalar tensor."""
+    if value is None:
+        raise AssertionError(f"{function} returned None: replace the None placeholders between "
+                             "### START CODE HERE ### and ### END CODE HERE ###.")
+    if not require_tensor and np.ndim(value) == 0 and not tf.is_tensor(value):
+        return float(value)
+    if not tf.is_tensor(value):
+        raise AssertionError(f"{function} must return a TensorFlow tensor (use tf operations such as "
+                             f"tf.reduce_sum), got {type(value).__name__}.")
+    if value.shape.rank not in (0, None) and int(np.prod(value.shape)) != 1:
+        raise AssertionError(f"{name} must be a scalar, got shape {tuple(value.shape)}: sum over all "
+                             "entries (tf.reduce_sum without an axis).")
+    return float(np.asarray(value).reshape(()))
+
+
+def works_in_tf_function(target, args, eager_value, function):
+    """train_step is a tf.function: the costs must trace, with no NumPy or .numpy() inside."""
+    try:
+        traced = tf.function(target)(*args)
+    except Exception as err:  # the learner's code can fail in any way while tracing
+        raise AssertionError(
+            f"{function} fails inside tf.function ({type(err).__name__}: {err}). train_step runs it "
+            "as a graph: use TensorFlow operations (tf.shape, tf.reshape, tf.reduce_sum), not NumPy "
+            "functions or .numpy().") from None
+    if not np.isclose(float(traced), eager_value, rtol=1e-4):
+        raise AssertionError(f"{function} gives {float(traced)} inside tf.function but {eager_value} "
+                             "eagerly: use TensorFlow operations, not Python/NumPy ones.")
