@@ -28,9 +28,17 @@ _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = list(_WHERE)
 
 
+#: Modules that do not need TensorFlow.
+_LIGHT = {"config", "images", "plotting"}
+
+
 def __getattr__(name):
     if name not in _WHERE:
         raise AttributeError(f"module 'nst_utils' has no attribute {name!r}")
+    if _WHERE[name] not in _LIGHT:
+        from .quiet import start_tensorflow
+
+        start_tensorflow()  # without the start-up lines a learner would take for errors
     value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value

@@ -84,6 +84,9 @@ def main(argv=None):
     # Imported here so that --help answers without loading TensorFlow.
     from .config import CONTENT_LAYER, STYLE_LAYERS
     from .images import ImageError, OutputDirError, load_image, reshape_and_normalize_image
+    from .quiet import start_tensorflow
+
+    start_tensorflow()  # without the start-up lines a newcomer takes for errors
     from .train import model_nn
     from .vgg import WeightsError, WeightsNotFoundError, load_vgg_model
 

@@ -29,3 +29,17 @@ def native_stderr(target=os.devnull):
         os.close(saved)
         if close:
             os.close(fd)
+
+
+def start_tensorflow():
+    """Import TensorFlow and let it look for devices with its start-up lines hidden; returns the
+    tensorflow module. TF_CPP_MIN_LOG_LEVEL=0 in the environment shows them (for debugging)."""
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        import tensorflow
+        return tensorflow
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_stderr():
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()  # the CUDA probe (cuInit) prints here
+    return tensorflow

