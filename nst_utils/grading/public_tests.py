@@ -68,17 +68,13 @@ def _call(target, args, function, kwargs=None):
     except Exception as err:  # the learner's code can fail in any way
         lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
         message = lines[-1] if lines else ""  # tf.function errors end with the original message
-        prefix = f"{type(err).__name__}:"
-        message = message[len(prefix):].strip() if message.startswith(prefix) else message
+        prefix = f"{type(err).__name__}: "
+        message = message[len(prefix):] if message.startswith(prefix) else message
         hint = (" Did you leave a None placeholder between ### START CODE HERE ### and "
                 "### END CODE HERE ###?" if "None" in str(err) else "")
-        if "NotImplementedError" in f"{type(err).__name__} {err}":  # nbgrader's stub, left in place
-            hint = (" Replace 'raise NotImplementedError()' with your code between "
-                    "### START CODE HERE ### and ### END CODE HERE ###.")
         if message and message[-1] not in ".!?":
             message += "."
-        what = f"{type(err).__name__}: {message}" if message else f"{type(err).__name__}."
-        raise AssertionError(f"{function} raised {what}{hint}") from err
+        raise AssertionError(f"{function} raised {type(err).__name__}: {message}{hint}") from err
 
 
 def _fmt(x):
