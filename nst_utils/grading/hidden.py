@@ -122,19 +122,12 @@ def _steps(step, start, count=2):
     return {"costs": costs, "image": image.numpy().astype(np.float64).tolist()}
 
 
-def run_hidden(name, function, namespace, seed):
+def run_hidden(name, function, namespace, seed, show=True):
     """In the clean-room kernel: call the learner's ``function`` on the hidden cases and display the
-    results (hidden_results) as JSON, for the grader to compare outside the kernel."""
+    results. namespace -- the notebook's globals (earlier exercises' helpers are set to the
+    package's reference while it runs, and train_step's globals to the case's)."""
     from IPython.display import display
 
-    results = hidden_results(name, function, namespace, seed)
-    display({HIDDEN_MIME: {"function": name, "results": results}}, raw=True)
-
-
-def hidden_results(name, function, namespace, seed):
-    """[result] of the learner's ``function`` on the hidden cases of ``seed``, as ``compare`` takes
-    them. namespace -- the notebook's globals (earlier exercises' helpers are set to the package's
-    reference while it runs, and train_step's globals to the case's)."""
     from .public_tests import _reference_helpers
 
     results = []
@@ -147,6 +140,8 @@ def hidden_results(name, function, namespace, seed):
                     results.append(_plain(function(*args, **kwargs)))
             except Exception as err:  # noqa: BLE001 -- the learner's code can fail in any way
                 results.append({"raised": f"{type(err).__name__}: {str(err)[-300:]}"})
+    if show:  # nbgrader's test cells (nbgrader_checks.py) take the results as returned
+        display({HIDDEN_MIME: {"function": name, "results": results}}, raw=True)
     return results
 
 
