@@ -3,6 +3,7 @@
     python scripts/make_exercises.py            # write notebooks/exercises/<name>.ipynb
     python scripts/make_exercises.py --check    # exit 1 if the committed exercise notebook is stale
     python scripts/make_exercises.py --execute  # first re-run the solution notebook and store its outputs
+    python scripts/make_exercises.py --nbgrader COURSE_DIR  # write an nbgrader course instead (nbgrader.py)
 
 In every graded cell (tagged ``graded:<function>``) the statements between ``### START CODE HERE ###``
 and ``### END CODE HERE ###`` become ``None`` placeholders (``x = None``, ``return None``, ...) and each
@@ -163,9 +164,21 @@ def main(argv=None):
                         help="re-run the solution notebook and store its outputs first")
     parser.add_argument("--solution", type=Path, default=SOLUTION)
     parser.add_argument("--output", type=Path, default=EXERCISE)
+    parser.add_argument("--nbgrader", type=Path, metavar="COURSE_DIR",
+                        help="write an nbgrader course (nbgrader_config.py, source/nst/) into COURSE_DIR "
+                             "instead of the exercise notebook")
+    parser.add_argument("--course-id", default=None, help="with --nbgrader: the course id")
+    parser.add_argument("--exchange", type=Path, default=None,
+                        help="with --nbgrader: the exchange folder (default: nbgrader's)")
     args = parser.parse_args(argv)
     if args.execute:
         execute_solution(args.solution)
+    if args.nbgrader:
+        from .nbgrader import COURSE_ID, write_course
+
+        path = write_course(args.nbgrader, args.solution, args.course_id or COURSE_ID, args.exchange)
+        print("wrote", path, "and", args.nbgrader / "nbgrader_config.py")
+        return 0
     text = render(make_exercise(nbformat.read(str(args.solution), as_version=4)))
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.is_file() else None

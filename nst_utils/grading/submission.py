@@ -36,7 +36,7 @@ TRAIN_STEP_NAMES = {"model", "a_C", "a_S", "optimizer", "alpha", "beta", "conten
 SAFE_BUILTINS = {"abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "isinstance", "len",
                  "list", "map", "max", "min", "pow", "print", "range", "reversed", "round", "sorted",
                  "str", "sum", "tuple", "zip", "True", "False", "None", "ValueError", "TypeError",
-                 "KeyError", "AssertionError", "Exception"}
+                 "KeyError", "AssertionError", "Exception", "NotImplementedError"}
 #: Attribute names through which a function could reach other modules' internals.
 FORBIDDEN_ATTRIBUTES = {"sys", "modules", "os", "gc", "inspect", "builtins", "importlib", "subprocess",
                         "system", "popen", "globals", "locals", "vars", "eval", "exec", "compile",

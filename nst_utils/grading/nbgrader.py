@@ -1,0 +1,162 @@
+"""The assignment as an nbgrader course, generated from the solution notebook.
+
+    python scripts/make_exercises.py --nbgrader COURSE_DIR [--course-id ID] [--exchange DIR]
+
+writes ``COURSE_DIR/nbgrader_config.py`` and ``COURSE_DIR/source/nst/``: the assignment notebook and
+the example images it reads (``images/``). Then, in COURSE_DIR, ``nbgrader generate_assignment nst``
+makes the students' version, ``nbgrader autograde nst`` grades the submissions. Like
+notebooks/exercises/ the notebook is derived from the solution notebook, never edited by hand:
+
+- each graded cell (tag ``graded:<function>``) becomes an nbgrader solution cell; each
+  ``### START CODE HERE ###`` region keeps its "(≈N lines)" hints (exercises.blank_region) and wraps
+  the solution in ``### BEGIN SOLUTION`` / ``### END SOLUTION``, which generate_assignment blanks;
+- each test cell (tag ``test:<function>``) becomes an autograder cell worth POINTS: the public test as
+  in the course, then, between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``,
+  nbgrader_checks.grade_hidden (the function is the learner's own def; hidden cases on a seed drawn at
+  autograde time). train_step's test runs on the stand-in network (nbgrader_checks.standin_globals),
+  so autograding needs no VGG19 weights;
+- every other cell is locked (read-only, checksummed, restored by autograde);
+- the set-up cell points CONFIG's example images at the assignment's own images/ folder;
+- nbgrader_config.py caps the optimisation loops (NST_MAX_ITERATIONS) in the kernels autograde starts.
+"""
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from ..config import CONFIG, MAX_ITERATIONS_ENV, REPO_ROOT
+from .exercises import END, START, blank_region, graded_name
+from .submission import TEST_TAG, tagged
+
+ASSIGNMENT = "nst"
+COURSE_ID = "nst-course"
+POINTS = 1
+SCHEMA_VERSION = 3
+SETUP_TAG = "grader:setup"
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+#: Iterations of each optimisation loop when autograding (the loops only need to run).
+AUTOGRADE_ITERATIONS = 2
+#: Seconds per cell when autograding (a capped loop with VGG19 on a CPU takes well under this).
+CELL_TIMEOUT = 300
+
+
+def solution_source(source):
+    """A graded cell's source with each START/END CODE HERE region marked for nbgrader: the hints
+    the exercise notebook shows, then the solution between BEGIN/END SOLUTION."""
+    lines, out, i = source.split("\n"), [], 0
+    while i < len(lines):
+        out.append(lines[i])
+        if lines[i].strip() == START:
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            j = next(k for k in range(i + 1, len(lines)) if lines[k].strip() == END)
+            region = lines[i + 1: j]
+            out += [h for h in blank_region(region, indent) if h.strip().startswith("#")]
+            out += [indent + BEGIN_SOLUTION, *region, indent + END_SOLUTION, lines[j]]
+            i = j
+        i += 1
+    return "\n".join(out)
+
+
+def test_source(name, source):
+    """The autograder cell of exercise ``name``: the course's public test (train_step's on the
+    stand-in network), then the hidden part."""
+    if name == "train_step":
+        lines = source.split("\n")
+        head = [ln for ln in lines if ln.startswith("#")]
+        body = [ln for ln in lines if ln.strip() and not ln.startswith("#")]
+        source = "\n".join(head + [
+            "# Tested on a small stand-in network, so no VGG19 weights are needed: model, a_C, a_S,",
+            "# generated_image, optimizer, ... are the stand-in's during the test, yours again after it.",
+            "from nst_utils.grading.nbgrader_checks import standin_globals",
+            "with standin_globals(globals()):"] + ["    " + ln for ln in body])
+    return "\n".join([
+        source.rstrip(),
+        BEGIN_HIDDEN,
+        "# Your own def, on hidden cases (other shapes, seeds, weights) drawn now",
+        "from nst_utils.grading.nbgrader_checks import grade_hidden",
+        f"grade_hidden({name!r}, {name}, globals())",
+        END_HIDDEN])
+
+
+def setup_source(source):
+    """The set-up cell, reading the example images from the assignment's images/ folder."""
+    content, style = Path(CONFIG.CONTENT_IMAGE).name, Path(CONFIG.STYLE_IMAGE).name
+    return source.rstrip() + (
+        "\n# The example images are in this assignment's images/ folder, next to this notebook\n"
+        f'CONFIG.CONTENT_IMAGE, CONFIG.STYLE_IMAGE = "images/{content}", "images/{style}"')
+
+
+def _nbgrader_metadata(cell_id, solution=False, grade=False, locked=False, points=None):
+    meta = {"grade": grade, "grade_id": cell_id, "locked": locked, "schema_version": SCHEMA_VERSION,
+            "solution": solution}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def make_nbgrader_notebook(solution_nb):
+    """The nbgrader source notebook (a new NotebookNode) for the solution notebook."""
+    nb = nbformat.reads(nbformat.writes(solution_nb), as_version=4)  # deep copy
+    for cell in nb.cells:
+        cell_id = cell.get("id")
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and graded_name(cell):
+            cell.source = solution_source(cell.source)
+            cell.metadata["nbgrader"] = _nbgrader_metadata(cell_id, solution=True)
+        elif cell.cell_type == "code" and tagged(cell, TEST_TAG):
+            cell.source = test_source(tagged(cell, TEST_TAG), cell.source)
+            cell.metadata["nbgrader"] = _nbgrader_metadata(cell_id, grade=True, locked=True,
+                                                           points=POINTS)
+        else:
+            if SETUP_TAG in tags:
+                cell.source = setup_source(cell.source)
+            cell.metadata["nbgrader"] = _nbgrader_metadata(cell_id, locked=True)
+    return nb
+
+
+def config_source(course_id=COURSE_ID, exchange=None):
+    """The text of nbgrader_config.py."""
+    exchange_line = (f"c.Exchange.root = {str(exchange)!r}" if exchange else
+                     '# c.Exchange.root = "/srv/nbgrader/exchange"  # where your hub shares assignments')
+    return f'''"""nbgrader configuration of the Neural Style Transfer assignment.
+
+Generated by nst_utils/grading/nbgrader.py (python scripts/make_exercises.py --nbgrader DIR). Run
+nbgrader from this folder: nbgrader generate_assignment {ASSIGNMENT}; nbgrader autograde {ASSIGNMENT}.
+"""
+import os
+
+c = get_config()  # noqa: F821 -- nbgrader provides get_config when it reads this file
+
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+{exchange_line}
+
+# The released notebook keeps the expected outputs under the test cells, as the course's does.
+c.ClearOutput.enabled = False
+
+# autograde runs the whole notebook: the kernels it starts inherit this process's environment, so
+# the 200-iteration optimisation cells run {AUTOGRADE_ITERATIONS} iterations (nst_utils.config.capped_iterations).
+os.environ.setdefault({MAX_ITERATIONS_ENV!r}, "{AUTOGRADE_ITERATIONS}")
+c.Execute.timeout = {CELL_TIMEOUT}
+# Without VGG19 weights the network cells fail; nbgrader goes on after errors (Execute.allow_errors)
+# and the test cells do not depend on them (train_step is tested on a stand-in network).
+'''
+
+
+def write_course(course_dir, solution_path, course_id=COURSE_ID, exchange=None):
+    """Write nbgrader_config.py and source/nst/ (notebook and images) into course_dir; returns the
+    notebook's path."""
+    course_dir = Path(course_dir)
+    folder = course_dir / "source" / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    (course_dir / "nbgrader_config.py").write_text(config_source(course_id, exchange), encoding="utf-8")
+    nb = make_nbgrader_notebook(nbformat.read(str(solution_path), as_version=4))
+    path = folder / Path(solution_path).name
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    images = folder / "images"
+    images.mkdir(exist_ok=True)
+    for src in sorted((REPO_ROOT / "images").iterdir()):
+        if src.suffix in (".png", ".jpg", ".md"):  # the pictures and their sources and licences
+            shutil.copy2(src, images / src.name)
+    return path
