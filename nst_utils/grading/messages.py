@@ -58,6 +58,7 @@ def _error_text(err, limit=400):
 
 #: (what the error text contains, the hint), first match wins. Each is a mistake seen in the course.
 HINTS = [
+    ("NotImplementedError", "replace 'raise NotImplementedError()' with your code (nbgrader's placeholder)."),
     ("None", "did you leave a None placeholder between ### START CODE HERE ### and ### END CODE HERE ###?"),
     ("'T'", "a tensor has no .T: transpose it with tf.transpose(x)."),
     ("numpy_behavior", "tensors have no NumPy methods (.T, .reshape, ...): use TensorFlow functions such "
