@@ -90,7 +90,7 @@ def red_team(folder, tcp_port):
                                       "    hog = [list(range(10**6)) for _ in range(10**4)]\n    ### START CODE HERE ###")
     abort_in_def = _read(sol)
     cell = _cell(abort_in_def, "graded:total_cost")
-    cell.source = cell.source.replace("    ### START CODE HERE ###", "    tf.raw_ops.Abort(error_msg='bye')\n    ### START CODE HERE ###")
+    cell.source = cell.source.replace("    ### START CODE HERE ###", "    np.ctypeslib.ctypes.string_at(0)  # segfault\n    ### START CODE HERE ###")
     patch_tests = ("import nst_utils.public_tests as pt\n"
                    "for name in dir(pt):\n"
                    "    if name.endswith('_test'):\n"
