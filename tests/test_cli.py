@@ -41,7 +41,7 @@ def test_own_images_and_all_options(standin_weights, tmp_path, no_iteration_cap)
 
 
 def test_clear_errors_with_exit_status_2(standin_weights, tmp_path, capsys):
-    assert main([str(tmp_path / "missing.jpg"), "--weights", standin_weights]) == 2
+    assert main([str(tmp_path / "missing.jpg"), "s.png", "--weights", standin_weights]) == 2
     assert "No image at" in capsys.readouterr().err
     assert main(["--weights", str(tmp_path / "none.h5")]) == 2
     assert "vgg16-hed" in capsys.readouterr().err
