@@ -117,7 +117,7 @@ def check_values(args):
         raise UsageError(f"--save-every {args.save_every}: must be 0 (save only the final image) or a "
                          "positive number of iterations")
     if min(args.alpha, args.beta) < 0 or args.alpha + args.beta <= 0:
-        raise UsageError(f"--alpha {args.alpha:g} --beta {args.beta}: the weights must be >= 0 and not both "
+        raise UsageError(f"--alpha {args.alpha:g} --beta {args.beta:g}: the weights must be >= 0 and not both "
                          "0 (the cost would be 0 and the start image returned unchanged)")
     if args.tv_weight < 0:
         raise UsageError(f"--tv-weight {args.tv_weight:g}: must be >= 0")
