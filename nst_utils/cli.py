@@ -1,20 +1,38 @@
-"""Command line: ``python -m nst_utils [CONTENT STYLE] [options]``."""
+"""Command line: ``python -m nst_utils [CONTENT STYLE] [options]``.
+
+Exit statuses: 0 done, 1 stopped early by a non-finite cost (the last good image is saved), 2 bad
+input (argparse's errors and ours: one line on stderr, no traceback), 130 Ctrl-C and 143 SIGTERM
+(the run stops and saves the last good image; the shell's codes for those signals).
+"""
 import argparse
+import math
 import sys
+import warnings
 
 from .config import CONFIG
+from .sizing import Size, UsageError, check_box, check_stages
+
+EXIT_DONE, EXIT_STOPPED, EXIT_BAD_INPUT, EXIT_CTRL_C, EXIT_SIGTERM = 0, 1, 2, 130, 143
 
 
-def _size(text):
+class ExampleImage(str):
+    """The path of an example image, used when no image is given (tells "not given" from "given")."""
+
+
+def _size(text, allow_exact=True):
+    """'WxH' -> Size; 'WxH!' -> Size with exact=True. Units: pixels."""
+    body = text.strip().lower()
+    exact = allow_exact and body.endswith("!")
     try:
-        width, height = (int(v) for v in text.lower().split("x"))
+        width, height = (int(v) for v in body.removesuffix("!").split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 400x300, got {text!r}") from None
-    return width, height
+        example = "400x300 (or 400x300! for exactly that size)" if allow_exact else "200x150"
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. {example}, got {text!r}") from None
+    return Size(width, height, exact)
 
 
 def _sizes(text):
-    return [_size(part) for part in text.split(",") if part.strip()]
+    return [_size(part, allow_exact=False) for part in text.split(",") if part.strip()]
 
 
 def _weights(text):
@@ -28,18 +46,22 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m nst_utils",
         description="Neural style transfer (Gatys et al. 2015) as in the course: repaint CONTENT in "
-                    "the style of STYLE. Without images, uses the examples in images/.",
+                    "the style of STYLE. Without images, uses the examples in images/. The images "
+                    "keep their aspect ratio unless --size ends with '!'.",
     )
-    parser.add_argument("content", nargs="?", default=CONFIG.CONTENT_IMAGE, help="content image (C)")
-    parser.add_argument("style", nargs="?", default=CONFIG.STYLE_IMAGE, help="style image (S)")
+    parser.add_argument("content", nargs="?", default=ExampleImage(CONFIG.CONTENT_IMAGE),
+                        help="content image (C); default: images/chelsea.png")
+    parser.add_argument("style", nargs="?", default=ExampleImage(CONFIG.STYLE_IMAGE),
+                        help="style image (S); default, without CONTENT and --style: images/brushstrokes.png")
     parser.add_argument("-o", "--output-dir", default=CONFIG.OUTPUT_DIR,
                         help="folder for the images (default: %(default)s)")
     parser.add_argument("--iterations", type=int, default=200, help="optimisation steps (default: 200)")
-    parser.add_argument("--size", type=_size, default=(CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT),
-                        metavar="WxH", help="size both images are resized to (default: 400x300)")
+    parser.add_argument("--size", type=_size, default=Size(CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT),
+                        metavar="WxH[!]", help="box the content image is fitted in, aspect kept "
+                        "(default: 400x300); WxH! resizes it, and the style, to exactly WxH (the course)")
     parser.add_argument("--alpha", type=float, default=10.0, help="content weight (default: 10)")
     parser.add_argument("--beta", type=float, default=40.0, help="style weight (default: 40)")
-    parser.add_argument("--lr", type=float, default=2.0, help="Adam learning rate (default: 2.0)")
+    parser.add_argument("--lr", type=float, default=2.0, help="Adam learning rate, > 0 (default: 2.0)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the initial noise")
     parser.add_argument("--noise-ratio", type=float, default=CONFIG.NOISE_RATIO,
                         help="share of noise in the initial image (default: %(default)s)")
@@ -64,26 +86,125 @@ def build_parser():
     extra.add_argument("--preserve-color", action="store_true",
                        help="transfer the style to the luminance only, keep the content's colours")
     extra.add_argument("--style", dest="extra_styles", action="append", default=[], metavar="PATH",
-                       help="another style image to blend with STYLE (repeatable)")
+                       help="a style image (repeatable): used instead of the example, blended with "
+                            "STYLE and the other --style images if given")
     extra.add_argument("--style-weights", type=_weights, default=None, metavar="W1,W2,...",
                        help="blend weights of STYLE and the --style images, in order (default: equal)")
     extra.add_argument("--style-scale", type=float, default=None, metavar="S",
-                       help="resize the style images to S times the content's size (keeping their "
-                            "aspect ratio); smaller S, smaller strokes. Default: resize to --size")
+                       help="style images keep their aspect ratio, their longer side S times the "
+                            "content's; smaller S, smaller strokes. Default: 1 (with --size WxH!: "
+                            "resized to exactly WxH)")
     extra.add_argument("--multires", type=_sizes, default=None, metavar="WxH,...",
-                       help="optimise first at these smaller sizes, then at --size, upsampling in "
-                            "between; --iterations is per size")
+                       help="optimise first in these smaller boxes (increasing, smaller than --size), "
+                            "then at --size, upsampling in between; --iterations is per size")
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+
+
+def check_values(args):
+    """UsageError for values that parse but cannot work; each message names the flag and the value."""
     if args.iterations < 1:
-        print("error: --iterations must be at least 1", file=sys.stderr)
-        return 2
-    # Imported here so that --help answers without loading TensorFlow.
+        raise UsageError(f"--iterations {args.iterations}: must be at least 1")
+    for flag, value in (("--lr", args.lr), ("--alpha", args.alpha), ("--beta", args.beta),
+                        ("--tv-weight", args.tv_weight), ("--noise-ratio", args.noise_ratio),
+                        ("--style-scale", args.style_scale)):
+        if value is not None and not math.isfinite(value):
+            raise UsageError(f"{flag} {value:g}: must be a finite number")
+    if not args.lr > 0:
+        raise UsageError(f"--lr {args.lr:g}: the learning rate must be positive, e.g. 2.0 (the course's)")
+    if args.save_every < 0:
+        raise UsageError(f"--save-every {args.save_every}: must be 0 (save only the final image) or a "
+                         "positive number of iterations")
+    if min(args.alpha, args.beta) < 0 or args.alpha + args.beta <= 0:
+        raise UsageError(f"--alpha {args.alpha:g} --beta {args.beta:g}: the weights must be >= 0 and not both "
+                         "0 (the cost would be 0 and the start image returned unchanged)")
+    if args.tv_weight < 0:
+        raise UsageError(f"--tv-weight {args.tv_weight:g}: must be >= 0")
+    if not 0 <= args.noise_ratio <= 1:
+        raise UsageError(f"--noise-ratio {args.noise_ratio:g}: must be between 0 and 1")
+    if args.style_scale is not None and not args.style_scale > 0:
+        raise UsageError(f"--style-scale {args.style_scale:g}: must be positive, e.g. 0.5 or 2")
+    check_box(args.size)
+    if args.multires:
+        check_stages(args.multires, args.size)
+
+
+def chosen_images(args):
+    """(content path, [style paths]): --style replaces the example style; CONTENT needs a style."""
+    styles = ([] if isinstance(args.style, ExampleImage) else [args.style]) + args.extra_styles
+    if not styles and not isinstance(args.content, ExampleImage):
+        raise UsageError(f"no style image for '{args.content}': give one after it (python -m nst_utils "
+                         f"{args.content} STYLE.jpg) or with --style STYLE.jpg")
+    styles = styles or [args.style]
+    if args.style_weights is not None and len(args.style_weights) != len(styles):
+        raise UsageError(f"--style-weights has {len(args.style_weights)} weights for {len(styles)} style "
+                         "images; give one per style image.")
+    return args.content, styles
+
+
+def plan_images(args, content_path, style_paths):
+    """sizing.Plan of the run, from the files' headers (quick, and no TensorFlow)."""
+    from .images import image_size
+    from .sizing import plan_sizes
+
+    return plan_sizes(args.size, (content_path, image_size(content_path)),
+                      [(path, image_size(path)) for path in style_paths], args.style_scale, args.multires)
+
+
+def load_images(args, content_path, style_paths, plan):
+    """(content, [style, ...], init): normalised images at the sizes of plan."""
+    from .images import load_image, reshape_and_normalize_image
+
+    def load(path, size):
+        return reshape_and_normalize_image(load_image(path, size=size))
+
+    content = load(content_path, plan.content)
+    styles = [load(path, size) for path, size in zip(style_paths, plan.styles)]
+    init = args.init if args.init in ("noise", "content") else load(args.init, plan.content)
+    return content, styles, init
+
+
+def exit_status(stopped):
+    """The exit status of a run: stopped is None (all iterations ran) or NSTResult.stopped."""
+    if stopped is None:
+        return EXIT_DONE
+    if "SIGTERM" in stopped:
+        return EXIT_SIGTERM
+    return EXIT_CTRL_C if "Ctrl-C" in stopped else EXIT_STOPPED
+
+
+def _error(err):
+    print(f"error: {err}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status (see this module's doc)."""
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_line  # one line each, without the source line
+        return run(args)
+
+
+def run(args):
+    """Check args, plan the sizes, load the images and the network, optimise: the exit status."""
+    from .images import ImageError, OutputDirError
+
+    try:
+        check_values(args)
+        content_path, style_paths = chosen_images(args)
+        plan = plan_images(args, content_path, style_paths)
+    except (UsageError, FileNotFoundError, ImageError) as err:
+        return _error(err)
+    if not args.quiet:
+        print(plan.line)
+    # Imported here so that --help and bad input answer without loading TensorFlow.
     from .config import CONTENT_LAYER, STYLE_LAYERS
-    from .images import ImageError, OutputDirError, load_image, reshape_and_normalize_image
     from .quiet import start_tensorflow
 
     start_tensorflow()  # without the start-up lines a newcomer takes for errors
@@ -91,33 +212,20 @@ def main(argv=None):
     from .vgg import WeightsError, WeightsNotFoundError, load_vgg_model
 
     try:
-        content = reshape_and_normalize_image(load_image(args.content, size=args.size))
-        # With --style-scale the style keeps its own size here; model_nn resizes it.
-        style_size = None if args.style_scale is not None else args.size
-        styles = [reshape_and_normalize_image(load_image(path, size=style_size))
-                  for path in [args.style] + args.extra_styles]
-        if args.style_weights is not None and len(args.style_weights) != len(styles):
-            raise ValueError(f"--style-weights has {len(args.style_weights)} weights for "
-                             f"{len(styles)} style images; give one per style image.")
-        init = args.init
-        if init not in ("noise", "content"):
-            init = reshape_and_normalize_image(load_image(init, size=args.size))
+        content, styles, init = load_images(args, content_path, style_paths, plan)
         layers = [CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS]
         model = load_vgg_model(args.weights, layers=layers, backbone=args.backbone)
         result = model_nn(content, styles if len(styles) > 1 else styles[0], args.iterations,
-                          model=model, alpha=args.alpha,
-                          beta=args.beta, learning_rate=args.lr, noise_ratio=args.noise_ratio,
-                          seed=args.seed, output_dir=args.output_dir, save_every=args.save_every,
-                          progress=not args.quiet, verbose=not args.quiet,
+                          model=model, alpha=args.alpha, beta=args.beta, learning_rate=args.lr,
+                          noise_ratio=args.noise_ratio, seed=args.seed, output_dir=args.output_dir,
+                          save_every=args.save_every, progress=not args.quiet, verbose=not args.quiet,
                           tv_weight=args.tv_weight, optimizer=args.optimizer, init=init,
                           preserve_color=args.preserve_color, style_weights=args.style_weights,
-                          style_scale=args.style_scale,
-                          sizes=args.multires + [args.size] if args.multires else None)
+                          style_scale=plan.style_scale, sizes=plan.stages)
     except (FileNotFoundError, ImageError, OutputDirError, WeightsError, WeightsNotFoundError,
             ValueError, ImportError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return _error(err)
     print(f"Saved {result.saved[-1]}")
     if result.stopped:
-        return 130 if "interrupted" in result.stopped else 1  # 130: the shell's code for Ctrl-C
-    return 0
+        print(f"stopped early: {result.stopped}", file=sys.stderr)
+    return exit_status(result.stopped)

@@ -7,10 +7,11 @@ Two representations are used throughout:
   ``CONFIG.MEANS`` subtracted (values roughly in [-124, 152]). This is what the network sees.
 """
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .config import CONFIG
 
@@ -46,18 +47,12 @@ def _to_rgb(img):
     return img.convert("RGB")
 
 
-def load_image(path, size=None):
-    """Read an image file as an RGB picture.
+@contextmanager
+def _opened(path):
+    """Open an image file with Pillow inside the block; its problems become errors that say what to do.
 
-    Handles greyscale, palette, RGBA (composited on white), 16-bit, CMYK and EXIF-rotated files.
-
-    Arguments:
-    path -- path to a JPEG/PNG/... file
-    size -- optional (width, height) in pixels to resize to, e.g.
-            (CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT); None keeps the file's size
-
-    Returns:
-    picture -- np.uint8 array of shape (height, width, 3), RGB, values in [0, 255]
+    Pillow refuses files of more than 2 * Image.MAX_IMAGE_PIXELS pixels (its guard against
+    "decompression bombs": tiny files that decode to gigabytes), before reading their pixels.
     """
     path = Path(path)
     if not path.exists():
@@ -69,35 +64,69 @@ def load_image(path, size=None):
         raise ImageError(f"'{path}' is a folder, not an image file. Pass the path of a .jpg or .png file.")
     try:
         with Image.open(path) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            img = _to_rgb(img)
+            yield img
     except UnidentifiedImageError:
         raise ImageError(
             f"'{path}' is not an image file that Pillow can read. Use a JPEG or PNG image."
+        ) from None
+    except Image.DecompressionBombError as err:
+        raise ImageError(
+            f"'{path}' is too large to open safely ({err}). Shrink it with an image editor first, "
+            f"e.g. to {MAX_SIDE} pixels or less on each side."
         ) from None
     except (OSError, SyntaxError) as err:
         raise ImageError(
             f"'{path}' could not be decoded ({err}); the file is probably truncated or corrupt. "
             "Download or export it again."
         ) from None
+
+
+def image_size(path):
+    """(width, height) in pixels of an image file as load_image reads it (EXIF rotation applied),
+    from the file's header only: no pixels are decoded."""
+    with _opened(path) as img:
+        width, height = img.size
+        if img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8):  # turned by 90 degrees
+            width, height = height, width
+    return width, height
+
+
+def _check_sides(path, picture_size, size):
+    """ImageError unless each side of the picture is in [MIN_SIDE, MAX_SIDE]; blames size if given."""
+    width, height = picture_size
+    what = f"size={tuple(size)}" if size is not None else f"'{path}' is {width}x{height} pixels"
+    if min(width, height) < MIN_SIDE:
+        fix = "Pass a larger size" if size is not None else "Use a larger image or pass size=(400, 300)"
+        raise ImageError(f"{what}; each side must be at least {MIN_SIDE} pixels for VGG's deeper "
+                         f"layers. {fix}.")
+    if max(width, height) > MAX_SIDE:
+        raise ImageError(f"{what}; sides above {MAX_SIDE} pixels are too slow to optimise on a "
+                         f"CPU. Pass size=(width, height), e.g. size=(400, 300).")
+
+
+def load_image(path, size=None):
+    """Read an image file as an RGB picture.
+
+    Handles greyscale, palette, RGBA (composited on white), 16-bit, CMYK and EXIF-rotated files.
+
+    Arguments:
+    path -- path to a JPEG/PNG/... file
+    size -- optional (width, height) in pixels to resize to exactly, as the course does, e.g.
+            (CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT); None keeps the file's size
+
+    Returns:
+    picture -- np.uint8 array of shape (height, width, 3), RGB, values in [0, 255]
+    """
+    with _opened(path) as img:
+        img.load()
+        img = _to_rgb(ImageOps.exif_transpose(img))
     if size is not None:
         width, height = (int(s) for s in size)
         if min(width, height) < 1:
             raise ValueError(f"size must be (width, height) with positive values, got {size}")
         if img.size != (width, height):
             img = img.resize((width, height), Image.LANCZOS)
-    width, height = img.size
-    if min(width, height) < MIN_SIDE:
-        raise ImageError(
-            f"'{path}' is {width}x{height} pixels; each side must be at least {MIN_SIDE} pixels "
-            f"for VGG's deeper layers. Use a larger image or pass size=(400, 300)."
-        )
-    if max(width, height) > MAX_SIDE:
-        raise ImageError(
-            f"'{path}' is {width}x{height} pixels; sides above {MAX_SIDE} pixels are too slow "
-            f"to optimise on a CPU. Pass size=(width, height), e.g. size=(400, 300)."
-        )
+    _check_sides(path, img.size, size)
     return np.asarray(img, dtype=np.uint8).copy()
 
 

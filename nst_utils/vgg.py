@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import CONFIG, VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_MD5, VGG19_WEIGHTS_URL
+from .genuine import WeightsWarning, warn_if_not_genuine  # noqa: F401 (WeightsWarning: public)
 
 #: Number of conv layers in each of the five blocks, and each block's number of filters (the one
 #: copy of the table: the stand-in weights, the FLOP count and the PyTorch benchmark read it here).
@@ -90,11 +91,15 @@ def _missing_weights_message(reason):
 
 
 def find_vgg19_weights(path=None):
-    """Return the path of the VGG19 notop weights file, searching in the order of this module's doc."""
+    """Return the path of the VGG19 notop weights file, searching in the order of this module's doc.
+
+    A file given by path or NST_VGG19_WEIGHTS that is not the genuine one gets a WeightsWarning."""
+    given_by = "given as path or --weights" if path else f"from {WEIGHTS_ENV}"
     path = path or os.environ.get(WEIGHTS_ENV) or None
     if path is not None:
         if not Path(path).is_file():
             raise WeightsNotFoundError(_missing_weights_message(f"no file at '{path}'"))
+        warn_if_not_genuine(path, given_by)
         return str(path)
 
     local = Path(CONFIG.VGG_MODEL)

@@ -65,7 +65,7 @@ def test_init_from_a_file(tmp_path):
     (["--style-weights", "1,2"], "--style-weights has 2 weights for 1 style images"),
     (["--init", "nowhere.png"], "No image at"),
     (["--style-weights", "1,-1", "--style", str(IMAGES / "mosaic.png")], "non-negative"),
-    (["--tv-weight", "-1"], "tv_weight must be >= 0"),
+    (["--tv-weight", "-1"], "--tv-weight -1: must be >= 0"),
 ])
 def test_bad_option_values_give_a_clear_error(tmp_path, capsys, flags, message):
     assert main(BASE + ["-o", str(tmp_path), "--iterations", "1"] + flags) == 2

@@ -177,3 +177,27 @@ def test_output_directory_not_writable(tmp_path):
     image = reshape_and_normalize_image(_gradient())
     with pytest.raises(OutputDirError, match="Choose another output"):
         save_image(tmp_path / "file" / "out.png", image)
+
+
+def test_decompression_bomb_is_an_image_error_naming_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64x48 = 3072 pixels > 2 x 100: refused
+    Image.fromarray(_gradient(64, 48)).save(tmp_path / "b.png")
+    with pytest.raises(ImageError, match="'.*b.png' is too large to open safely"):
+        load_image(tmp_path / "b.png", size=(64, 48))
+
+
+def test_image_size_reads_the_header_with_exif_rotation(tmp_path):
+    from nst_utils.images import image_size
+
+    stored = Image.fromarray(_gradient(64, 48)).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(tmp_path / "r.jpg", exif=exif)
+    assert image_size(tmp_path / "r.jpg") == (64, 48) == load_image(tmp_path / "r.jpg").shape[1::-1]
+
+
+def test_size_errors_blame_the_size_asked_for(tmp_path):
+    Image.fromarray(_gradient(96, 72)).save(tmp_path / "c.png")
+    with pytest.raises(ImageError, match=r"size=\(10, 10\); each side must be at least 32") as err:
+        load_image(tmp_path / "c.png", size=(10, 10))
+    assert "is 10x10" not in str(err.value)

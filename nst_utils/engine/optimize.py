@@ -29,8 +29,9 @@ class StopOptimization(Exception):
     """Ends the search early without an error: the budget is used, or the cost became non-finite."""
 
 
-class Terminated(Exception):
-    """SIGTERM arrived while the loop ran."""
+class Terminated(BaseException):
+    """SIGTERM arrived while the loop ran. A BaseException, like KeyboardInterrupt, so that no
+    library's ``except Exception`` between the signal and the loop catches it."""
 
 
 def _raise_terminated(signum, frame):

@@ -10,6 +10,7 @@ weights. Keras's ``load_weights`` reads it by layer order.
 import h5py
 import numpy as np
 
+from ..genuine import STANDIN_ATTRIBUTE
 from ..vgg import FILTERS, VGG19_BLOCKS
 
 
@@ -35,6 +36,8 @@ def write_notop_h5(path, seed=0, blocks=VGG19_BLOCKS, corrupt_layer=None):
         layer_names += [f"block{b}_conv{i}" for i in range(1, n + 1)] + [f"block{b}_pool"]
     with h5py.File(path, "w") as f:
         f.attrs["layer_names"] = np.array([n.encode() for n in layer_names])
+        # Says what the file is: load_vgg_model does not warn that its md5 is not VGG19's.
+        f.attrs[STANDIN_ATTRIBUTE] = "random stand-in weights (nst_utils.grading.standin), not ImageNet's"
         for name in layer_names:
             group = f.create_group(name)
             if name not in weights:

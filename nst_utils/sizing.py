@@ -1,0 +1,130 @@
+"""How the command line sizes the images (the Python API's load_image(path, size) resizes exactly).
+
+By default the content image is fitted inside the --size box (scaled up or down, aspect kept) and each
+style image keeps its own aspect with its longer side --style-scale (default 1) times the content's
+longer side; model_nn compares Gram matrices normalised by their number of positions, so the sizes
+need not match. ``--size WxH!`` resizes the content, and the style images unless --style-scale is
+given, to exactly WxH, as the course does.
+
+Sizes are (width, height) in pixels. Nothing here imports TensorFlow.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+from .images import MAX_SIDE, MIN_SIDE
+
+#: Smallest side of a --multires stage: engine.resize.MIN_RESIZED_SIDE (not imported: it loads TensorFlow).
+MIN_STAGE_SIDE = 16
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot work; the message names the flag and the value given."""
+
+
+class Size(tuple):
+    """(width, height) from --size 'WxH', or 'WxH!' (exact is then True: no aspect kept)."""
+
+    def __new__(cls, width, height, exact=False):
+        size = super().__new__(cls, (int(width), int(height)))
+        size.exact = exact
+        return size
+
+    def __str__(self):
+        return f"{self[0]}x{self[1]}" + ("!" if self.exact else "")
+
+
+def fmt(size):
+    return f"{size[0]}x{size[1]}"
+
+
+def fit(size, box):
+    """size scaled (up or down) to fit inside box, aspect kept; the limiting side matches exactly."""
+    scale = min(box[0] / size[0], box[1] / size[1])
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def longer_side(size, length):
+    """size scaled so that its longer side is length pixels, aspect kept."""
+    scale = length / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def check_box(box):
+    """UsageError unless each side of --size is in [MIN_SIDE, MAX_SIDE] pixels."""
+    if min(box) < MIN_SIDE or max(box) > MAX_SIDE:
+        raise UsageError(f"--size {box}: each side must be between {MIN_SIDE} and {MAX_SIDE} pixels "
+                         f"(default 400x300).")
+
+
+def check_stages(stages, box):
+    """UsageError unless the --multires boxes grow (each side, one at least strictly) up to --size."""
+    given = ",".join(fmt(s) for s in stages)
+    for small, large in zip(stages, list(stages[1:]) + [tuple(box)]):
+        if small[0] > large[0] or small[1] > large[1] or tuple(small) == tuple(large):
+            raise UsageError(f"--multires {given} with --size {box}: the stages must be smaller than "
+                             f"--size and increasing, e.g. --multires {fmt((box[0] // 2, box[1] // 2))}.")
+
+
+@dataclass
+class Plan:
+    """The sizes a run uses: content, each style, the --multires stages, model_nn's style_scale."""
+
+    content: tuple
+    styles: list
+    stages: list = None
+    style_scale: float = None
+    line: str = ""
+
+
+def _checked(size, what, path, original, flags, fix, low=MIN_SIDE):
+    """size, or a UsageError naming the flags, the file and the size that is out of range."""
+    if min(size) < low or max(size) > MAX_SIDE:
+        raise UsageError(f"{flags}: {what} '{path}' ({fmt(original)}) would be {fmt(size)} pixels; "
+                         f"each side must be between {low} and {MAX_SIDE}. {fix}.")
+    return tuple(size)
+
+
+def plan_sizes(box, content, styles, style_scale=None, stages=None):
+    """The sizes of a run.
+
+    Arguments:
+    box -- Size from --size
+    content -- (path, (width, height) of the file)
+    styles -- [(path, (width, height) of the file), ...]
+    style_scale -- --style-scale, or None
+    stages -- --multires boxes [(width, height), ...] or None
+    """
+    path, original = content
+    size_flag = f"--size {box}"
+    target = _checked(tuple(box) if box.exact else fit(original, box), "content", path, original,
+                      size_flag, "Change --size, or force it with --size WxH!")
+    scale = style_scale if style_scale is not None else (None if box.exact else 1.0)
+    scale_flag = f"--style-scale {style_scale}" if style_scale is not None else size_flag
+    style_sizes = [_checked(tuple(box) if scale is None else longer_side(s, scale * max(target)),
+                            "style", p, s, scale_flag, "Change --style-scale (default 1), or --size")
+                   for p, s in styles]
+    if scale == 1.0 and style_scale is None and style_sizes == [target]:
+        scale = None  # one style of the content's size: the course's own style cost
+    stage_sizes = None
+    if stages:
+        stage_sizes = [_checked(tuple(s) if box.exact else fit(original, s), "content", path, original,
+                                f"--multires {','.join(fmt(s) for s in stages)}", "Use larger stages",
+                                MIN_STAGE_SIDE)
+                       for s in stages] + [target]
+    plan = Plan(target, style_sizes, stage_sizes, scale)
+    plan.line = describe(plan, box, content, styles, style_scale)
+    return plan
+
+
+def describe(plan, box, content, styles, style_scale):
+    """The one line that says which sizes a run uses, and why."""
+    how = (f"exact (--size {box})" if box.exact else f"fitted in --size {box}, aspect kept")
+    parts = [f"content {Path(content[0]).name} {fmt(content[1])} -> {fmt(plan.content)} ({how})"]
+    if style_scale is not None:
+        rule = f"longer side {style_scale} x the content's, --style-scale"
+    else:
+        rule = "exact" if box.exact else "aspect kept, longer side as the content's"
+    parts += [f"style {Path(p).name} {fmt(s)} -> {fmt(t)} ({rule})" for (p, s), t in zip(styles, plan.styles)]
+    if plan.stages:
+        parts.append("stages " + ", ".join(fmt(s) for s in plan.stages))
+    return "Sizes: " + "; ".join(parts)
