@@ -97,6 +97,9 @@ def build_parser():
     extra.add_argument("--multires", type=_sizes, default=None, metavar="WxH,...",
                        help="optimise first in these smaller boxes (increasing, smaller than --size), "
                             "then at --size, upsampling in between; --iterations is per size")
+    from .feedforward.cli import add_arguments as add_feedforward_arguments
+
+    add_feedforward_arguments(parser)
     return parser
 
 
@@ -193,7 +196,11 @@ def main(argv=None):
 
 def run(args):
     """Check args, plan the sizes, load the images and the network, optimise: the exit status."""
+    from .feedforward import cli as feedforward_cli
     from .images import ImageError, OutputDirError
+
+    if feedforward_cli.wants_feedforward(args):
+        return feedforward_cli.run(args)
 
     try:
         check_values(args)

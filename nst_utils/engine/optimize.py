@@ -38,6 +38,26 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
+class Interruptible:
+    """A block that Ctrl-C or SIGTERM ends without an error; ``how`` then says which ("Ctrl-C" or
+    "SIGTERM"), else it is None. SIGTERM (what `timeout`, a batch scheduler or `kill` sends) is
+    caught in the main thread only, and the previous handler comes back on leaving."""
+
+    def __enter__(self):
+        self.how, self.old_handler = None, None
+        if threading.current_thread() is threading.main_thread():
+            self.old_handler = signal.signal(signal.SIGTERM, _raise_terminated)
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if self.old_handler is not None:
+            signal.signal(signal.SIGTERM, self.old_handler)
+        if kind in (KeyboardInterrupt, Terminated):
+            self.how = "Ctrl-C" if kind is KeyboardInterrupt else "SIGTERM"
+            return True
+        return False
+
+
 HINTS = {"adam": "Try a smaller learning_rate.",
          "lbfgs": "Check the images and the weights alpha, beta and tv_weight."}
 
@@ -73,7 +93,7 @@ class Reporter:
             self.save(f"{i}.png", image)
 
 
-def _progress_bar(progress, **kwargs):
+def progress_bar(progress, **kwargs):
     # tqdm.auto warns (on stderr) in notebooks without ipywidgets even for a disabled bar.
     if progress:
         from tqdm.auto import tqdm
@@ -94,24 +114,21 @@ class Loop:
         self.keep_best = optimizer == "lbfgs"
         self.image, self.best_J = np.asarray(start_image, np.float32), math.inf
         desc, unit = ("NST", "it") if optimizer == "adam" else ("NST (L-BFGS)", "eval")
-        self.bar = _progress_bar(report.settings.progress, total=iterations, desc=desc, unit=unit)
-        self.old_handler = None
+        self.bar = progress_bar(report.settings.progress, total=iterations, desc=desc, unit=unit)
+        self.stops = Interruptible()
 
     def __enter__(self):
         self.report.write = self.bar.write  # keeps the bar below the reports
-        if threading.current_thread() is threading.main_thread():
-            self.old_handler = signal.signal(signal.SIGTERM, _raise_terminated)
+        self.stops.__enter__()
         return self
 
     def __exit__(self, kind, error, traceback):
-        if self.old_handler is not None:
-            signal.signal(signal.SIGTERM, self.old_handler)
+        interrupted = self.stops.__exit__(kind, error, traceback)
         self.bar.close()
         self.report.write = print
-        if kind in (KeyboardInterrupt, Terminated):
-            how = "Ctrl-C" if kind is KeyboardInterrupt else "SIGTERM"
-            self.report.result.stopped = f"interrupted ({how}); kept the last good image."
-        return kind in (KeyboardInterrupt, Terminated, StopOptimization)
+        if interrupted:
+            self.report.result.stopped = f"interrupted ({self.stops.how}); kept the last good image."
+        return interrupted or kind is StopOptimization
 
     def keep(self, image):
         self.image = self.report.result.image = image

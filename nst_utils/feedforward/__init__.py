@@ -1,0 +1,63 @@
+"""Feed-forward style transfer (Johnson et al. 2016): a network trained once per style with the
+package's costs, then stylising any image in one forward pass.
+
+    from nst_utils.feedforward import load_model, stylize
+    net = load_model()                      # the shipped brush-stroke model
+    result = stylize(net, content_image)    # normalised (1, H, W, 3) -> normalised (1, H, W, 3)
+
+Modules: network (the transformation network), data (training crops), train (the perceptual loss
+and training loop), weights (the .npz weights files), cli (``python -m nst_utils CONTENT --model FILE``).
+"""
+from pathlib import Path
+
+import numpy as np
+
+#: The model shipped with the package: brushstrokes.png, trained by scripts/train_feedforward.py
+#: (how: models/README.md next to it).
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "brushstrokes.npz"
+
+
+def load_model(path=None):
+    """The transformation network stored at path (default: DEFAULT_MODEL), ready to stylise."""
+    from .weights import load_transform_net
+
+    return load_transform_net(DEFAULT_MODEL if path is None else path)
+
+
+def stylize(net, image):
+    """Stylise a normalised image in one forward pass.
+
+    Arguments:
+    net -- a transformation network (load_model, or train.train(...).net)
+    image -- normalised image (1, n_H, n_W, 3) float32, RGB minus CONFIG.MEANS, any size
+
+    Returns:
+    stylised -- np.float32 (1, n_H, n_W, 3), normalised the same way (save_image / to_picture show it)
+    """
+    image = np.asarray(image, np.float32)
+    if image.ndim != 4 or image.shape[0] != 1 or image.shape[-1] != 3:
+        raise ValueError(f"image must be a normalised image of shape (1, n_H, n_W, 3), got {image.shape}")
+    _, n_H, n_W, _ = image.shape
+    # The network halves the size twice: reflect-pad to multiples of 4, crop the result back.
+    pad_H, pad_W = -n_H % 4, -n_W % 4
+    if pad_H or pad_W:
+        image = np.pad(image, ((0, 0), (0, pad_H), (0, pad_W), (0, 0)), mode="reflect")
+    out = net(image, training=False)
+    return np.asarray(out)[:, :n_H, :n_W, :]
+
+
+_LAZY = {"build_transform_net": "network", "load_transform_net": "weights", "read_info": "weights",
+         "save_transform_net": "weights"}
+
+
+def __getattr__(name):
+    # TensorFlow is imported on first use only: the command line's --help stays fast.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["DEFAULT_MODEL", "build_transform_net", "load_model", "load_transform_net", "read_info",
+           "save_transform_net", "stylize"]
