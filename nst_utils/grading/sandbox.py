@@ -62,6 +62,18 @@ def _needed_paths():
     return sorted({p.resolve() for p in paths if p.exists()})
 
 
+def _bind_back(folder, needed):
+    """bwrap arguments that bind, read-only, the needed paths inside a folder just hidden by a tmpfs."""
+    args = []
+    for path in needed:
+        if _inside(path, folder) and path != folder and not any(q != path and _inside(path, q) for q in needed):
+            # bwrap makes missing parents private (0700): the kernel's user could not pass
+            between = [a for a in reversed(path.parents) if a != folder and _inside(a, folder)]
+            args += [x for a in between for x in ("--perms", "0755", "--dir", str(a))]
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
 def _inside(path, folder):
     try:
         Path(path).relative_to(folder)
@@ -134,22 +146,14 @@ class Sandbox:
                 "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         needed = _needed_paths()
         hidden = [Path(h).resolve() for h in ("/root", "/home", *self.hide) if Path(h).is_dir()]
-        # Hide a folder only if nothing the kernel needs lies inside it; what it needs inside a
-        # hidden home folder is bound back in.
         for folder in hidden:
-            if any(_inside(folder, p) for p in needed):
-                continue
-            args += ["--tmpfs", str(folder)]
-            for path in needed:
-                if _inside(path, folder) and not any(q != path and _inside(path, q) for q in needed):
-                    # bwrap makes missing parents private (0700): the kernel's user could not pass
-                    between = [a for a in reversed(path.parents) if a != folder and _inside(a, folder)]
-                    args += [x for a in between for x in ("--perms", "0755", "--dir", str(a))]
-                    args += ["--ro-bind", str(path), str(path)]
-        args += ["--size", str(self.limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp",
-                 "--perms", "0755", "--dir", str(self.ipc.parent), "--bind", str(self.ipc), str(self.ipc),
-                 "--chdir", "/tmp",
-                 "--clearenv"]
+            if not any(_inside(folder, p) for p in needed):  # never hide what holds the kernel
+                args += ["--tmpfs", str(folder)] + _bind_back(folder, needed)
+        # A private /tmp; what the kernel needs there (e.g. a checkout in /tmp) is bound back in.
+        args += ["--size", str(self.limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
+        args += _bind_back(Path("/tmp"), needed)
+        args += ["--perms", "0755", "--dir", str(self.ipc.parent), "--bind", str(self.ipc), str(self.ipc),
+                 "--chdir", "/tmp", "--clearenv"]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]
         return args
