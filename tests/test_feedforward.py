@@ -209,7 +209,10 @@ def test_cli_model_flag(tmp_path, capsys):
     # the written file is the stylised picture (up to 8-bit rounding), not the content
     assert np.abs(picture.astype(np.float32) - (expected[0] + CONFIG.MEANS[0])).max() <= 1.0
     assert np.abs(picture.astype(np.float32) - load_image(CONFIG.CONTENT_IMAGE, CAT)).mean() > 20
-    assert main([CONFIG.CONTENT_IMAGE, "--fast", "--size", "200x148", "-o", str(out)]) == 0
+    assert main([CONFIG.CONTENT_IMAGE, "--fast", "--size", "200x148!", "-o", str(out)]) == 0
     assert load_image(out / "generated_image.png").shape == (148, 200, 3)
+    # as for the optimisation, the picture is fitted inside --size with its aspect kept
+    assert main([CONFIG.CONTENT_IMAGE, "--fast", "--size", "200x200", "-o", str(out)]) == 0
+    assert load_image(out / "generated_image.png").shape == (150, 200, 3)
     assert main([CONFIG.CONTENT_IMAGE, "--model", str(tmp_path / "missing.npz"), "-o", str(out)]) == 2
     assert "No weights file" in capsys.readouterr().err

@@ -20,8 +20,16 @@ def wants_feedforward(args):
     return bool(getattr(args, "model", None) or getattr(args, "fast", False))
 
 
+def _content_size(args):
+    """The command line's rule (nst_utils/sizing.py): fitted inside --size, aspect kept; WxH! exact."""
+    from ..images import image_size
+    from ..sizing import fit
+
+    return tuple(args.size) if getattr(args.size, "exact", False) else fit(image_size(args.content), args.size)
+
+
 def run(args):
-    """Stylise args.content (resized to args.size) and write OUTPUT_DIR/generated_image.png.
+    """Stylise args.content (fitted in args.size) and write OUTPUT_DIR/generated_image.png.
 
     Returns the exit status: 0, or 2 for a bad argument or file.
     """
@@ -39,7 +47,7 @@ def run(args):
     start_tensorflow()  # without the start-up lines a newcomer takes for errors
     try:
         net = load_model(path)
-        content = reshape_and_normalize_image(load_image(args.content, size=args.size))
+        content = reshape_and_normalize_image(load_image(args.content, size=_content_size(args)))
         stylize(net, content)  # warm-up: the first call builds the graph
         start = time.perf_counter()
         result = stylize(net, content)
