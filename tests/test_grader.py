@@ -22,6 +22,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from nst_utils.grading.sandbox import TOKEN_ENV
+from planted import bare_reshape
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
@@ -74,11 +75,7 @@ SIGNATURES = {"compute_content_cost": "a_C, a_G", "gram_matrix": "A", "compute_l
 def red_team(folder, tcp_port):
     """{file name: (notebook or raw text, expected points, {function: expected status} or None)}."""
     sol, ex = SOLUTION, EXERCISE
-    bug = _read(sol)
-    cell = _cell(bug, "graded:compute_layer_style_cost")
-    cell.source = cell.source.replace("tf.transpose(tf.reshape(a_S, [n_H * n_W, n_C]))",
-                                      "tf.reshape(a_S, [n_C, n_H * n_W])").replace(
-        "tf.transpose(tf.reshape(a_G, [n_H * n_W, n_C]))", "tf.reshape(a_G, [n_C, n_H * n_W])")
+    bug = bare_reshape(_read(sol))
     _cell(bug, "test:compute_layer_style_cost").source = 'print("All tests passed")'
     bug.cells[0:0] = [new_markdown_cell("My notes"), new_code_cell("scratch = 1 + 1\nprint(scratch)")]
     hang_in_def = _read(sol)

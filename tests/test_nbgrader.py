@@ -19,6 +19,7 @@ import pytest
 
 from nst_utils.grading.exercises import SOLUTION
 from nst_utils.grading.nbgrader import ASSIGNMENT, BEGIN_HIDDEN, BEGIN_SOLUTION, write_course
+from planted import bare_reshape, graded_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = SOLUTION.name
@@ -55,23 +56,9 @@ def _submit(course, student, folder, edit=None):
         nbformat.write(nb, str(dest / NAME))
 
 
-def _graded_cell(nb, name):
-    return next(c for c in nb.cells if f"graded:{name}" in c.metadata.get("tags", []))
-
-
-def bare_reshape(nb):
-    """The classic mistake: unrolling with a bare reshape to (n_C, n_H*n_W) (as tests/test_grader.py)."""
-    cell = _graded_cell(nb, "compute_layer_style_cost")
-    before = cell.source
-    cell.source = before.replace("tf.transpose(tf.reshape(a_S, [n_H * n_W, n_C]))",
-                                 "tf.reshape(a_S, [n_C, n_H * n_W])").replace(
-        "tf.transpose(tf.reshape(a_G, [n_H * n_W, n_C]))", "tf.reshape(a_G, [n_C, n_H * n_W])")
-    assert cell.source != before
-
-
 def copies_reference(nb):
     """gram_matrix taken from the package: passes the public test, must fail the hidden part."""
-    _graded_cell(nb, "gram_matrix").source = "from nst_utils.costs import gram_matrix"
+    graded_cell(nb, "gram_matrix").source = "from nst_utils.costs import gram_matrix"
 
 
 def test_nbgrader_autogrades_the_assignment(tmp_path):
