@@ -1,9 +1,11 @@
 """Winograd F(4x4, 3x3) convolution (nst_utils.fast.winograd) and the VGG layers that use it."""
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_utils.fast import winograd
+from nst_utils.fast import native, winograd
 from nst_utils.vgg import FILTERS, VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
 from nst_utils.grading.standin import standin_conv_weights
 
@@ -36,6 +38,44 @@ def test_equals_a_direct_convolution(shape):
     np.testing.assert_allclose(out, expected, rtol=0, atol=3e-5 * np.abs(expected).max())
 
 
+@pytest.mark.parametrize("shape", [(1, 9, 14, 5), (2, 13, 6, 70), (1, 38, 50, 131)])
+def test_compiled_transforms_equal_the_tensorflow_ones(shape):
+    # The compiled ops (native.py) and the TensorFlow ops they replace compute the same transforms;
+    # channel counts around the compiled ops' 64-channel chunks, sides that are not multiples of 4.
+    ops = native.ops()
+    if ops is None:
+        assert os.environ.get("CI") != "true", f"CI must build the compiled transforms: {native.why_not()}"
+        pytest.skip(f"compiled transforms unavailable: {native.why_not()}")
+    x = tf.constant(np.random.default_rng(1).normal(0, 50, shape).astype(np.float32))
+    tiles = winograd._input_tiles(x)
+    assert_close(ops.nst_winograd_input(x).numpy(), tiles.numpy(), 1e-6)
+    out = winograd._output_from_tiles(tiles, shape[:3])
+    assert_close(ops.nst_winograd_output(tiles, height=shape[1], width=shape[2]).numpy(), out.numpy(), 1e-6)
+
+
+def test_tensorflow_transforms_when_nothing_compiles(monkeypatch):
+    # Without a compiler (or with NST_NATIVE=0) the convolution is the same, in TensorFlow's ops.
+    monkeypatch.setattr(native, "ops", lambda: None)
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 50, (1, 11, 17, 6)).astype(np.float32)
+    kernel = rng.normal(0, 0.1, (3, 3, 6, 10)).astype(np.float32)
+    out = winograd.winograd_conv2d(tf.constant(x), winograd.transform_kernel(kernel))
+    expected = numpy_conv2d_same(x, kernel)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=3e-5 * np.abs(expected).max())
+
+
+def test_input_gradient_tiles_are_the_rotated_kernels():
+    # transform_kernel(flip=True) used transposed is the 'same' convolution with the kernel rotated
+    # by 180 degrees and its channels swapped: the input gradient of the forward convolution.
+    rng = np.random.default_rng(3)
+    dy = rng.normal(0, 1, (1, 10, 13, 7)).astype(np.float32)
+    kernel = rng.normal(0, 0.1, (3, 3, 5, 7)).astype(np.float32)
+    out = winograd.winograd_conv2d(tf.constant(dy), winograd.transform_kernel(kernel, flip=True),
+                                   transpose_kernel=True).numpy()
+    expected = numpy_conv2d_same(dy, np.transpose(kernel[::-1, ::-1], (0, 1, 3, 2)))
+    np.testing.assert_allclose(out, expected, rtol=0, atol=3e-5 * np.abs(expected).max())
+
+
 def test_needs_a_static_shape():
     spec = tf.TensorSpec([1, None, None, 4], tf.float32)
     tiles = winograd.transform_kernel(np.zeros((3, 3, 4, 4), np.float32))
@@ -43,9 +83,9 @@ def test_needs_a_static_shape():
         tf.function(lambda x: winograd.winograd_conv2d(x, tiles)).get_concrete_function(spec)
 
 
-def test_vgg19_uses_winograd_from_block_3_on():
+def test_vgg19_uses_winograd_from_block_2_on():
     assert [name for name, c_in, c_out in vgg19_convs() if winograd.use_winograd(c_in, c_out)] == \
-        conv_layer_names(VGG19_BLOCKS)[4:]
+        conv_layer_names(VGG19_BLOCKS)[2:]
 
 
 def vgg19_convs():
@@ -86,13 +126,15 @@ def assert_close(actual, expected, relative):
 def test_vgg_layers_same_activations_and_gradient(weights):
     direct = build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS, winograd=False)
     fast = build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS)
-    assert [layer.name for layer in fast.layers if getattr(layer, "_tiles", None) is not None] == \
-        conv_layer_names(VGG19_BLOCKS)[4:13]
+    assert [layer.name for layer in fast.layers if getattr(layer, "_use_winograd", False)] == \
+        conv_layer_names(VGG19_BLOCKS)[2:13]
     acts_d, grad_d = activations_and_input_gradient(direct, image(0))
     acts_w, grad_w = activations_and_input_gradient(fast, image(0))
     for name in LAYERS:
         assert_close(acts_w[name], acts_d[name], 1e-5)
-    assert_close(grad_w, grad_d, 1e-4)
+    # The input gradient passes back through 11 Winograd layers (conv2_1..conv5_1), each adding its
+    # ~1e-5 rounding: 1.3e-4 of the largest value measured, against ~1e-6 for two direct convolutions.
+    assert_close(grad_w, grad_d, 2e-4)
     # inside a tf.function, where model_nn's step runs
     acts_f = tf.function(fast)(tf.constant(image(0)))
     for name in LAYERS:
@@ -148,6 +190,6 @@ def test_load_vgg_model_chooses_the_convolutions(standin_weights, vgg19_standin)
     from nst_utils import load_vgg_model
 
     direct = load_vgg_model(standin_weights, layers=["conv4_2"], winograd=False)
-    assert not any(getattr(layer, "_tiles", None) is not None for layer in direct.layers)
-    assert vgg19_standin.get_layer("conv4_2")._tiles is not None
+    assert not any(getattr(layer, "_use_winograd", False) for layer in direct.layers)
+    assert vgg19_standin.get_layer("conv4_2")._use_winograd
     assert_close(vgg19_standin(image(4))["conv4_2"].numpy(), direct(image(4))["conv4_2"].numpy(), 1e-5)

@@ -30,9 +30,21 @@ def rotated(kernel):
     return tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
 
 
-def _input_gradient(dy, x, kernel, tiles):
-    if tiles is not None:
-        return winograd.winograd_conv2d(dy, tiles[1])
+def _kernel_tiles(kernel, after, flip=False):
+    """winograd.transform_kernel(kernel, flip), made only once `after` has been computed.
+
+    The transforms are 4 times the size of the kernels. Kept between steps, or made when the step
+    starts (TensorFlow runs an op as soon as its inputs are ready, and a kernel is ready at once),
+    all of them would be in memory together: 400 MB for VGG19. Made just before the layer that uses
+    them, they cost a few milliseconds per step and only one layer's worth of memory.
+    """
+    with tf.control_dependencies([after]):
+        return winograd.transform_kernel(kernel, flip)
+
+
+def _input_gradient(dy, x, kernel, use_winograd):
+    if use_winograd:
+        return winograd.winograd_conv2d(dy, _kernel_tiles(kernel, dy, flip=True), transpose_kernel=True)
     if kernel.shape[2] < 16:
         # Few input channels (conv1_1: RGB): the rotated convolution would have only 3 output
         # channels, a shape where the dedicated kernel is the faster one.
@@ -40,51 +52,24 @@ def _input_gradient(dy, x, kernel, tiles):
     return tf.nn.conv2d(dy, rotated(kernel), 1, "SAME")
 
 
-def fast_conv2d(x, kernel, tiles=None):
-    """tf.nn.conv2d(x, kernel, 1, "SAME") with the faster input gradient.
+def fast_conv2d(x, kernel, use_winograd=False):
+    """tf.nn.conv2d(x, kernel, 1, "SAME") with the faster input gradient; by Winograd F(4x4, 3x3)
+    (forward and input gradient) if use_winograd and x has a static shape."""
+    use_winograd = use_winograd and x.shape.is_fully_defined()
 
-    tiles -- None (direct convolution), or (forward tiles, input-gradient tiles) from WinogradTiles
-    """
     @tf.custom_gradient
     def conv(x, kernel):
         def grad(dy):
             dkernel = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(kernel),
                                                       out_backprop=dy, strides=[1, 1, 1, 1],
                                                       padding="SAME")
-            return _input_gradient(dy, x, kernel, tiles), dkernel
+            return _input_gradient(dy, x, kernel, use_winograd), dkernel
 
-        if tiles is not None:
-            return winograd.winograd_conv2d(x, tiles[0]), grad
+        if use_winograd:
+            return winograd.winograd_conv2d(x, _kernel_tiles(kernel, x)), grad
         return tf.nn.conv2d(x, kernel, 1, "SAME"), grad
 
     return conv(x, kernel)
-
-
-class WinogradTiles:
-    """The kernel's Winograd transforms (forward and input gradient) and the kernel they came from.
-
-    A plain object, not a Keras layer attribute type, so that Keras neither saves these
-    variables with the weights nor counts them among the layer's weights.
-    """
-
-    def __init__(self, kernel):
-        self.source = tf.Variable(tf.zeros_like(kernel), trainable=False)
-        self.forward = tf.Variable(winograd.transform_kernel(self.source), trainable=False)
-        self.backward = tf.Variable(winograd.transform_kernel(rotated(self.source)), trainable=False)
-
-    def read(self, kernel):
-        """(forward tiles, input-gradient tiles) of this kernel, remade first if it changed."""
-        def remake():
-            forward = winograd.transform_kernel(kernel)
-            backward = winograd.transform_kernel(rotated(kernel))
-            with tf.control_dependencies([self.forward.assign(forward), self.backward.assign(backward),
-                                          self.source.assign(kernel)]):
-                return tf.identity(forward), tf.identity(backward)
-
-        def cached():
-            return self.forward.read_value(), self.backward.read_value()
-
-        return tf.cond(tf.reduce_all(tf.equal(kernel, self.source)), cached, remake)
 
 
 class Conv2D(keras.layers.Conv2D):
@@ -95,19 +80,16 @@ class Conv2D(keras.layers.Conv2D):
     def __init__(self, *args, winograd=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.winograd = winograd
-        self._tiles = None
+        self._use_winograd = False
 
     def build(self, input_shape):
         super().build(input_shape)
-        if self.winograd and winograd.use_winograd(input_shape[-1], self.filters):
-            self._tiles = WinogradTiles(self.kernel)
+        self._use_winograd = self.winograd and winograd.use_winograd(input_shape[-1], self.filters)
 
     def get_config(self):
         return {**super().get_config(), "winograd": self.winograd}
 
     def convolution_op(self, inputs, kernel):
-        kernel = tf.convert_to_tensor(kernel)
         # Winograd's tiling needs the image size when the graph is built; without it (Keras
         # building the model, a tf.function over any size) the direct convolution gives the same.
-        use_tiles = self._tiles is not None and inputs.shape.is_fully_defined()
-        return fast_conv2d(inputs, kernel, self._tiles.read(kernel) if use_tiles else None)
+        return fast_conv2d(inputs, tf.convert_to_tensor(kernel), self._use_winograd)

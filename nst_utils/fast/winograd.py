@@ -11,10 +11,14 @@ transforms are a few memory-bound passes (space_to_batch, slices, one small matm
 equals tf.nn.conv2d(x, kernel, 1, "SAME") up to float rounding (relative error about 1e-5 of the
 largest output in float32, against about 1e-6 for a direct convolution summed in another order).
 
-fast.conv.Conv2D uses this for the layers where it is faster on a CPU (see use_winograd).
+The transforms run as compiled ops when native.py can build them (one pass over memory each) and
+as TensorFlow ops otherwise (same values, slower). fast.conv.Conv2D uses this for the layers where
+it is faster on a CPU (see use_winograd).
 """
 import numpy as np
 import tensorflow as tf
+
+from . import native
 
 #: Output tile side (m) and input tile side (m + 3 - 1) of F(4x4, 3x3).
 OUT_TILE = 4
@@ -38,11 +42,12 @@ _B_T = np.array([[4, 0, -5, 0, 1, 0],
                  [0, 2, -1, -2, 1, 0],
                  [0, 4, 0, -5, 0, 1]], dtype=np.float64)
 
-#: Smallest channel counts for which build_vgg uses Winograd (measured on a 2-core AVX2 CPU at
-#: 400x300: from VGG's block 3 on it is 1.4-2.4x faster than TensorFlow's direct convolution, in
-#: blocks 1 and 2 the transforms' memory traffic eats the saving).
-MIN_CHANNELS = 128
-MIN_WIDER_CHANNELS = 256
+#: Smallest channel counts for which build_vgg uses Winograd. Measured on 2-core AMD EPYC CPUs
+#: (AVX-512) at 400x300 with the compiled transforms: from VGG's block 2 on it is 1.3-2.5x faster
+#: than TensorFlow's direct convolution per layer; conv1_2 (64 channels, the largest image) only
+#: breaks even, and its tiles would be the step's largest tensors.
+MIN_CHANNELS = 64
+MIN_WIDER_CHANNELS = 128
 
 
 def use_winograd(in_channels, out_channels):
@@ -54,21 +59,25 @@ def use_winograd(in_channels, out_channels):
 # The 2-D transforms as matrices over a tile flattened row-major: kron(X, X) vec(T) = vec(X T X^T).
 _KRON_B_T = np.kron(_B_T, _B_T).astype(np.float32)        # (36, 36): 6x6 input tile -> Winograd domain
 _KRON_A_T = np.kron(_A_T, _A_T).astype(np.float32)        # (16, 36): Winograd domain -> 4x4 outputs
-_G32 = _G.astype(np.float32)
+_KRON_G = np.kron(_G, _G).astype(np.float32)              # (36, 9): 3x3 kernel -> Winograd domain
+_KRON_G_FLIPPED = _KRON_G[:, ::-1].copy()                   # the same for the kernel rotated by 180 degrees
 
 
-def transform_kernel(kernel):
-    """Kernel in the Winograd domain: G g G^T for each channel pair.
+def transform_kernel(kernel, flip=False):
+    """Kernel in the Winograd domain: G g G^T for each channel pair, one matmul over all pairs.
 
     Arguments:
     kernel -- (3, 3, C_in, C_out) float32, as tf.nn.conv2d takes it
+    flip -- transform the kernel rotated by 180 degrees in space (channels stay as they are): with
+            matmul(..., transpose_b=True) these tiles compute the convolution's input gradient
 
     Returns:
     (36, C_in, C_out) float32: one matrix per position of the 6x6 tile, row-major
     """
     kernel = tf.convert_to_tensor(kernel, tf.float32)
-    tiles = tf.einsum("ar,rsio,bs->abio", _G32, kernel, _G32)
-    return tf.reshape(tiles, [IN_TILE * IN_TILE, kernel.shape[2], kernel.shape[3]])
+    _, _, c_in, c_out = kernel.shape
+    tiles = tf.matmul(_KRON_G_FLIPPED if flip else _KRON_G, tf.reshape(kernel, [9, c_in * c_out]))
+    return tf.reshape(tiles, [IN_TILE * IN_TILE, c_in, c_out])
 
 
 def _input_tiles(x):
@@ -92,35 +101,53 @@ def _input_tiles(x):
 
 
 def _output_from_tiles(products, shape):
-    """36 tensors (P, C_out) -> (N, H, W, C_out): A^T M A of every tile, the 4x4 blocks put in place."""
+    """(36, P, C_out) -> (N, H, W, C_out): A^T M A of every tile, the 4x4 blocks put in place."""
     n, h, w = shape
     tiles_h, tiles_w = -(-h // OUT_TILE), -(-w // OUT_TILE)
-    out = tf.matmul(_KRON_A_T, tf.reshape(tf.stack(products), [IN_TILE * IN_TILE, -1]))
+    out = tf.matmul(_KRON_A_T, tf.reshape(products, [IN_TILE * IN_TILE, -1]))
     out = tf.reshape(out, [OUT_TILE * OUT_TILE * n, tiles_h, tiles_w, -1])
     out = tf.batch_to_space(out, [OUT_TILE, OUT_TILE], [[0, 0], [0, 0]])
     return out[:, :h, :w]
 
 
-@tf.function
-def winograd_conv2d(x, kernel_tiles):
+def _in_xla():
+    """Whether the graph being traced will be compiled by XLA, which cannot run the compiled ops."""
+    from tensorflow.python.ops import control_flow_util  # TensorFlow has no public test for this
+
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def winograd_conv2d(x, kernel_tiles, transpose_kernel=False):
     """tf.nn.conv2d(x, kernel, 1, "SAME") for a 3x3 kernel, by Winograd F(4x4, 3x3).
 
     Arguments:
     x -- (N, H, W, C_in) float32 with a static shape
-    kernel_tiles -- transform_kernel(kernel): (36, C_in, C_out)
+    kernel_tiles -- transform_kernel(kernel): (36, C_in, C_out); with transpose_kernel,
+                    (36, C_out, C_in) tiles used transposed (the input gradient's convolution)
 
     Returns:
-    (N, H, W, C_out) float32
+    (N, H, W, C_out) float32. With the compiled transforms it has no gradient of its own:
+    fast.conv.fast_conv2d gives the convolution's.
     """
     if not x.shape.is_fully_defined():
         raise ValueError(f"winograd_conv2d needs a static input shape, got {x.shape}")
-    # 36 separate matrix products: 1.4-2.7x faster than one batched matmul in TensorFlow on a CPU
-    # (unstack along the first axis shares the buffers, it does not copy)
-    products = [tf.matmul(t, k) for t, k in zip(tf.unstack(_input_tiles(x)), tf.unstack(kernel_tiles))]
-    return _output_from_tiles(products, tuple(x.shape[:3]))
+    # Decided here, outside the traced function, so that an XLA step gets its own trace.
+    compiled = not _in_xla() and native.ops() is not None
+    return _winograd_conv2d(x, kernel_tiles, transpose_kernel, compiled)
+
+
+@tf.function
+def _winograd_conv2d(x, kernel_tiles, transpose_kernel, compiled):
+    n, h, w = x.shape[:3]
+    ops = native.ops() if compiled else None
+    tiles = ops.nst_winograd_input(x) if ops else _input_tiles(x)
+    products = tf.matmul(tiles, kernel_tiles, transpose_b=transpose_kernel)
+    if ops:
+        return ops.nst_winograd_output(products, height=h, width=w)
+    return _output_from_tiles(products, (n, h, w))
 
 
 # Traced once per layer shape (a function call in the caller's graph, inlined by TensorFlow's graph
-# optimiser), so that tracing a model does not rebuild its ~80 ops for every call. Different layer
+# optimiser), so that tracing a model does not rebuild its ops for every call. Different layer
 # shapes are expected, not a sign of a retracing problem.
-winograd_conv2d._omit_frequent_tracing_warning = True
+_winograd_conv2d._omit_frequent_tracing_warning = True

@@ -1,0 +1,203 @@
+// Winograd F(4x4, 3x3) input and output transforms as TensorFlow CPU ops (see native.py).
+//
+// The same arithmetic as the pure-TensorFlow transforms in winograd.py, in one pass over memory
+// each: TensorFlow runs those as pad, space_to_batch, slices, concatenations and a dense 36x36
+// matmul, five passes over tensors larger than the layer's input.
+//
+// NstWinogradInput:  x (N, H, W, C) -> v (36, N * ceil(H/4) * ceil(W/4), C)
+//   v[6a+b, tile, c] = (B^T d B)[a, b], d the 6x6 window of channel c starting one pixel above and
+//   left of the tile's 4x4 block (zeros outside the image: 'same' padding).
+// NstWinogradOutput: m (36, P, C), attrs height, width -> y (N, height, width, C)
+//   the 4x4 block of a tile is A^T M A, cropped at the image's edge.
+#include <algorithm>
+#include <cstring>
+
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/shape_inference.h"
+#include "tensorflow/core/util/work_sharder.h"
+
+namespace {
+
+using tensorflow::OpKernel;
+using tensorflow::OpKernelConstruction;
+using tensorflow::OpKernelContext;
+using tensorflow::Tensor;
+using tensorflow::TensorShape;
+
+
+constexpr int kOut = 4;
+constexpr int kIn = 6;
+constexpr int kChunk = 64;  // channels transformed together: 6x6xkChunk floats stay in L1
+
+// t[6][n] = B^T d for one column of six rows; rows are arrays of n channel values.
+inline void input_rows(const float* d[6], float* t[6], int n) {
+#pragma GCC ivdep
+  for (int c = 0; c < n; ++c) {
+    const float d0 = d[0][c], d1 = d[1][c], d2 = d[2][c], d3 = d[3][c], d4 = d[4][c], d5 = d[5][c];
+    t[0][c] = 4.f * d0 - 5.f * d2 + d4;
+    t[1][c] = -4.f * d1 - 4.f * d2 + d3 + d4;
+    t[2][c] = 4.f * d1 - 4.f * d2 - d3 + d4;
+    t[3][c] = -2.f * d1 - d2 + 2.f * d3 + d4;
+    t[4][c] = 2.f * d1 - d2 - 2.f * d3 + d4;
+    t[5][c] = 4.f * d1 - 5.f * d3 + d5;
+  }
+}
+
+// y[4][n] = A^T m for six rows of n channel values.
+inline void output_rows(const float* m[6], float* y[4], int n) {
+#pragma GCC ivdep
+  for (int c = 0; c < n; ++c) {
+    const float m0 = m[0][c], m1 = m[1][c], m2 = m[2][c], m3 = m[3][c], m4 = m[4][c], m5 = m[5][c];
+    y[0][c] = m0 + m1 + m2 + m3 + m4;
+    y[1][c] = m1 - m2 + 2.f * m3 - 2.f * m4;
+    y[2][c] = m1 + m2 + 4.f * m3 + 4.f * m4;
+    y[3][c] = m1 - m2 + 8.f * m3 - 8.f * m4 + m5;
+  }
+}
+
+class WinogradInputOp : public OpKernel {
+ public:
+  explicit WinogradInputOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    OP_REQUIRES(ctx, x.dims() == 4, tensorflow::errors::InvalidArgument("x must be (N, H, W, C)"));
+    const int64_t n = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), ch = x.dim_size(3);
+    const int64_t th = (h + kOut - 1) / kOut, tw = (w + kOut - 1) / kOut, tiles = n * th * tw;
+    Tensor* v = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({kIn * kIn, tiles, ch}), &v));
+    const float* src = x.flat<float>().data();
+    float* dst = v->flat<float>().data();
+    auto work = [&](int64_t begin, int64_t end) {
+      alignas(64) float zeros[kChunk] = {0};
+      alignas(64) float t[kIn][kIn][kChunk];  // B^T d: transformed rows, then columns
+      for (int64_t p = begin; p < end; ++p) {
+        const int64_t img = p / (th * tw), ti = (p / tw) % th, tj = p % tw;
+        for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
+          const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
+          for (int col = 0; col < kIn; ++col) {  // rows transform, one input column at a time
+            const int64_t x_col = tj * kOut - 1 + col;
+            const float* d[kIn];
+            float* out[kIn];
+            for (int r = 0; r < kIn; ++r) {
+              const int64_t x_row = ti * kOut - 1 + r;
+              const bool inside = x_row >= 0 && x_row < h && x_col >= 0 && x_col < w;
+              d[r] = inside ? src + ((img * h + x_row) * w + x_col) * ch + c0 : zeros;
+              out[r] = t[r][col];
+            }
+            input_rows(d, out, cn);
+          }
+          for (int a = 0; a < kIn; ++a) {  // then columns: row a of B^T d, times B
+            const float* d[kIn];
+            float* out[kIn];
+            for (int b = 0; b < kIn; ++b) {
+              d[b] = t[a][b];
+              out[b] = dst + ((a * kIn + b) * tiles + p) * ch + c0;
+            }
+            input_rows(d, out, cn);
+          }
+        }
+      }
+    };
+    const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+    tensorflow::Shard(pool.num_threads, pool.workers, tiles, 100 * ch, work);
+  }
+};
+
+class WinogradOutputOp : public OpKernel {
+ public:
+  explicit WinogradOutputOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("height", &height_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("width", &width_));
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& m = ctx->input(0);
+    OP_REQUIRES(ctx, m.dims() == 3 && m.dim_size(0) == kIn * kIn,
+                tensorflow::errors::InvalidArgument("m must be (36, tiles, C)"));
+    const int64_t h = height_, w = width_, tiles = m.dim_size(1), ch = m.dim_size(2);
+    const int64_t th = (h + kOut - 1) / kOut, tw = (w + kOut - 1) / kOut;
+    OP_REQUIRES(ctx, th * tw > 0 && tiles % (th * tw) == 0,
+                tensorflow::errors::InvalidArgument("tiles do not match height and width"));
+    const int64_t n = tiles / (th * tw);
+    Tensor* y = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n, h, w, ch}), &y));
+    const float* src = m.flat<float>().data();
+    float* dst = y->flat<float>().data();
+    auto work = [&](int64_t begin, int64_t end) {
+      alignas(64) float t[kOut][kIn][kChunk];  // A^T M
+      alignas(64) float block[kOut][kOut][kChunk];
+      for (int64_t p = begin; p < end; ++p) {
+        const int64_t img = p / (th * tw), ti = (p / tw) % th, tj = p % tw;
+        for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
+          const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
+          for (int b = 0; b < kIn; ++b) {
+            const float* rows[kIn];
+            float* out[kOut];
+            for (int a = 0; a < kIn; ++a) rows[a] = src + ((a * kIn + b) * tiles + p) * ch + c0;
+            for (int a = 0; a < kOut; ++a) out[a] = t[a][b];
+            output_rows(rows, out, cn);
+          }
+          for (int a = 0; a < kOut; ++a) {
+            const float* rows[kIn];
+            float* out[kOut];
+            for (int b = 0; b < kIn; ++b) rows[b] = t[a][b];
+            for (int b = 0; b < kOut; ++b) out[b] = block[a][b];
+            output_rows(rows, out, cn);
+          }
+          for (int a = 0; a < kOut && ti * kOut + a < h; ++a) {
+            for (int b = 0; b < kOut && tj * kOut + b < w; ++b) {
+              float* out = dst + ((img * h + ti * kOut + a) * w + tj * kOut + b) * ch + c0;
+              std::memcpy(out, block[a][b], cn * sizeof(float));
+            }
+          }
+        }
+      }
+    };
+    const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+    tensorflow::Shard(pool.num_threads, pool.workers, tiles, 100 * ch, work);
+  }
+
+ private:
+  int height_ = 0, width_ = 0;
+};
+
+}  // namespace
+
+REGISTER_OP("NstWinogradInput")
+    .Input("x: float")
+    .Output("v: float")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      tensorflow::shape_inference::ShapeHandle x;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 4, &x));
+      auto dim = [&](int i) { return c->Value(c->Dim(x, i)); };
+      if (!c->ValueKnown(c->Dim(x, 0)) || !c->ValueKnown(c->Dim(x, 1)) || !c->ValueKnown(c->Dim(x, 2))) {
+        c->set_output(0, c->MakeShape({kIn * kIn, c->UnknownDim(), c->Dim(x, 3)}));
+        return absl::OkStatus();
+      }
+      const int64_t tiles = dim(0) * ((dim(1) + kOut - 1) / kOut) * ((dim(2) + kOut - 1) / kOut);
+      c->set_output(0, c->MakeShape({kIn * kIn, tiles, c->Dim(x, 3)}));
+      return absl::OkStatus();
+    });
+
+REGISTER_OP("NstWinogradOutput")
+    .Input("m: float")
+    .Attr("height: int")
+    .Attr("width: int")
+    .Output("y: float")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      tensorflow::shape_inference::ShapeHandle m;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &m));
+      int height, width;
+      TF_RETURN_IF_ERROR(c->GetAttr("height", &height));
+      TF_RETURN_IF_ERROR(c->GetAttr("width", &width));
+      const int64_t per_image = ((height + kOut - 1) / kOut) * ((width + kOut - 1) / kOut);
+      auto tiles = c->Dim(m, 1);
+      auto n = c->ValueKnown(tiles) ? c->MakeDim(c->Value(tiles) / per_image) : c->UnknownDim();
+      c->set_output(0, c->MakeShape({n, height, width, c->Dim(m, 2)}));
+      return absl::OkStatus();
+    });
+
+REGISTER_KERNEL_BUILDER(Name("NstWinogradInput").Device(tensorflow::DEVICE_CPU), WinogradInputOp);
+REGISTER_KERNEL_BUILDER(Name("NstWinogradOutput").Device(tensorflow::DEVICE_CPU), WinogradOutputOp);
