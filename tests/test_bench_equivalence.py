@@ -7,6 +7,7 @@ import tensorflow as tf
 from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS
 from nst_utils.costs import compute_style_cost
 from nst_utils.engine.objective import fixed_style_cost, gram_of_unrolled
+from nst_utils.fast import winograd
 from nst_utils.train import make_train_step
 from nst_utils.vgg import VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
 from nst_utils.grading.standin import standin_conv_weights
@@ -22,10 +23,17 @@ def weights():
     return {name: keras_weights[keras_layer_name(name)] for name in conv_layer_names(VGG19_BLOCKS)}
 
 
+@pytest.fixture(autouse=True)
+def winograd_on_small_images(monkeypatch):
+    # H x W is small, so that Winograd runs in every block: below MIN_PIXELS the default model would
+    # use the direct convolution there (it is faster) and these tests would not compare Winograd.
+    monkeypatch.setattr(winograd, "MIN_PIXELS", 1)
+
+
 @pytest.fixture(scope="module")
 def models(weights):
     # the course's layers; the input gradient as a forward convolution only; the default (that and
-    # Winograd convolutions from block 3 on, tested against direct convolutions in test_winograd.py)
+    # Winograd convolutions from block 2 on, tested against direct convolutions in test_winograd.py)
     return {"course": build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS, fast_input_gradient=False),
             "fast-grad": build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS, winograd=False),
             "default": build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS)}

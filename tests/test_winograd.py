@@ -86,6 +86,8 @@ def test_needs_a_static_shape():
 def test_vgg19_uses_winograd_from_block_2_on():
     assert [name for name, c_in, c_out in vgg19_convs() if winograd.use_winograd(c_in, c_out)] == \
         conv_layer_names(VGG19_BLOCKS)[2:]
+    # on small images, not where the picture is smaller than 20x20 (block 5 at 200x150: 13x10)
+    assert winograd.use_winograd(512, 512, 19 * 25) and not winograd.use_winograd(512, 512, 10 * 13)
 
 
 def vgg19_convs():
@@ -98,6 +100,13 @@ def vgg19_convs():
 
 
 LAYERS = ["conv2_2", "conv3_1", "conv4_2", "conv5_1"]
+
+
+@pytest.fixture
+def winograd_on_small_images(monkeypatch):
+    # The tests' images are small, so that Winograd runs in every block: below MIN_PIXELS build_vgg
+    # would use the direct convolution there (it is faster), and these tests would test nothing.
+    monkeypatch.setattr(winograd, "MIN_PIXELS", 1)
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +132,7 @@ def assert_close(actual, expected, relative):
     np.testing.assert_allclose(actual, expected, rtol=0, atol=relative * np.abs(expected).max())
 
 
+@pytest.mark.usefixtures("winograd_on_small_images")
 def test_vgg_layers_same_activations_and_gradient(weights):
     direct = build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS, winograd=False)
     fast = build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS)
@@ -141,6 +151,7 @@ def test_vgg_layers_same_activations_and_gradient(weights):
         assert_close(acts_f[name].numpy(), acts_d[name], 1e-5)
 
 
+@pytest.mark.usefixtures("winograd_on_small_images")
 def test_changed_weights_are_used(weights):
     # The Winograd kernels are a cache of the kernel: any change of the weights must reach them.
     fast = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_2"])
@@ -157,6 +168,7 @@ def test_changed_weights_are_used(weights):
         assert_close(out.numpy(), expected.numpy(), 1e-5)
 
 
+@pytest.mark.usefixtures("winograd_on_small_images")
 def test_kernel_gradient_is_the_convolutions(weights):
     # Someone who fine-tunes the weights gets TensorFlow's own kernel gradient.
     grads = {}
@@ -170,6 +182,7 @@ def test_kernel_gradient_is_the_convolutions(weights):
     assert_close(grads[True], grads[False], 1e-4)
 
 
+@pytest.mark.usefixtures("winograd_on_small_images")
 def test_unknown_shapes_fall_back_to_the_direct_convolution(weights):
     fast = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_1"])
     spec = tf.TensorSpec([1, None, None, 3], tf.float32)
@@ -178,6 +191,7 @@ def test_unknown_shapes_fall_back_to_the_direct_convolution(weights):
     assert_close(out.numpy(), expected.numpy(), 1e-5)
 
 
+@pytest.mark.usefixtures("winograd_on_small_images")
 def test_winograd_kernels_are_not_saved_with_the_weights(weights, tmp_path):
     fast = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_1"])
     direct = build_vgg(weights, VGG19_BLOCKS, "avg", ["conv3_1"], winograd=False)
@@ -186,6 +200,7 @@ def test_winograd_kernels_are_not_saved_with_the_weights(weights, tmp_path):
     direct.load_weights(tmp_path / "w.weights.h5")
 
 
+@pytest.mark.usefixtures("winograd_on_small_images")
 def test_load_vgg_model_chooses_the_convolutions(standin_weights, vgg19_standin):
     from nst_utils import load_vgg_model
 

@@ -8,11 +8,11 @@ same values up to float rounding:
   with the kernel rotated by 180 degrees and its in/out channels swapped. TensorFlow's CPU kernel
   for it (Conv2DBackpropInput) is 10-70% slower than its forward Conv2D on VGG's layer shapes,
   so it is computed as a forward convolution.
-- With ``winograd=True``, layers whose channel counts pass winograd.use_winograd (VGG's blocks 3
-  to 5) compute both that convolution and the forward one by Winograd F(4x4, 3x3): 2.25 instead
-  of 9 multiply-adds per output. The kernels' Winograd transforms are kept in variables; each
-  call checks that the kernel still equals the one they were made from and remakes them if not,
-  so changing the weights in any way (set_weights, load_weights, assign) stays correct.
+- With ``winograd=True``, layers whose channel counts and image size pass winograd.use_winograd
+  (VGG's blocks 2 to 5 on images of at least 20x20 pixels at that depth) compute both that
+  convolution and the forward one by Winograd F(4x4, 3x3): 2.25 instead of 9 multiply-adds per
+  output. The kernels' Winograd transforms are made from the kernel in every call, just before
+  they are used (see _kernel_tiles): nothing is cached, so changed weights are always used.
 
 The gradient with respect to the kernel is TensorFlow's own (Conv2DBackpropFilter); it is only
 computed if someone differentiates with respect to the weights.
@@ -92,4 +92,7 @@ class Conv2D(keras.layers.Conv2D):
     def convolution_op(self, inputs, kernel):
         # Winograd's tiling needs the image size when the graph is built; without it (Keras
         # building the model, a tf.function over any size) the direct convolution gives the same.
-        return fast_conv2d(inputs, tf.convert_to_tensor(kernel), self._use_winograd)
+        shape = inputs.shape
+        use = (self._use_winograd and shape.is_fully_defined()
+               and winograd.use_winograd(shape[-1], self.filters, shape[1] * shape[2]))
+        return fast_conv2d(inputs, tf.convert_to_tensor(kernel), use)
