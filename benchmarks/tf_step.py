@@ -44,10 +44,10 @@ def main(argv):
     result["conv_layers"] = sum(1 for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
 
     a_C = model(data["content"])[common.CONTENT_LAYER]
-    a_S = model(data["style"])
     generated = tf.Variable(data["init"])
     optimizer = keras.optimizers.Adam(common.LEARNING_RATE, epsilon=common.ADAM_EPSILON)
-    train_step = make_train_step(model, a_C, a_S, optimizer, common.ALPHA, common.BETA,
+    # The style activations are not kept (PyTorch's step keeps only their Gram matrices either).
+    train_step = make_train_step(model, a_C, model(data["style"]), optimizer, common.ALPHA, common.BETA,
                                  common.CONTENT_LAYER, common.STYLE_LAYERS, **extra)
 
     def step():

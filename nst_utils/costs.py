@@ -17,18 +17,23 @@ def check_activations(a, b, name_a, name_b, hint):
     (1, n_H, n_W, n_C) of the same shape (where the shapes are known)."""
     a = tf.convert_to_tensor(a, tf.float32)
     b = tf.convert_to_tensor(b, tf.float32)
-    for x, name in ((a, name_a), (b, name_b)):
-        if x.shape.rank is not None and x.shape.rank != 4:
+    check_shapes(a.shape, b.shape, name_a, name_b, hint)
+    return a, b
+
+
+def check_shapes(shape_a, shape_b, name_a, name_b, hint):
+    """check_activations on the activations' shapes (tf.TensorShape) alone."""
+    for shape, name in ((shape_a, name_a), (shape_b, name_b)):
+        if shape.rank is not None and shape.rank != 4:
             raise ValueError(
-                f"{name} must have shape (1, n_H, n_W, n_C), got {tuple(x.shape)}. Pass the "
+                f"{name} must have shape (1, n_H, n_W, n_C), got {tuple(shape)}. Pass the "
                 "activations of one image (a batch of one), as returned by the model for a layer."
             )
-    if a.shape.is_fully_defined() and b.shape.is_fully_defined() and a.shape != b.shape:
+    if shape_a.is_fully_defined() and shape_b.is_fully_defined() and shape_a != shape_b:
         raise ValueError(
-            f"{name_a} has shape {tuple(a.shape)} but {name_b} has shape {tuple(b.shape)}; "
+            f"{name_a} has shape {tuple(shape_a)} but {name_b} has shape {tuple(shape_b)}; "
             f"they must be equal. {hint}"
         )
-    return a, b
 
 
 def compute_content_cost(a_C, a_G):

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..config import STYLE_LAYERS
-from ..costs import check_activations, check_style_layers, compute_style_cost
+from ..costs import check_shapes, check_style_layers, compute_style_cost
 
 _SIZE_HINT = "Resize the style image to the content image's size."
 
@@ -75,19 +75,20 @@ class GramTargets:
     """Fixed style targets: {style layer name: Gram matrix (n_C, n_C), float32}.
 
     normalized -- True: Gn matrices, G may have any size (several styles, style scale); False: the
-                  course's Gram matrices of one style image, whose activations are kept to check
-                  that G has its size
+                  course's Gram matrices of one style image, whose activations' shapes are kept to
+                  check that G has its size (not the activations: 60 MB at 400x300)
     Pass it as a_S to make_train_step / make_cost_function instead of the style activations.
     """
 
-    def __init__(self, grams, normalized=True, activations=None):
-        self.grams, self.normalized, self.activations = dict(grams), normalized, activations
+    def __init__(self, grams, normalized=True, shapes=None):
+        self.grams, self.normalized, self.shapes = dict(grams), normalized, shapes
 
     @classmethod
     def of_style(cls, a_S, style_layers=STYLE_LAYERS):
         """The course's (unnormalised) Gram targets of one style image's activations {name: a_S}."""
-        a_S = {name: tf.constant(a_S[name]) for name, _ in style_layers}
-        return cls({name: gram(a) for name, a in a_S.items()}, normalized=False, activations=a_S)
+        a_S = {name: tf.convert_to_tensor(a_S[name], tf.float32) for name, _ in style_layers}
+        return cls({name: gram(a) for name, a in a_S.items()}, normalized=False,
+                   shapes={name: a.shape for name, a in a_S.items()})
 
     def __getitem__(self, name):
         return self.grams[name]
@@ -97,16 +98,16 @@ class GramTargets:
 
     def style_cost(self, generated_activations, style_layers=STYLE_LAYERS):
         """sum over layers of lambda^[l] * compute_layer_style_cost_from_gram(self[l], a_G[l])."""
-        if self.activations is not None:
-            check_style_layers(self.activations, generated_activations, style_layers)
+        if self.shapes is not None:
+            check_style_layers(self.shapes, generated_activations, style_layers)
         J_style = tf.constant(0.0, tf.float32)
         for name, coeff in style_layers:
             if name not in self:
                 raise KeyError(f"no style target for layer {name!r} (have {sorted(self.grams)}); build "
                                "the targets with the same style_layers.")
-            a_G = generated_activations[name]
-            if self.activations is not None:
-                _, a_G = check_activations(self.activations[name], a_G, "a_S", "a_G", _SIZE_HINT)
+            a_G = tf.convert_to_tensor(generated_activations[name], tf.float32)
+            if self.shapes is not None:
+                check_shapes(self.shapes[name], a_G.shape, "a_S", "a_G", _SIZE_HINT)
             J_style += coeff * compute_layer_style_cost_from_gram(self[name], a_G, self.normalized)
         return J_style
 

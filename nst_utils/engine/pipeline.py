@@ -15,7 +15,7 @@ from ..images import ensure_output_dir, generate_noise_image, save_image
 from ..train import NSTResult
 from ..vgg import load_vgg_model
 from .color import luminance_image, transfer_chroma
-from .objective import blend_weights, gram_targets
+from .objective import GramTargets, blend_weights, gram_targets
 from .optimize import Reporter, optimize
 from .options import check_image
 from .resize import resize_image, scaled_size
@@ -88,7 +88,8 @@ def _stages(model, content_image, styles, num_iterations, options, settings):
         if len(styles) > 1 or options.style_scale is not None:
             a_S = gram_targets(model, styles_k, weights, settings.style_layers)
         else:
-            a_S = model(styles_k[0])
+            # the course's Gram targets, made here so that the style activations are not kept
+            a_S = GramTargets.of_style(model(styles_k[0]), settings.style_layers)
         run = capped_iterations(iterations)
         if run < iterations and settings.verbose:
             print(f"{MAX_ITERATIONS_ENV} is set: running {run} of {iterations} iterations.")
