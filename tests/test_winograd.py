@@ -83,9 +83,9 @@ def test_needs_a_static_shape():
         tf.function(lambda x: winograd.winograd_conv2d(x, tiles)).get_concrete_function(spec)
 
 
-def test_vgg19_uses_winograd_from_block_2_on():
+def test_vgg19_uses_winograd_after_conv1_1():
     assert [name for name, c_in, c_out in vgg19_convs() if winograd.use_winograd(c_in, c_out)] == \
-        conv_layer_names(VGG19_BLOCKS)[2:]
+        conv_layer_names(VGG19_BLOCKS)[1:]
     # on small images, not where the picture is smaller than 20x20 (block 5 at 200x150: 13x10)
     assert winograd.use_winograd(512, 512, 19 * 25) and not winograd.use_winograd(512, 512, 10 * 13)
 
@@ -137,12 +137,12 @@ def test_vgg_layers_same_activations_and_gradient(weights):
     direct = build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS, winograd=False)
     fast = build_vgg(weights, VGG19_BLOCKS, "avg", LAYERS)
     assert [layer.name for layer in fast.layers if getattr(layer, "_use_winograd", False)] == \
-        conv_layer_names(VGG19_BLOCKS)[2:13]
+        conv_layer_names(VGG19_BLOCKS)[1:13]
     acts_d, grad_d = activations_and_input_gradient(direct, image(0))
     acts_w, grad_w = activations_and_input_gradient(fast, image(0))
     for name in LAYERS:
         assert_close(acts_w[name], acts_d[name], 1e-5)
-    # The input gradient passes back through 11 Winograd layers (conv2_1..conv5_1), each adding its
+    # The input gradient passes back through 12 Winograd layers (conv1_2..conv5_1), each adding its
     # ~1e-5 rounding: 1.3e-4 of the largest value measured, against ~1e-6 for two direct convolutions.
     assert_close(grad_w, grad_d, 2e-4)
     # inside a tf.function, where model_nn's step runs

@@ -9,7 +9,7 @@ same values up to float rounding:
   for it (Conv2DBackpropInput) is 10-70% slower than its forward Conv2D on VGG's layer shapes,
   so it is computed as a forward convolution.
 - With ``winograd=True``, layers whose channel counts and image size pass winograd.use_winograd
-  (VGG's blocks 2 to 5 on images of at least 20x20 pixels at that depth) compute both that
+  (every VGG conv but conv1_1, on images of at least 20x20 pixels at its depth) compute both that
   convolution and the forward one by Winograd F(4x4, 3x3): 2.25 instead of 9 multiply-adds per
   output. The kernels' Winograd transforms are made from the kernel in every call, just before
   they are used (see _kernel_tiles): nothing is cached, so changed weights are always used.

@@ -42,12 +42,12 @@ _B_T = np.array([[4, 0, -5, 0, 1, 0],
                  [0, 2, -1, -2, 1, 0],
                  [0, 4, 0, -5, 0, 1]], dtype=np.float64)
 
-#: Smallest channel counts for which build_vgg uses Winograd. Measured on 2-core AMD EPYC CPUs
-#: (AVX-512) at 400x300 with the compiled transforms: from VGG's block 2 on it is 1.3-2.5x faster
-#: than TensorFlow's direct convolution per layer; conv1_2 (64 channels, the largest image) only
-#: breaks even, and its tiles would be the step's largest tensors.
+#: Smallest channel count (input and output) for which build_vgg uses Winograd: every conv of VGG
+#: but conv1_1, whose 3 input channels leave the transforms nothing to save. Measured on 2-core AMD
+#: EPYC CPUs (AVX-512) at 400x300 with the compiled transforms: per layer, forward and input
+#: gradient, 0.4-0.8 of the time of TensorFlow's direct convolution (oneDNN); conv1_2 (64 channels
+#: on the largest image) gains least, 5-9 % of the whole step.
 MIN_CHANNELS = 64
-MIN_WIDER_CHANNELS = 128
 #: Smallest image (pixels per channel) for Winograd: each step transforms the kernel twice, a cost
 #: that does not shrink with the image. A layer's forward and input gradient together, same
 #: machine: at 19x25 pixels 0.75-0.96 of the direct convolution's time, at 10x13 1.15-1.8 times it.
@@ -57,9 +57,7 @@ MIN_PIXELS = 400
 def use_winograd(in_channels, out_channels, pixels=None):
     """Whether a 3x3 conv with these channel counts (on an image of this many pixels, if given)
     is faster as Winograd (see MIN_CHANNELS and MIN_PIXELS)."""
-    return (min(in_channels, out_channels) >= MIN_CHANNELS
-            and max(in_channels, out_channels) >= MIN_WIDER_CHANNELS
-            and (pixels is None or pixels >= MIN_PIXELS))
+    return min(in_channels, out_channels) >= MIN_CHANNELS and (pixels is None or pixels >= MIN_PIXELS)
 
 
 # The 2-D transforms as matrices over a tile flattened row-major: kron(X, X) vec(T) = vec(X T X^T).
