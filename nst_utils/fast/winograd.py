@@ -116,9 +116,12 @@ def _output_from_tiles(products, shape):
 
 def _in_xla():
     """Whether the graph being traced will be compiled by XLA, which cannot run the compiled ops."""
-    from tensorflow.python.ops import control_flow_util  # TensorFlow has no public test for this
+    try:
+        from tensorflow.python.ops import control_flow_util  # TensorFlow has no public test for this
 
-    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+        return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    except (ImportError, AttributeError):
+        return False  # a TensorFlow without it: XLA users then set NST_NATIVE=0
 
 
 def winograd_conv2d(x, kernel_tiles, transpose_kernel=False):
