@@ -47,6 +47,8 @@ def peak_rss_mb():
 
 
 COST_KEYS = ("J", "J_content", "J_style")
+NO_GPU = ("--device gpu: {framework} sees no GPU on this machine. Install its GPU build and drivers, "
+          "or time the CPU (--device cpu, the default).")
 
 
 def measure(step, warmup, steps):

@@ -23,6 +23,7 @@ For VGG19 at 400x300 cut after conv5_1 this gives ~182 GFLOP per step (forward c
 """
 import math
 
+from nst_utils.fast.choice import IN_TILE, OUT_TILE, use_winograd  # no TensorFlow either
 from nst_utils.vgg import FILTERS, VGG16_BLOCKS, VGG19_BLOCKS  # noqa: F401  (no TensorFlow)
 
 
@@ -51,6 +52,28 @@ def step_flops(width, height, style_layers, blocks=VGG19_BLOCKS, deepest="conv5_
     gram = sum(2 * by_name[name][2] ** 2 * by_name[name][0] * by_name[name][1] for name in style_layers)
     out = {"conv_forward": conv_fwd, "conv_backward": conv_fwd, "gram_forward": gram, "gram_backward": gram}
     out["total"] = sum(out.values())
+    return out
+
+
+def winograd_conv_flops(n_H, n_W, c_in, c_out):
+    """FLOPs of the element-wise products of one Winograd F(4x4, 3x3) convolution: IN_TILE^2 = 36
+    multiply-adds per tile and channel pair, ceil(n_H/4) ceil(n_W/4) tiles. The transforms (memory
+    passes, a few adds per value) are not counted: this is the arithmetic the algorithm cannot skip."""
+    tiles = math.ceil(n_H / OUT_TILE) * math.ceil(n_W / OUT_TILE)
+    return 2 * IN_TILE * IN_TILE * tiles * c_in * c_out
+
+
+def algorithm_flops(width, height, style_layers, winograd=True, blocks=VGG19_BLOCKS, deepest="conv5_1"):
+    """step_flops for the algorithm a step actually runs: convolutions that nst_utils.fast.choice
+    sends to Winograd (winograd=True, the package's default on a CPU) count winograd_conv_flops,
+    forward and input gradient; the rest as in step_flops. For the arithmetic floor of the step."""
+    work = step_flops(width, height, style_layers, blocks, deepest)
+    conv = 0
+    for _, h, w, ci, co in conv_shapes(width, height, blocks, deepest):
+        fast = winograd and use_winograd(ci, co, h * w)
+        conv += winograd_conv_flops(h, w, ci, co) if fast else 2 * h * w * 9 * ci * co
+    out = {**work, "conv_forward": conv, "conv_backward": conv}
+    out["total"] = conv * 2 + work["gram_forward"] + work["gram_backward"]
     return out
 
 

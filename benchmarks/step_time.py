@@ -53,14 +53,16 @@ TF_VARIANTS = {
     "tf-direct-conv": {"build_vgg": {"winograd": False}},
     "tf-default-xla": {"train_step": {"jit_compile": True}},
     "tf-default-inter1": {"inter": 1},
+    # Winograd with its transforms in TensorFlow's ops instead of the compiled ones (native.py)
+    "tf-tf-transforms": {"env": {"NST_NATIVE": "0"}},
 }
 TORCH_VARIANTS = {
     "pytorch": {},
     "pytorch-channels-last": {"channels_last": True},
 }
 DEFAULT_RUN = ["tf-course", "tf-default", "pytorch", "pytorch-channels-last"]
-ABLATION_RUN = ["tf-full-network", "tf-fast-conv-grad", "tf-fixed-grams", "tf-direct-conv", "tf-default-xla",
-                "tf-default-inter1"]
+ABLATION_RUN = ["tf-full-network", "tf-fast-conv-grad", "tf-fixed-grams", "tf-direct-conv", "tf-tf-transforms",
+                "tf-default-xla", "tf-default-inter1"]
 
 
 def size(text):
@@ -96,6 +98,18 @@ def build_parser():
                    help="iterations of the baseline Adam run (default: 200, the course's)")
     p.add_argument("--quality-budget", type=int, default=None,
                    help="iterations each faster option may run (default: --quality-iterations)")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                   help="where both frameworks run the step (default: cpu; gpu needs each framework's GPU build)")
+    p.add_argument("--skip-floor", action="store_true",
+                   help="skip measuring the CPU's matmul rate (the arithmetic floor of the step)")
+    p.add_argument("--scaling", action="store_true",
+                   help="also time ours and PyTorch (channels-last) at --scaling-sizes and plot time and "
+                        "memory against pixels (--plot)")
+    p.add_argument("--scaling-sizes", type=lambda t: [size(v) for v in t.split(",")],
+                   default=[(200, 150), (400, 300), (800, 600), (1600, 1200)], metavar="WxH,...",
+                   help="sizes for --scaling (default: 200x150,400x300,800x600,1600x1200)")
+    p.add_argument("--plot", default=str(REPO_ROOT / "docs" / "scaling.png"), metavar="PNG",
+                   help="where --scaling draws its plot (default: docs/scaling.png)")
     p.add_argument("--quick", action="store_true",
                    help="a short run: 3 timed steps, quality at 128x96 with 60 iterations")
     return p
@@ -109,13 +123,13 @@ def torch_available():
         return False
 
 
-def run_worker(script, args, threads, log):
+def run_worker(script, args, threads, log, env=None):
     """Run a worker script in a fresh process; returns its JSON result or a dict with 'error'."""
     out = Path(tempfile.mkdtemp(prefix="nst-bench-")) / "result.json"
     cmd = [sys.executable, "-m", f"benchmarks.{Path(script).stem}", str(out), *args]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=common.limit_threads_env(threads), capture_output=True, text=True,
-                          cwd=REPO_ROOT)
+    proc = subprocess.run(cmd, env={**common.limit_threads_env(threads), **(env or {})}, capture_output=True,
+                          text=True, cwd=REPO_ROOT)
     if proc.returncode != 0 or not out.is_file():
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
         log(f"  worker {script} failed (exit {proc.returncode}):\n{tail}")
@@ -137,6 +151,55 @@ def pooled(runs, key):
 
 def fmt_range(s):
     return f"{s['median']:.3f} ({s['min']:.3f}-{s['max']:.3f})"
+
+
+def prepare_inputs(width, height, threads):
+    """Write the content, style and initial images of a size (benchmarks/prepare_inputs.py)."""
+    inputs = Path(tempfile.mkdtemp(prefix="nst-bench-inputs-")) / "inputs.npz"
+    subprocess.run([sys.executable, "-m", "benchmarks.prepare_inputs", str(inputs), str(width), str(height)],
+                   env=common.limit_threads_env(threads), check=True, capture_output=True, cwd=REPO_ROOT)
+    return inputs
+
+
+def time_variant(name, inputs, args, log, warmup=None, steps=None):
+    """One worker process timing configuration `name` on the images in `inputs`."""
+    spec, env = dict(TF_VARIANTS[name] if name in TF_VARIANTS else TORCH_VARIANTS[name]), None
+    if name in TF_VARIANTS:
+        env = spec.pop("env", None)
+        variant, script = {"name": name, "intra": args.threads, "inter": 0, "device": args.device, **spec}, "tf_step.py"
+    else:
+        variant, script = {"name": name, "threads": args.threads, "device": args.device, **spec}, "torch_step.py"
+    worker_args = [str(inputs), json.dumps(variant), str(warmup or args.warmup), str(steps or args.steps)]
+    return run_worker(script, worker_args, args.threads, log, env)
+
+
+def memory_entry(ok):
+    """Peak RSS, the framework's own baseline and their difference (the step's working memory), MB."""
+    return {"peak_rss_mb": max(r["peak_rss_mb"] for r in ok),
+            "baseline_rss_mb": max(r["baseline_rss_mb"] for r in ok),
+            "work_mb": max(r["peak_rss_mb"] - r["baseline_rss_mb"] for r in ok)}
+
+
+def floor_report(report, args, width, height, style_names, log):
+    """The CPU's matmul rate (benchmarks/matmul_rate.py) and the step's arithmetic floor at that rate."""
+    m = run_worker("matmul_rate.py", [str(args.threads)], args.threads, log)
+    report["matmul"] = m
+    if "gflops_per_s" not in m:
+        return
+    rate = m["gflops_per_s"]
+    ours_work = flops.algorithm_flops(width, height, style_names)["total"] / 1e9
+    direct_work = report["gflop_per_step"]
+    floor = {"matmul_gflops_per_s": rate, "ours_gflop": ours_work, "ours_floor_s": ours_work / rate,
+             "direct_gflop": direct_work, "direct_floor_s": direct_work / rate}
+    report["floor"] = floor
+    report["floor_fraction"] = floor["ours_floor_s"] / report["ours_s"] if report["ours_s"] else None
+    report["pytorch_floor_fraction"] = (floor["direct_floor_s"] / report["pytorch_s"]
+                                        if report["pytorch_s"] else None)
+    log(f"Matmul rate {rate:.0f} GFLOP/s (2048^3, TensorFlow, {args.threads} threads). Arithmetic floor: ours "
+        f"{ours_work:.1f} GFLOP (Winograd products + direct convs + Grams) = {floor['ours_floor_s']:.3f} s"
+        + (f", the step is {report['floor_fraction']:.2f} of the way to it" if report["floor_fraction"] else "")
+        + f"; direct algorithm {direct_work:.1f} GFLOP = {floor['direct_floor_s']:.3f} s"
+        + (f" (PyTorch: {report['pytorch_floor_fraction']:.2f})" if report["pytorch_floor_fraction"] else "") + ".")
 
 
 def main(argv=None):
@@ -176,24 +239,12 @@ def main(argv=None):
     log(f"Step: VGG19 (stand-in weights) at {width}x{height}, {work['total'] / 1e9:.1f} GFLOP per step "
         f"(benchmarks/flops.py); {args.threads} threads; load average {report['machine']['loadavg_1_5_15']}")
 
-    tmp = Path(tempfile.mkdtemp(prefix="nst-bench-inputs-"))
-    inputs = tmp / "inputs.npz"
-    subprocess.run([sys.executable, "-m", "benchmarks.prepare_inputs", str(inputs), str(width), str(height)],
-                   env=common.limit_threads_env(args.threads), check=True, capture_output=True, cwd=REPO_ROOT)
-
+    inputs = prepare_inputs(width, height, args.threads)
     runs = {n: [] for n in names}
     for r in range(args.rounds):
         for name in names:
-            if name in TF_VARIANTS:
-                variant = {"name": name, "intra": args.threads, "inter": 0, **TF_VARIANTS[name]}
-                script = "tf_step.py"
-            else:
-                variant = {"name": name, "threads": args.threads, **TORCH_VARIANTS[name]}
-                script = "torch_step.py"
             log(f"[round {r + 1}/{args.rounds}] {name} ...")
-            res = run_worker(script, [str(inputs), json.dumps(variant), str(args.warmup), str(args.steps)],
-                             args.threads, log)
-            runs[name].append(res)
+            runs[name].append(time_variant(name, inputs, args, log))
 
     for name, rs in runs.items():
         ok = [r for r in rs if "wall_s" in r]
@@ -203,7 +254,7 @@ def main(argv=None):
             entry.update(
                 wall_s=wall, cpu_s=cpu, gflops_per_s=work["total"] / 1e9 / wall["median"],
                 first_step_s=common.summary([r["first_step_s"] for r in ok]),
-                peak_rss_mb=max(r["peak_rss_mb"] for r in ok),
+                **memory_entry(ok), compiled_transforms=ok[0].get("compiled_transforms"),
                 costs_at_init=ok[0]["costs_at_init"], costs_after=ok[0]["costs_after"],
                 updates_before_costs_after=ok[0]["updates_before_costs_after"],
                 framework=ok[0]["framework"], version=ok[0]["version"], threads=ok[0]["threads"])
@@ -222,6 +273,8 @@ def main(argv=None):
     report["ratio"] = (report["ours_s"] / report["pytorch_s"]) if ours and best_torch else None
     report["cpu_ratio"] = (ours["cpu_s"]["median"] / torch_runs[best_torch]["cpu_s"]["median"]
                            if ours and best_torch else None)
+    report["working_memory_ratio"] = (ours["work_mb"] / torch_runs[best_torch]["work_mb"]
+                                      if ours and best_torch else None)
     if ours and best_torch:
         a, b = ours["costs_at_init"]["J"], torch_runs[best_torch]["costs_at_init"]["J"]
         report["cost_check"] = {"tf_J_at_init": a, "pytorch_J_at_init": b, "relative_difference": abs(a - b) / abs(b),
@@ -231,14 +284,14 @@ def main(argv=None):
 
     log("")
     log(f"{'configuration':24s} {'s/step median (min-max)':>26s} {'CPU s/step':>10s} {'GFLOP/s':>8s} "
-        f"{'first step s':>12s} {'peak RSS MB':>11s} {'vs PyTorch':>10s}")
+        f"{'first step s':>12s} {'peak RSS MB':>11s} {'work MB':>8s} {'vs PyTorch':>10s}")
     for name, e in report["variants"].items():
         if "wall_s" not in e:
             log(f"{name:24s} {e.get('error')}")
             continue
         vs = f"{e['wall_s']['median'] / report['pytorch_s']:.2f}x" if report["pytorch_s"] else "-"
         log(f"{name:24s} {fmt_range(e['wall_s']):>26s} {e['cpu_s']['median']:10.2f} {e['gflops_per_s']:8.1f} "
-            f"{e['first_step_s']['median']:12.1f} {e['peak_rss_mb']:11.0f} {vs:>10s}")
+            f"{e['first_step_s']['median']:12.1f} {e['peak_rss_mb']:11.0f} {e['work_mb']:8.0f} {vs:>10s}")
     if report.get("cost_check"):
         c = report["cost_check"]
         log(f"Same problem: J at the initial image TF {c['tf_J_at_init']:.7g}, PyTorch {c['pytorch_J_at_init']:.7g} "
@@ -246,9 +299,23 @@ def main(argv=None):
             f"{c['tf_J_after']:.7g} vs {c['pytorch_J_after']:.7g}.")
     if report["ratio"] is not None:
         log(f"ratio ours/PyTorch (median step time, tf-default / {best_torch}): {report['ratio']:.2f} "
-            f"(CPU time: {report['cpu_ratio']:.2f})")
+            f"(CPU time: {report['cpu_ratio']:.2f}); working memory (peak RSS minus the framework's own "
+            f"baseline): {ours['work_mb']:.0f} MB vs {torch_runs[best_torch]['work_mb']:.0f} MB, "
+            f"working_memory_ratio {report['working_memory_ratio']:.2f}")
     else:
         log("ratio ours/PyTorch: not measured" + (f" ({'; '.join(notes)})" if notes else ""))
+
+    report["floor_fraction"] = report["pytorch_floor_fraction"] = None
+    if args.skip_floor or args.device != "cpu":
+        report["floor"] = {"skipped": "--skip-floor" if args.skip_floor else "not measured on a GPU"}
+    else:
+        floor_report(report, args, width, height, style_names, log)
+
+    if args.scaling:
+        from benchmarks import scaling
+
+        report["scaling"] = scaling.run(args, lambda w, h: prepare_inputs(w, h, args.threads),
+                                        lambda name, inputs, **kw: time_variant(name, inputs, args, log, **kw), log)
 
     report["time_to_quality_speedup"] = None
     if args.skip_quality:

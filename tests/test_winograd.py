@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_utils.fast import native, winograd
+from nst_utils.fast import choice, native, winograd
 from nst_utils.vgg import FILTERS, VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
 from nst_utils.grading.standin import standin_conv_weights
 
@@ -84,10 +84,10 @@ def test_needs_a_static_shape():
 
 
 def test_vgg19_uses_winograd_after_conv1_1():
-    assert [name for name, c_in, c_out in vgg19_convs() if winograd.use_winograd(c_in, c_out)] == \
+    assert [name for name, c_in, c_out in vgg19_convs() if choice.use_winograd(c_in, c_out)] == \
         conv_layer_names(VGG19_BLOCKS)[1:]
     # on small images, not where the picture is smaller than 20x20 (block 5 at 200x150: 13x10)
-    assert winograd.use_winograd(512, 512, 19 * 25) and not winograd.use_winograd(512, 512, 10 * 13)
+    assert choice.use_winograd(512, 512, 19 * 25) and not choice.use_winograd(512, 512, 10 * 13)
 
 
 def vgg19_convs():
@@ -106,7 +106,7 @@ LAYERS = ["conv2_2", "conv3_1", "conv4_2", "conv5_1"]
 def winograd_on_small_images(monkeypatch):
     # The tests' images are small, so that Winograd runs in every block: below MIN_PIXELS build_vgg
     # would use the direct convolution there (it is faster), and these tests would test nothing.
-    monkeypatch.setattr(winograd, "MIN_PIXELS", 1)
+    monkeypatch.setattr(choice, "MIN_PIXELS", 1)
 
 
 @pytest.fixture(scope="module")

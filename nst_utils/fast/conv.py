@@ -8,7 +8,7 @@ same values up to float rounding:
   with the kernel rotated by 180 degrees and its in/out channels swapped. TensorFlow's CPU kernel
   for it (Conv2DBackpropInput) is 10-70% slower than its forward Conv2D on VGG's layer shapes,
   so it is computed as a forward convolution.
-- With ``winograd=True``, layers whose channel counts and image size pass winograd.use_winograd
+- With ``winograd=True``, layers whose channel counts and image size pass choice.use_winograd
   (every VGG conv but conv1_1, on images of at least 20x20 pixels at its depth) compute both that
   convolution and the forward one by Winograd F(4x4, 3x3): 2.25 instead of 9 multiply-adds per
   output. The kernels' Winograd transforms are made from the kernel in every call, just before
@@ -22,7 +22,7 @@ Tensors are NHWC float32: x (1, n_H, n_W, c_in), kernel (3, 3, c_in, c_out).
 import keras
 import tensorflow as tf
 
-from . import winograd
+from . import choice, winograd
 
 
 def rotated(kernel):
@@ -74,7 +74,7 @@ def fast_conv2d(x, kernel, use_winograd=False):
 
 class Conv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D computed by fast_conv2d; ``winograd=True`` adds Winograd tiles where
-    winograd.use_winograd says they are faster. Named like the layer it stands in for: the
+    choice.use_winograd says they are faster. Named like the layer it stands in for: the
     assignment notebook lists the network's layer types, and a learner should read Conv2D there."""
 
     def __init__(self, *args, winograd=False, **kwargs):
@@ -84,7 +84,7 @@ class Conv2D(keras.layers.Conv2D):
 
     def build(self, input_shape):
         super().build(input_shape)
-        self._use_winograd = self.winograd and winograd.use_winograd(input_shape[-1], self.filters)
+        self._use_winograd = self.winograd and choice.use_winograd(input_shape[-1], self.filters)
 
     def get_config(self):
         return {**super().get_config(), "winograd": self.winograd}
@@ -94,5 +94,5 @@ class Conv2D(keras.layers.Conv2D):
         # building the model, a tf.function over any size) the direct convolution gives the same.
         shape = inputs.shape
         use = (self._use_winograd and shape.is_fully_defined()
-               and winograd.use_winograd(shape[-1], self.filters, shape[1] * shape[2]))
+               and choice.use_winograd(shape[-1], self.filters, shape[1] * shape[2]))
         return fast_conv2d(inputs, tf.convert_to_tensor(kernel), use)

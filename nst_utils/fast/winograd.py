@@ -13,16 +13,13 @@ largest output in float32, against about 1e-6 for a direct convolution summed in
 
 The transforms run as compiled ops when native.py can build them (one pass over memory each) and
 as TensorFlow ops otherwise (same values, slower). fast.conv.Conv2D uses this for the layers where
-it is faster on a CPU (see use_winograd).
+it is faster on a CPU (see choice.use_winograd).
 """
 import numpy as np
 import tensorflow as tf
 
 from . import native
-
-#: Output tile side (m) and input tile side (m + 3 - 1) of F(4x4, 3x3).
-OUT_TILE = 4
-IN_TILE = OUT_TILE + 2
+from .choice import IN_TILE, OUT_TILE
 
 # F(4, 3) with interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray 2016, section 4.2).
 _A_T = np.array([[1, 1, 1, 1, 1, 0],
@@ -41,24 +38,6 @@ _B_T = np.array([[4, 0, -5, 0, 1, 0],
                  [0, -2, -1, 2, 1, 0],
                  [0, 2, -1, -2, 1, 0],
                  [0, 4, 0, -5, 0, 1]], dtype=np.float64)
-
-#: Smallest channel count (input and output) for which build_vgg uses Winograd: every conv of VGG
-#: but conv1_1, whose 3 input channels leave the transforms nothing to save. Measured on 2-core AMD
-#: EPYC CPUs (AVX-512) at 400x300 with the compiled transforms: per layer, forward and input
-#: gradient, 0.4-0.8 of the time of TensorFlow's direct convolution (oneDNN); conv1_2 (64 channels
-#: on the largest image) gains least, 5-9 % of the whole step.
-MIN_CHANNELS = 64
-#: Smallest image (pixels per channel) for Winograd: each step transforms the kernel twice, a cost
-#: that does not shrink with the image. A layer's forward and input gradient together, same
-#: machine: at 19x25 pixels 0.75-0.96 of the direct convolution's time, at 10x13 1.15-1.8 times it.
-MIN_PIXELS = 400
-
-
-def use_winograd(in_channels, out_channels, pixels=None):
-    """Whether a 3x3 conv with these channel counts (on an image of this many pixels, if given)
-    is faster as Winograd (see MIN_CHANNELS and MIN_PIXELS)."""
-    return min(in_channels, out_channels) >= MIN_CHANNELS and (pixels is None or pixels >= MIN_PIXELS)
-
 
 # The 2-D transforms as matrices over a tile flattened row-major: kron(X, X) vec(T) = vec(X T X^T).
 _KRON_B_T = np.kron(_B_T, _B_T).astype(np.float32)        # (36, 36): 6x6 input tile -> Winograd domain

@@ -1,0 +1,95 @@
+"""--scaling for benchmarks/step_time.py: the step of ours (tf-default) and of PyTorch (channels-last)
+at growing image sizes, time per step and memory, as JSON rows and one log-log plot.
+
+Each size and framework runs in its own worker process, as the step benchmark does. Larger images
+get fewer timed steps (a 1600x1200 step takes seconds): 1 warm-up step and at least 3 timed ones.
+A size that fails (e.g. out of memory) is recorded with its error, not fatal.
+"""
+import math
+
+OURS, PYTORCH = "tf-default", "pytorch-channels-last"
+
+
+def steps_for(pixels, steps):
+    """Timed steps at a size: the requested number at 400x300 and below, fewer above, at least 3."""
+    return max(3, math.ceil(steps * 120_000 / max(pixels, 120_000)))
+
+
+def row_of(size, results):
+    width, height = size
+    row = {"size": [width, height], "pixels": width * height}
+    for key, name in (("ours", OURS), ("pytorch", PYTORCH)):
+        res = results.get(name)
+        if res is None:
+            continue
+        if "wall_s" not in res:
+            row[f"{key}_error"] = res.get("error", "failed")
+            continue
+        row[f"{key}_s"] = sorted(res["wall_s"])[len(res["wall_s"]) // 2]
+        row[f"{key}_peak_rss_mb"] = res["peak_rss_mb"]
+        row[f"{key}_work_mb"] = res["peak_rss_mb"] - res["baseline_rss_mb"]
+    if "ours_s" in row and "pytorch_s" in row:
+        row["ratio"] = row["ours_s"] / row["pytorch_s"]
+        row["working_memory_ratio"] = row["ours_work_mb"] / row["pytorch_work_mb"]
+    return row
+
+
+def run(args, prepare, time_variant, log):
+    """{"rows": [...], "plot": path or None} for args.scaling_sizes; PyTorch left out if skipped."""
+    from benchmarks.step_time import torch_available
+
+    names = [OURS] + ([] if args.skip_pytorch or not torch_available() else [PYTORCH])
+    rows = []
+    for width, height in args.scaling_sizes:
+        inputs = prepare(width, height)
+        steps = steps_for(width * height, args.steps)
+        results = {}
+        for name in names:
+            log(f"[scaling {width}x{height}] {name} ({steps} timed steps) ...")
+            results[name] = time_variant(name, inputs, warmup=1, steps=steps)
+        rows.append(row_of((width, height), results))
+    log(f"\n{'size':>10s} {'ours s':>8s} {'PyTorch s':>9s} {'ratio':>6s} {'ours peak MB':>12s} "
+        f"{'PyTorch peak MB':>15s} {'ours work MB':>12s} {'PyTorch work MB':>15s}")
+    for r in rows:
+        cells = [f"{r.get(k, float('nan')):{f}}" for k, f in
+                 (("ours_s", "8.3f"), ("pytorch_s", "9.3f"), ("ratio", "6.2f"), ("ours_peak_rss_mb", "12.0f"),
+                  ("pytorch_peak_rss_mb", "15.0f"), ("ours_work_mb", "12.0f"), ("pytorch_work_mb", "15.0f"))]
+        log(f"{r['size'][0]:>4d}x{r['size'][1]:<5d} " + " ".join(cells)
+            + "".join(f"  {k}: {r[k][:80]}" for k in ("ours_error", "pytorch_error") if k in r))
+    plotted = plot(rows, args.plot) if args.plot else None
+    if plotted:
+        log(f"plot: {plotted}")
+    return {"rows": rows, "plot": plotted}
+
+
+def plot(rows, path):
+    """Time per step and peak memory against pixels, log-log, ours and PyTorch; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from pathlib import Path
+
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label, style in (("ours", "ours (TensorFlow, tf-default)", "o-"),
+                              ("pytorch", "PyTorch (channels-last)", "s--")):
+        points = [(r["pixels"], r[f"{key}_s"], r[f"{key}_peak_rss_mb"]) for r in rows if f"{key}_s" in r]
+        if not points:
+            continue
+        px, secs, mem = zip(*points)
+        ax_t.plot(px, secs, style, label=label)
+        ax_m.plot(px, mem, style, label=label)
+    for ax, ylabel in ((ax_t, "seconds per step"), (ax_m, "peak RSS (MB)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("pixels per image")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle("One optimisation step of the course's VGG19 (to conv5_1), 2 CPU threads")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return str(path)
