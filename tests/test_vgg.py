@@ -49,7 +49,10 @@ def test_activations_equal_an_independent_forward_pass(vgg19_standin, standin_we
     ref = reference_forward(standin_weights, image)
     assert sorted(ours) == sorted(VGG19_CONVS)
     for name in VGG19_CONVS:
-        np.testing.assert_allclose(ours[name].numpy(), ref[name], rtol=1e-4, atol=1e-3, err_msg=name)
+        # Winograd's rounding (vgg19_standin uses it from conv1_2 on) is relative to the layer's
+        # largest activation, about 1e-5 of it, not to each value
+        atol = max(1e-3, 2e-5 * np.abs(ref[name]).max())
+        np.testing.assert_allclose(ours[name].numpy(), ref[name], rtol=1e-4, atol=atol, err_msg=name)
     # 36x52 -> pools with 'same' padding: 18x26, 9x13, 5x7, 3x4
     assert ours["conv5_1"].shape == (1, 3, 4, 512)
 
