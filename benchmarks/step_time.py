@@ -331,14 +331,20 @@ def main(argv=None):
         report["quality"] = q
         if "baseline" in q:
             b = q["baseline"]
-            log(f"{'run':44s} {'wall s':>8s} {'final J':>12s} {'s to reach J*':>14s} {'speed-up':>8s}")
+            log(f"{'run':44s} {'wall s':>8s} {'final J':>12s} {'s to reach J*':>14s} {'speed-up':>8s} "
+                f"{'evals':>5s} {'1st call':>8s}")
             log(f"{b['label'][:44]:44s} {b['wall_s']:8.1f} {b['final_J']:12.6g} {b['time_to_target_s']:14.1f} "
                 f"{'1.00x':>8s}")
             for o in q["options"]:
                 reach = f"{o['time_to_target_s']:.1f}" if o["time_to_target_s"] else "not reached"
                 sp = f"{o['speedup']:.2f}x" if o["speedup"] else "-"
+                first = f"{o['first_call_speedup']:.2f}x" if o.get("first_call_speedup") else "-"
                 final = f"{o['final_J']:.6g}" if o["final_J"] is not None else "-"
-                log(f"{o['label'][:44]:44s} {o['wall_s']:8.1f} {final:>12s} {reach:>14s} {sp:>8s}")
+                log(f"{o['label'][:44]:44s} {o['wall_s']:8.1f} {final:>12s} {reach:>14s} {sp:>8s} "
+                    f"{o.get('evaluations_to_target') or '-':>5} {first:>8s}")
+            log("speed-up: a warm call (its traced function kept from a call before); 1st call: the "
+                "option's first call in a process")
+            report["time_to_quality_first_call_speedup"] = q.get("time_to_quality_first_call_speedup")
             report["time_to_quality_speedup"] = q["time_to_quality_speedup"]
         sp = report["time_to_quality_speedup"]
         log(f"time_to_quality_speedup: {sp:.2f}" if sp else

@@ -10,6 +10,7 @@ import sys
 import warnings
 
 from .config import CONFIG
+from .engine.options import QUICK_ITERATIONS
 from .sizing import Size, UsageError, check_box, check_stages
 
 EXIT_DONE, EXIT_STOPPED, EXIT_BAD_INPUT, EXIT_CTRL_C, EXIT_SIGTERM = 0, 1, 2, 130, 143
@@ -42,6 +43,41 @@ def _weights(text):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, e.g. 0.7,0.3, got {text!r}") from None
 
 
+def _add_beyond_the_course(parser):
+    """The options beyond the course (model_nn's keywords after the course's)."""
+    extra = parser.add_argument_group("beyond the course")
+    extra.add_argument("--quick", action="store_true",
+                       help="preset for a quick result: L-BFGS (--optimizer lbfgs) from the content image "
+                            "with the style's colours and Fourier spectrum (--init spectrum). It reaches "
+                            "the final cost of the course's 200 Adam steps in about a tenth of the time; "
+                            f"--iterations then defaults to {QUICK_ITERATIONS} cost evaluations")
+    extra.add_argument("--tv-weight", type=float, default=0.0,
+                       help="weight of the total-variation smoothing term (default: 0). It competes with the "
+                            "final cost: with vgg16-hed at 200x150 and 100 L-BFGS evaluations, 3 and "
+                            "30 smooth visibly; short Adam runs need 100-10000")
+    extra.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam",
+                       help="adam (the course) or lbfgs (Gatys et al.; --iterations then counts cost "
+                            "evaluations); --quick always uses lbfgs")
+    extra.add_argument("--init", default="noise", metavar="noise|content|spectrum|PATH",
+                       help="initial image: the course's noisy content (default), the content "
+                            "image, the content with the style's colours and spectrum (the default "
+                            "with --quick), or an image file")
+    extra.add_argument("--preserve-color", action="store_true",
+                       help="transfer the style to the luminance only, keep the content's colours")
+    extra.add_argument("--style", dest="extra_styles", action="append", default=[], metavar="PATH",
+                       help="a style image (repeatable): used instead of the example, blended with "
+                            "STYLE and the other --style images if given")
+    extra.add_argument("--style-weights", type=_weights, default=None, metavar="W1,W2,...",
+                       help="blend weights of STYLE and the --style images, in order (default: equal)")
+    extra.add_argument("--style-scale", type=float, default=None, metavar="S",
+                       help="style images keep their aspect ratio, their longer side S times the "
+                            "content's; smaller S, smaller strokes. Default: 1 (with --size WxH!: "
+                            "resized to exactly WxH)")
+    extra.add_argument("--multires", type=_sizes, default=None, metavar="WxH,...",
+                       help="optimise first in these smaller boxes (increasing, smaller than --size), "
+                            "then at --size, upsampling in between; --iterations is per size")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m nst_utils",
@@ -55,7 +91,8 @@ def build_parser():
                         help="style image (S); default, without CONTENT and --style: images/brushstrokes.png")
     parser.add_argument("-o", "--output-dir", default=CONFIG.OUTPUT_DIR,
                         help="folder for the images (default: %(default)s)")
-    parser.add_argument("--iterations", type=int, default=200, help="optimisation steps (default: 200)")
+    parser.add_argument("--iterations", type=int, default=None,
+                        help=f"optimisation steps (default: 200; with --quick, {QUICK_ITERATIONS} cost evaluations)")
     parser.add_argument("--size", type=_size, default=Size(CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT),
                         metavar="WxH[!]", help="box the content image is fitted in, aspect kept "
                         "(default: 400x300); WxH! resizes it, and the style, to exactly WxH (the course)")
@@ -72,37 +109,18 @@ def build_parser():
     parser.add_argument("--save-every", type=int, default=20,
                         help="save an image every K iterations (default: 20; 0: only the last)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or cost reports")
-    extra = parser.add_argument_group("beyond the course")
-    extra.add_argument("--tv-weight", type=float, default=0.0,
-                       help="weight of the total-variation smoothing term (default: 0). It competes with the "
-                            "final cost: with vgg16-hed at 200x150 and 100 L-BFGS evaluations, 3 and "
-                            "30 smooth visibly; short Adam runs need 100-10000")
-    extra.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam",
-                       help="adam (the course) or lbfgs (Gatys et al.; --iterations then counts cost "
-                            "evaluations)")
-    extra.add_argument("--init", default="noise", metavar="noise|content|PATH",
-                       help="initial image: the course's noisy content (default), the content "
-                            "image, or an image file")
-    extra.add_argument("--preserve-color", action="store_true",
-                       help="transfer the style to the luminance only, keep the content's colours")
-    extra.add_argument("--style", dest="extra_styles", action="append", default=[], metavar="PATH",
-                       help="a style image (repeatable): used instead of the example, blended with "
-                            "STYLE and the other --style images if given")
-    extra.add_argument("--style-weights", type=_weights, default=None, metavar="W1,W2,...",
-                       help="blend weights of STYLE and the --style images, in order (default: equal)")
-    extra.add_argument("--style-scale", type=float, default=None, metavar="S",
-                       help="style images keep their aspect ratio, their longer side S times the "
-                            "content's; smaller S, smaller strokes. Default: 1 (with --size WxH!: "
-                            "resized to exactly WxH)")
-    extra.add_argument("--multires", type=_sizes, default=None, metavar="WxH,...",
-                       help="optimise first in these smaller boxes (increasing, smaller than --size), "
-                            "then at --size, upsampling in between; --iterations is per size")
+    _add_beyond_the_course(parser)
     from .feedforward.cli import add_arguments as add_feedforward_arguments
 
     add_feedforward_arguments(parser)
     return parser
 
 
+def resolve_defaults(args):
+    """Fill in the defaults that depend on --quick: args.iterations (200, or QUICK_ITERATIONS)."""
+    if args.iterations is None:
+        args.iterations = QUICK_ITERATIONS if args.quick else 200
+    return args
 
 
 def check_values(args):
@@ -164,7 +182,7 @@ def load_images(args, content_path, style_paths, plan):
 
     content = load(content_path, plan.content)
     styles = [load(path, size) for path, size in zip(style_paths, plan.styles)]
-    init = args.init if args.init in ("noise", "content") else load(args.init, plan.content)
+    init = args.init if args.init in ("noise", "content", "spectrum") else load(args.init, plan.content)
     return content, styles, init
 
 
@@ -203,7 +221,7 @@ def run(args):
         return feedforward_cli.run(args)
 
     try:
-        check_values(args)
+        check_values(resolve_defaults(args))
         content_path, style_paths = chosen_images(args)
         plan = plan_images(args, content_path, style_paths)
     except (UsageError, FileNotFoundError, ImageError) as err:
@@ -228,7 +246,8 @@ def run(args):
                           save_every=args.save_every, progress=not args.quiet, verbose=not args.quiet,
                           tv_weight=args.tv_weight, optimizer=args.optimizer, init=init,
                           preserve_color=args.preserve_color, style_weights=args.style_weights,
-                          style_scale=plan.style_scale, sizes=plan.stages)
+                          style_scale=plan.style_scale, sizes=plan.stages,
+                          preset="quick" if args.quick else None)
     except (FileNotFoundError, ImageError, OutputDirError, WeightsError, WeightsNotFoundError,
             ValueError, ImportError) as err:
         return _error(err)

@@ -106,10 +106,9 @@ class NSTResult:
 def model_nn(content_image, style_image, num_iterations=200, *, model=None, input_image=None,
              alpha=10, beta=40, learning_rate=2.0, noise_ratio=CONFIG.NOISE_RATIO, seed=None,
              content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS,
-             output_dir=CONFIG.OUTPUT_DIR, save_every=20, report_every=20,
-             progress=True, verbose=True,
+             output_dir=CONFIG.OUTPUT_DIR, save_every=20, report_every=20, progress=True, verbose=True,
              tv_weight=0.0, optimizer="adam", init="noise", preserve_color=False,
-             style_weights=None, style_scale=None, sizes=None):
+             style_weights=None, style_scale=None, sizes=None, preset=None):
     """Run the course's optimisation loop (the defaults are exactly the course's).
 
     Arguments:
@@ -124,16 +123,15 @@ def model_nn(content_image, style_image, num_iterations=200, *, model=None, inpu
     report_every -- costs are recorded (and printed if verbose) every this many iterations
 
     Options beyond the course (each off by default):
-    tv_weight -- weight w of the term w * TV(G) added to J (engine/regularizers.py, squared
-                 pixel units). It competes with the cost G converges to, not the starting cost, so
-                 the useful scale depends on the network, size and iterations. Measured with
-                 vgg16-hed at 200x150, 100 L-BFGS evaluations (J falls from ~1e7 to ~400, the
-                 result's TV ~2500): w = 3 and 30 lower the result's TV by about 20% and 40%
-                 (scripts/make_gallery.py). Short runs, whose J is still 1e4-1e6, need w of 1e2-1e4.
+    tv_weight -- weight w of the term w * TV(G) added to J (engine/regularizers.py, squared pixel
+                 units); it competes with the cost G converges to. With vgg16-hed at 200x150 and 100
+                 L-BFGS evaluations (J ~400 at the end), w = 3 and 30 lower the result's TV by about
+                 20% and 40% (scripts/make_gallery.py); short runs (J 1e4-1e6) need 1e2-1e4.
     optimizer -- "adam" (the course, learning_rate) or "lbfgs" (Gatys et al.; engine/optimize.py,
                  num_iterations counts cost evaluations, each costing about one Adam step)
-    init -- "noise" (the course: generate_noise_image(content, noise_ratio, seed)), "content" (start
-            from C itself), or a normalised image to start from (resized if needed)
+    init -- "noise" (the course: generate_noise_image(content, noise_ratio, seed)), "content" (C
+            itself), "spectrum" (C with the style's colours and Fourier spectrum, engine/start.py),
+            or a normalised image to start from (resized if needed)
     preserve_color -- transfer the style to the luminance only and keep the content's colours
                       (engine/color.py; Gatys et al. 2016): NST runs on grey versions of C and S (S's
                       luminance matched to C's mean and spread), then the result's luminance Y is
@@ -145,7 +143,9 @@ def model_nn(content_image, style_image, num_iterations=200, *, model=None, inpu
     sizes -- multi-resolution: list of (width, height) stages, e.g. [(200, 150), (400, 300)];
              optimise at the first, upsample the result, continue at the next. Content (and style,
              in proportion) are resized for each stage. None: one stage at the content's size.
-
+    preset -- None, or "quick": optimizer="lbfgs", init="spectrum" and a scaled first L-BFGS step
+              (engine/options.py); 10-20 evaluations reach the course's final cost, in about a tenth
+              of its time (README). Options given values other than their defaults keep them.
     With several style images or a style_scale, the style cost uses Gram matrices normalised by
     their own n_H n_W (engine/objective.py), which equals the course's formula when sizes match.
 
@@ -159,7 +159,7 @@ def model_nn(content_image, style_image, num_iterations=200, *, model=None, inpu
 
     options = Options.with_input_image(
         input_image, tv_weight=tv_weight, optimizer=optimizer, init=init, preserve_color=preserve_color,
-        style_weights=style_weights, style_scale=style_scale, sizes=sizes)
+        style_weights=style_weights, style_scale=style_scale, sizes=sizes, preset=preset)
     settings = Settings(alpha, beta, learning_rate, noise_ratio, seed, content_layer, style_layers,
                         output_dir, save_every, report_every, progress, verbose)
     return stylise(content_image, style_image, num_iterations, model, options, settings)

@@ -36,3 +36,28 @@ def test_every_option_is_a_keyword_of_model_nn():
     accepted = set(inspect.signature(model_nn).parameters)
     for label, kwargs in quality.OPTIONS:
         assert set(kwargs) <= accepted, label
+
+
+def test_the_quick_preset_is_an_option():
+    assert dict(quality.OPTIONS)['preset "quick"'] == {"preset": "quick"}
+
+
+def test_evaluations_to_target_count_only_the_final_size():
+    h = history([1.0, 0.5], size=(100, 75)) + history([9.0, 6.0, 4.0, 3.0], size=(200, 150))
+    n, entry = quality.reached_entry(h, 5.0)
+    assert n == 3 and entry["J"] == 4.0
+    assert quality.reached_entry(h, 1.0) == (None, None)
+    assert quality.reached_entry([], 1.0) == (None, None)
+
+
+def test_option_result_adds_the_first_call_cost():
+    from types import SimpleNamespace
+
+    res = SimpleNamespace(history=[{**e, "J_content": 2.0} for e in history([10.0, 4.0])], stopped=None)
+    # loop ends at 1.0 s, wall 1.5 s: setup 0.5 s; J <= 5 at 1.0 s -> 1.5 s; first call 0.5 s more
+    o = quality.option_result("x", {}, 2, res, 1.5, 0.5, 5.0, 15.0, 3.9)
+    assert o["time_to_target_s"] == pytest.approx(1.5) and o["speedup"] == pytest.approx(10.0)
+    assert o["first_call_time_to_target_s"] == pytest.approx(2.0) and o["first_call_speedup"] == pytest.approx(7.5)
+    assert o["evaluations_to_target"] == 2 and o["J_content_at_target"] == 2.0
+    missed = quality.option_result("x", {}, 2, res, 1.5, 0.5, 1.0, 15.0, 3.9)
+    assert missed["speedup"] is None and missed["first_call_speedup"] is None

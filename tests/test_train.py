@@ -157,8 +157,8 @@ def test_sigterm_stops_like_ctrl_c(vgg19_standin, small_images, tmp_path, monkey
     if optimizer == "adam":
         monkeypatch.setattr(train, "make_train_step", _sigterm_on_call(train.make_train_step, 3))
     else:
-        monkeypatch.setattr(optimize, "make_value_and_gradient",
-                            _sigterm_on_call(optimize.make_value_and_gradient, 3))
+        monkeypatch.setattr(optimize, "value_and_gradient_for",  # called once per run
+                            _sigterm_on_call(optimize.value_and_gradient_for, 3))
     before = signal.getsignal(signal.SIGTERM)
     content, style = small_images
     result = model_nn(content, style, 50, model=vgg19_standin, seed=0, output_dir=tmp_path, optimizer=optimizer,

@@ -8,7 +8,7 @@ Ctrl-C, SIGTERM (handled only while the loop runs, like Ctrl-C) and a non-finite
 optimiser only feeds it evaluations: (image, J, J_content, J_style).
 
 L-BFGS: SciPy's L-BFGS-B drives the search; TensorFlow computes J(G) and dJ/dG in one tf.function
-call. Each call is one *evaluation* (one forward and backward pass, the cost of one Adam step), so a
+call (traced.py: traced once per network and size, kept for the next run). Each call is one *evaluation* (one forward and backward pass, the cost of one Adam step), so a
 budget of N evaluations costs about as much time as N Adam steps. L-BFGS takes one or more
 evaluations per iteration (line search); the budget counts evaluations, not iterations.
 
@@ -22,7 +22,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from .. import train as course  # looked up at run time: make_train_step, make_cost_function
+from .. import train as course  # looked up at run time: make_train_step
+from .traced import make_value_and_gradient, value_and_gradient_for  # noqa: F401 (public here before)
 
 
 class StopOptimization(Exception):
@@ -164,50 +165,36 @@ def run_adam(loop, model, stage, settings, options):
     loop.keep(image)  # all steps ran: the course keeps the last update
 
 
-def make_value_and_gradient(cost_function, shape):
-    """tf.function image -> (J, J_content, J_style, dJ/dimage) for images of a fixed shape.
-
-    Arguments:
-    cost_function -- image (1, n_H, n_W, 3) tensor -> (J, J_content, J_style), e.g. from
-                     train.make_cost_function
-    shape -- (1, n_H, n_W, 3)
-    """
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
-    def value_and_gradient(image):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            J, J_content, J_style = cost_function(image)
-        return J, J_content, J_style, tape.gradient(J, image)
-
-    # One function per run and model, on purpose (see train.make_train_step): no retracing warning.
-    value_and_gradient._omit_frequent_tracing_warning = True
-    return value_and_gradient
-
-
 def run_lbfgs(loop, model, stage, settings, options, history_size=10):
     """L-BFGS-B (no bounds) with a budget of stage.iterations evaluations; history_size is the
-    number of past steps it remembers (scipy's maxcor)."""
+    number of past steps it remembers (scipy's maxcor).
+
+    SciPy's first trial step has length 1 (the norm over all pixels, about 0.003 per value at
+    200x150), and its line search then needs several evaluations to find a useful length. With
+    options.lbfgs_step = r it optimises the image divided by s = r sqrt(n) (n values), so that the
+    first trial step moves the values by r on average (root mean square); after the first
+    iteration L-BFGS scales its steps from the curvature it measured, whatever s.
+    """
     from scipy.optimize import minimize
 
-    cost = course.make_cost_function(model, stage.a_C, stage.a_S, settings.alpha, settings.beta,
-                                     settings.content_layer, settings.style_layers,
-                                     tv_weight=options.tv_weight)
+    # Traced once per network, size and settings (traced.py); this run's targets are assigned to it.
+    value_and_gradient = value_and_gradient_for(model, stage, settings, options.tv_weight)
     shape = np.shape(stage.start_image)
-    value_and_gradient = make_value_and_gradient(cost, shape)
+    scale = 1.0 if options.lbfgs_step is None else options.lbfgs_step * math.sqrt(np.prod(shape))
     budget = iter(range(stage.iterations))
 
-    def fun(x):
+    def fun(z):
         k = next(budget, None)
         if k is None:
             raise StopOptimization("evaluation budget used")
-        image = x.reshape(shape).astype(np.float32)
+        image = (z * scale).reshape(shape).astype(np.float32)
         J, J_content, J_style, grad = value_and_gradient(tf.constant(image))
         loop.observe(k, image, float(J), float(J_content), float(J_style))
-        return float(J), grad.numpy().astype(np.float64).ravel()
+        return float(J), grad.numpy().astype(np.float64).ravel() * scale
 
     n = stage.iterations
     # ftol=gtol=0: stop on the budget only, as neural-style does (tolFun = tolX = -1).
-    minimize(fun, np.asarray(stage.start_image, np.float64).ravel(), jac=True, method="L-BFGS-B",
+    minimize(fun, np.asarray(stage.start_image, np.float64).ravel() / scale, jac=True, method="L-BFGS-B",
              options={"maxiter": n, "maxfun": n, "maxcor": history_size, "ftol": 0.0, "gtol": 0.0})
 
 

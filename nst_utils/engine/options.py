@@ -9,8 +9,16 @@ import numpy as np
 
 from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
 
-INITS = ("noise", "content")
+INITS = ("noise", "content", "spectrum")
 OPTIMIZERS = ("adam", "lbfgs")
+
+#: Named bundles of options (model_nn's preset, the command line's --quick). "quick": L-BFGS from
+#: the content image with the style's colours and spectrum (start.py), its first step scaled to
+#: about one pixel unit (optimize.run_lbfgs). It reaches the cost of the course's 200 Adam
+#: iterations in about 10-20 evaluations (README, "Time to quality").
+PRESETS = {"quick": {"optimizer": "lbfgs", "init": "spectrum", "lbfgs_step": 1.0}}
+#: Evaluations a "quick" run needs for about the course's final cost (the command line's default).
+QUICK_ITERATIONS = 20
 
 
 def check_image(name, image):
@@ -45,8 +53,12 @@ class Settings:
 class Options:
     """The options beyond the course, each off by default (see model_nn for their meaning).
 
-    init -- "noise" (the course), "content" or a normalised image (1, n_H, n_W, 3)
+    init -- "noise" (the course), "content", "spectrum" or a normalised image (1, n_H, n_W, 3)
     sizes -- None (one stage at the content's size) or [(width, height), ...] stages
+    lbfgs_step -- None (SciPy's first step) or the root-mean-square pixel change of L-BFGS's first
+                  trial step (optimize.run_lbfgs); not a model_nn keyword, set by a preset
+    preset -- None or a name in PRESETS: its options replace those left at their defaults (an
+              option given another value keeps it); preset then records which preset was applied
     """
 
     tv_weight: float = 0.0
@@ -56,8 +68,12 @@ class Options:
     style_weights: object = None
     style_scale: float = None
     sizes: object = None
+    lbfgs_step: float = None
+    preset: str = None
 
     def __post_init__(self):
+        if self.preset is not None:
+            self._apply_preset()
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if isinstance(self.init, str):
@@ -72,6 +88,16 @@ class Options:
             if not sizes or any(len(size) != 2 for size in sizes):
                 raise ValueError(f"sizes must be a non-empty list of (width, height) pairs, got {sizes}")
             object.__setattr__(self, "sizes", sizes)
+        if self.lbfgs_step is not None and not (np.isfinite(self.lbfgs_step) and self.lbfgs_step > 0):
+            raise ValueError(f"lbfgs_step must be a positive number or None, got {self.lbfgs_step}")
+
+    def _apply_preset(self):
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {tuple(PRESETS)} or None, got {self.preset!r}")
+        for name, value in PRESETS[self.preset].items():
+            current = getattr(self, name)  # the preset's options default to strings or None
+            if (current is None or isinstance(current, str)) and current == self.__dataclass_fields__[name].default:
+                object.__setattr__(self, name, value)
 
     @classmethod
     def with_input_image(cls, input_image, **options):

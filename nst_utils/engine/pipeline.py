@@ -19,6 +19,7 @@ from .objective import GramTargets, blend_weights, gram_targets
 from .optimize import Reporter, optimize
 from .options import check_image
 from .resize import resize_image, scaled_size
+from .start import spectrum_start
 
 
 @dataclass
@@ -65,12 +66,16 @@ class Colour:
         return transfer_chroma(image, resize_image(self.content, (image.shape[2], image.shape[1])))
 
 
-def _start_image(previous, content, size, options, settings):
+def _start_image(previous, content, styles, weights, options, settings):
+    """The previous stage's result upsampled, or the first stage's start (options.init)."""
+    size = (content.shape[2], content.shape[1])
     if previous is not None:
         return resize_image(previous, size)
     if isinstance(options.init, str):
         if options.init == "noise":
             return generate_noise_image(content, settings.noise_ratio, settings.seed)
+        if options.init == "spectrum":
+            return spectrum_start(content, styles, weights)
         return content.copy()
     return resize_image(options.init, size)
 
@@ -94,7 +99,7 @@ def _stages(model, content_image, styles, num_iterations, options, settings):
         if run < iterations and settings.verbose:
             print(f"{MAX_ITERATIONS_ENV} is set: running {run} of {iterations} iterations.")
         stage = Stage(model(content)[settings.content_layer], a_S,
-                      _start_image(generated, content, size, options, settings), run, offset)
+                      _start_image(generated, content, styles_k, weights, options, settings), run, offset)
         generated = yield size, stage
         offset += run
 

@@ -1,0 +1,105 @@
+"""J(G) and dJ/dG as a TensorFlow function traced once per network and image size, for L-BFGS.
+
+Building the graph of a forward and backward pass through VGG and preparing it for the CPU takes
+about a second the first time it runs (at 200x150 on the project's machine: as long as 10 cost
+evaluations). When the targets a_C and the style Gram matrices are constants of the function, every
+run must pay it again. Here they are variables that the function reads: a run assigns its targets
+and reuses the function traced by an earlier run with the same network, image size, layers and
+weights. The costs are the same as make_cost_function's (same operations on the same values).
+
+Functions are kept per network (forgotten with it), the MAX_PER_MODEL most recently used ones.
+"""
+import weakref
+from collections import OrderedDict
+
+import numpy as np
+import tensorflow as tf
+
+from ..costs import compute_content_cost, total_cost
+from .objective import GramTargets
+from .regularizers import total_variation
+
+MAX_PER_MODEL = 8
+_FUNCTIONS = weakref.WeakKeyDictionary()  # model -> OrderedDict(key -> TracedCost)
+
+
+class TracedCost:
+    """value_and_gradient(image) -> (J, J_content, J_style, dJ/dimage) with assignable targets."""
+
+    def __init__(self, model, a_C, targets, shape, settings, tv_weight):
+        self.a_C = tf.Variable(a_C, trainable=False)
+        self.grams = {name: tf.Variable(g, trainable=False) for name, g in targets.grams.items()}
+        style = GramTargets(self.grams, targets.normalized)
+        network = weakref.ref(model)  # the function must not keep the network (the cache's key) alive
+        content_layer, style_layers = settings.content_layer, settings.style_layers
+        alpha, beta = settings.alpha, settings.beta
+
+        def cost(generated_image):  # make_cost_function's cost, reading the targets' variables
+            a_G = network()(generated_image)
+            J_content = compute_content_cost(self.a_C, a_G[content_layer])
+            J_style = style.style_cost(a_G, style_layers)
+            J = total_cost(J_content, J_style, alpha=alpha, beta=beta)
+            if tv_weight:
+                J += tv_weight * total_variation(generated_image)
+            return J, J_content, J_style
+
+        self.value_and_gradient = make_value_and_gradient(cost, shape)
+
+    def assign(self, a_C, targets):
+        self.a_C.assign(a_C)
+        for name, g in targets.grams.items():
+            self.grams[name].assign(g)
+
+
+def make_value_and_gradient(cost_function, shape):
+    """tf.function image -> (J, J_content, J_style, dJ/dimage) for images of a fixed shape.
+
+    Arguments:
+    cost_function -- image (1, n_H, n_W, 3) tensor -> (J, J_content, J_style), e.g. from
+                     train.make_cost_function
+    shape -- (1, n_H, n_W, 3)
+    """
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
+    def value_and_gradient(image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            J, J_content, J_style = cost_function(image)
+        return J, J_content, J_style, tape.gradient(J, image)
+
+    # Made once per network, size and settings (see value_and_gradient_for): TensorFlow's
+    # retracing heuristic would count the functions of a loop over networks or sizes as one
+    # function re-created in a loop and print a misleading warning.
+    value_and_gradient._omit_frequent_tracing_warning = True
+    return value_and_gradient
+
+
+def forget():
+    """Drop every kept function: the next run traces its own, as a first run in a new process does."""
+    _FUNCTIONS.clear()
+
+
+def style_targets(a_S, style_layers):
+    """GramTargets of the style activations {name: a_S} (the course's), or a_S if already targets."""
+    return a_S if isinstance(a_S, GramTargets) else GramTargets.of_style(a_S, style_layers)
+
+
+def value_and_gradient_for(model, stage, settings, tv_weight):
+    """make_value_and_gradient's function of this stage's cost, with its targets a_C and a_S
+    (pipeline.Stage), image size and settings: one traced before for the same network and key,
+    its targets assigned, or a new one (see this module's doc)."""
+    a_C = tf.convert_to_tensor(stage.a_C, tf.float32)
+    targets = style_targets(stage.a_S, settings.style_layers)
+    shape = tuple(np.shape(stage.start_image))
+    key = (shape, settings.alpha, settings.beta, settings.content_layer,
+           tuple(tuple(layer) for layer in settings.style_layers), float(tv_weight), targets.normalized,
+           tuple(a_C.shape), tuple((name, tuple(g.shape)) for name, g in sorted(targets.grams.items())))
+    functions = _FUNCTIONS.setdefault(model, OrderedDict())
+    traced = functions.pop(key, None)
+    if traced is None:
+        traced = TracedCost(model, a_C, targets, shape, settings, tv_weight)
+    else:
+        traced.assign(a_C, targets)
+    functions[key] = traced  # most recently used last
+    while len(functions) > MAX_PER_MODEL:
+        functions.popitem(last=False)
+    return traced.value_and_gradient
