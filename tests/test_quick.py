@@ -1,5 +1,5 @@
 """The "quick" preset (issue 16, item 5): its options, the spectrum start, the traced cost kept across
-runs, the command line's --quick."""
+runs, one BLAS thread in L-BFGS, the command line's --quick."""
 import numpy as np
 import pytest
 
@@ -172,3 +172,17 @@ def test_help_describes_quick():
 
     text = " ".join(build_parser().format_help().split())
     assert "--quick" in text and "spectrum" in text and f"defaults to {QUICK_ITERATIONS}" in text
+
+
+def test_one_blas_thread_inside_lbfgs_and_the_count_restored_after():
+    import scipy.optimize  # noqa: F401 (loads SciPy's OpenBLAS)
+
+    from nst_utils.engine import threads
+
+    libraries = threads._loaded_openblas()
+    if not libraries:
+        pytest.skip("no OpenBLAS library found in this process")
+    before = [get() for get, _ in libraries]
+    with threads.single_blas_thread():
+        assert [get() for get, _ in libraries] == [1] * len(libraries)
+    assert [get() for get, _ in libraries] == before
