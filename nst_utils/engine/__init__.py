@@ -4,7 +4,8 @@
   style_weights, style_scale, sizes, preset), checked when made; PRESETS ("quick").
 - pipeline.py: colour preservation, multi-resolution stages, the start image, the style targets.
 - optimize.py: the one loop, Adam or L-BFGS: progress bar, kept image, Ctrl-C/SIGTERM/non-finite stops.
-- traced.py: L-BFGS's J(G) and dJ/dG, traced once per network and size and reused across runs.
+- traced.py: L-BFGS's J(G) and dJ/dG, traced once per network and size and reused across runs;
+  threads.py: one BLAS thread while SciPy's L-BFGS-B runs.
 - start.py: the "spectrum" start image (the content with the style's colours and Fourier spectrum).
 - objective.py: one Gram matrix, one layer style cost (optionally size-normalised), Gram targets.
 - color.py, resize.py, regularizers.py, measures.py: YIQ colour, resizing, total variation, and the

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import train as course  # looked up at run time: make_train_step
+from .threads import single_blas_thread
 from .traced import make_value_and_gradient, value_and_gradient_for  # noqa: F401 (public here before)
 
 
@@ -193,9 +194,12 @@ def run_lbfgs(loop, model, stage, settings, options, history_size=10):
         return float(J), grad.numpy().astype(np.float64).ravel() * scale
 
     n = stage.iterations
-    # ftol=gtol=0: stop on the budget only, as neural-style does (tolFun = tolX = -1).
-    minimize(fun, np.asarray(stage.start_image, np.float64).ravel() / scale, jac=True, method="L-BFGS-B",
-             options={"maxiter": n, "maxfun": n, "maxcor": history_size, "ftol": 0.0, "gtol": 0.0})
+    # ftol=gtol=0: stop on the budget only, as neural-style does (tolFun = tolX = -1). One BLAS
+    # thread: SciPy's spinning OpenBLAS threads would slow TensorFlow's evaluations (threads.py).
+    with single_blas_thread():
+        minimize(fun, np.asarray(stage.start_image, np.float64).ravel() / scale, jac=True,
+                 method="L-BFGS-B",
+                 options={"maxiter": n, "maxfun": n, "maxcor": history_size, "ftol": 0.0, "gtol": 0.0})
 
 
 OPTIMIZERS = {"adam": run_adam, "lbfgs": run_lbfgs}

@@ -10,14 +10,18 @@ spectrum. So start from an image with the content's layout and the style's colou
    (x -> Sigma_S^(1/2) Sigma_C^(-1/2) (x - mu_C) + mu_S);
 2. in the style's principal colour axes, keep each channel's Fourier *phase* from the recoloured C
    (where the edges and shapes are) and take its Fourier *amplitude* from S (how much texture at
-   each frequency and orientation; translation-invariant, so none of S's layout comes along).
+   each frequency and orientation; translation-invariant, so none of S's layout comes along);
+3. give each of those channels the style's histogram, rank for rank (the lowest value takes the
+   style's lowest, and so on), as Heeger & Bergen's texture synthesis (1995) alternates with 2.
 
-Both steps are global and cost a few FFTs. With several style images, their colour moments and
-power spectra are blended with the style weights (as the Gram targets are). A style image of
-another size is mirrored or cropped to the content's size first, which keeps its texture's scale.
+All steps are global: a few FFTs and sorts. With several style images, their colour moments, power
+spectra and histograms are blended with the style weights (as the Gram targets are). A style image
+of another size is mirrored or cropped to the content's size first, which keeps its texture's scale.
 
 Measured with vgg16-hed at 200x150 on the example images: J = 1.05e7 at C, 3.5e6 after step 1,
-1.8e5 after step 2, whose content cost (2.98) is about that of the course's final image (2.70).
+1.8e5 after step 2, 9.3e4 after step 3, whose content cost (2.54) is about that of the course's
+final image (2.70). Alternating 2 and 3 more often lowered J at the start but not the evaluations
+needed afterwards.
 
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS; the statistics
 are computed in float64.
@@ -46,6 +50,17 @@ def _moments(pixels):
     return pixels.mean(axis=0), np.cov(pixels, rowvar=False)
 
 
+def _match_histogram(values, samples, weights):
+    """values (n,) replaced rank for rank by the quantiles of the weighted mixture of samples."""
+    pooled = np.concatenate(samples)
+    mass = np.concatenate([np.full(len(s), w / len(s)) for w, s in zip(weights, samples)])
+    order = np.argsort(pooled, kind="stable")
+    cumulative = np.cumsum(mass[order]) - mass[order] / 2  # mid-point of each sample's mass
+    ranks = np.empty(len(values))
+    ranks[np.argsort(values, kind="stable")] = (np.arange(len(values)) + 0.5) / len(values)
+    return np.interp(ranks, cumulative, pooled[order])  # weights sum to 1: ranks and masses agree
+
+
 def spectrum_start(content_image, style_images, style_weights):
     """The content's layout with the style's colours and amplitude spectrum (see this module's doc).
 
@@ -71,4 +86,7 @@ def spectrum_start(content_image, style_images, style_weights):
     power = sum(w * np.abs(np.fft.rfft2((s - m) @ axes, axes=(0, 1))) ** 2
                 for w, s, (m, _) in zip(style_weights, styles, moments))
     channels = np.fft.irfft2(np.sqrt(power) * np.exp(1j * phase), s=(height, width), axes=(0, 1))
+    for c in range(3):  # step 3, in the style's colour axes (centred on the blended mean)
+        samples = [((s - mean_s) @ axes[:, c]).ravel() for s in styles]
+        channels[..., c] = _match_histogram(channels[..., c].ravel(), samples, style_weights).reshape(height, width)
     return (channels @ axes.T + mean_s)[np.newaxis].astype(np.float32)
