@@ -17,6 +17,7 @@ difference is `first_call_s`) before the timed call. `time_to_target_s` and `spe
 warm call (as in a notebook that runs model_nn again); `first_call_time_to_target_s` and
 `first_call_speedup` add first_call_s (the option's first call in a process, e.g. the command line).
 """
+import gc
 import json
 import sys
 import time
@@ -145,6 +146,7 @@ def main(argv):
     for label, spec in OPTIONS:
         kwargs = option_kwargs(spec, width, height)
         traced.forget()  # no option profits from the functions an earlier one traced
+        gc.collect()  # nor pays for collecting them
         first_s, again_s = run(2, **kwargs)[1], run(2, **kwargs)[1]
         res, wall_s = run(config["budget"], **kwargs)
         result["options"].append(option_result(label, kwargs, config["budget"], res, wall_s,

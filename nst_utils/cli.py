@@ -48,7 +48,7 @@ def _add_beyond_the_course(parser):
     extra = parser.add_argument_group("beyond the course")
     extra.add_argument("--quick", action="store_true",
                        help="preset for a quick result: L-BFGS (--optimizer lbfgs) from the content image "
-                            "with the style's colours and Fourier spectrum (--init spectrum). It reaches "
+                            "with the style's colours, Fourier spectrum and histograms (--init spectrum). It reaches "
                             "the final cost of the course's 200 Adam steps in about a tenth of the time; "
                             f"--iterations then defaults to {QUICK_ITERATIONS} cost evaluations")
     extra.add_argument("--tv-weight", type=float, default=0.0,
@@ -60,7 +60,7 @@ def _add_beyond_the_course(parser):
                             "evaluations); --quick always uses lbfgs")
     extra.add_argument("--init", default="noise", metavar="noise|content|spectrum|PATH",
                        help="initial image: the course's noisy content (default), the content "
-                            "image, the content with the style's colours and spectrum (the default "
+                            "image, the content with the style's colours, spectrum and histograms (the default "
                             "with --quick), or an image file")
     extra.add_argument("--preserve-color", action="store_true",
                        help="transfer the style to the luminance only, keep the content's colours")
@@ -92,7 +92,8 @@ def build_parser():
     parser.add_argument("-o", "--output-dir", default=CONFIG.OUTPUT_DIR,
                         help="folder for the images (default: %(default)s)")
     parser.add_argument("--iterations", type=int, default=None,
-                        help=f"optimisation steps (default: 200; with --quick, {QUICK_ITERATIONS} cost evaluations)")
+                        help=f"optimisation steps (default: 200; with --quick, {QUICK_ITERATIONS} cost "
+                             "evaluations)")
     parser.add_argument("--size", type=_size, default=Size(CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT),
                         metavar="WxH[!]", help="box the content image is fitted in, aspect kept "
                         "(default: 400x300); WxH! resizes it, and the style, to exactly WxH (the course)")

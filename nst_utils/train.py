@@ -130,7 +130,7 @@ def model_nn(content_image, style_image, num_iterations=200, *, model=None, inpu
     optimizer -- "adam" (the course, learning_rate) or "lbfgs" (Gatys et al.; engine/optimize.py,
                  num_iterations counts cost evaluations, each costing about one Adam step)
     init -- "noise" (the course: generate_noise_image(content, noise_ratio, seed)), "content" (C
-            itself), "spectrum" (C with the style's colours and Fourier spectrum, engine/start.py),
+            itself), "spectrum" (C with the style's colours, spectrum, histograms: engine/start.py),
             or a normalised image to start from (resized if needed)
     preserve_color -- transfer the style to the luminance only and keep the content's colours
                       (engine/color.py; Gatys et al. 2016): NST runs on grey versions of C and S (S's
@@ -144,7 +144,7 @@ def model_nn(content_image, style_image, num_iterations=200, *, model=None, inpu
              optimise at the first, upsample the result, continue at the next. Content (and style,
              in proportion) are resized for each stage. None: one stage at the content's size.
     preset -- None, or "quick": optimizer="lbfgs", init="spectrum" and a scaled first L-BFGS step
-              (engine/options.py); 10-20 evaluations reach the course's final cost, in about a tenth
+              (engine/options.py); 8-16 evaluations reach the course's final cost, in about a tenth
               of its time (README). Options given values other than their defaults keep them.
     With several style images or a style_scale, the style cost uses Gram matrices normalised by
     their own n_H n_W (engine/objective.py), which equals the course's formula when sizes match.

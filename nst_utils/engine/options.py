@@ -13,9 +13,9 @@ INITS = ("noise", "content", "spectrum")
 OPTIMIZERS = ("adam", "lbfgs")
 
 #: Named bundles of options (model_nn's preset, the command line's --quick). "quick": L-BFGS from
-#: the content image with the style's colours and spectrum (start.py), its first step scaled to
-#: about one pixel unit (optimize.run_lbfgs). It reaches the cost of the course's 200 Adam
-#: iterations in about 10-20 evaluations (README, "Time to quality").
+#: the content image with the style's colours, spectrum and histograms (start.py), its first step
+#: scaled to about one pixel unit (optimize.run_lbfgs). It reaches the final cost of the course's
+#: 200 Adam steps in 8-16 evaluations (vgg16-hed, 200x150, five image pairs; README, "Time to quality").
 PRESETS = {"quick": {"optimizer": "lbfgs", "init": "spectrum", "lbfgs_step": 1.0}}
 #: Evaluations a "quick" run needs for about the course's final cost (the command line's default).
 QUICK_ITERATIONS = 20
@@ -96,7 +96,8 @@ class Options:
             raise ValueError(f"preset must be one of {tuple(PRESETS)} or None, got {self.preset!r}")
         for name, value in PRESETS[self.preset].items():
             current = getattr(self, name)  # the preset's options default to strings or None
-            if (current is None or isinstance(current, str)) and current == self.__dataclass_fields__[name].default:
+            default = self.__dataclass_fields__[name].default
+            if (current is None or isinstance(current, str)) and current == default:
                 object.__setattr__(self, name, value)
 
     @classmethod

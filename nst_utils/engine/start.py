@@ -2,9 +2,10 @@
 
 The course starts from the noisy content image; its cost J(G) is then dominated by the style cost of
 the shallow layers (conv1_1, conv2_1: with the vgg16-hed network at 200x150 they are over 95% of J at
-the start and still about 80% when J reaches the course's final cost). Their Gram matrices are
+the start and still about 90% in the course's final image). Their Gram matrices are
 second-order statistics of small patches, i.e. mostly of the image's colours and of its power
-spectrum. So start from an image with the content's layout and the style's colours and spectrum:
+spectrum. So start from an image with the content's layout and the style's colours, spectrum and
+histograms:
 
 1. recolour C: an affine map of its RGB values that gives them the style's mean and covariance
    (x -> Sigma_S^(1/2) Sigma_C^(-1/2) (x - mu_C) + mu_S);
@@ -88,5 +89,6 @@ def spectrum_start(content_image, style_images, style_weights):
     channels = np.fft.irfft2(np.sqrt(power) * np.exp(1j * phase), s=(height, width), axes=(0, 1))
     for c in range(3):  # step 3, in the style's colour axes (centred on the blended mean)
         samples = [((s - mean_s) @ axes[:, c]).ravel() for s in styles]
-        channels[..., c] = _match_histogram(channels[..., c].ravel(), samples, style_weights).reshape(height, width)
+        matched = _match_histogram(channels[..., c].ravel(), samples, style_weights)
+        channels[..., c] = matched.reshape(height, width)
     return (channels @ axes.T + mean_s)[np.newaxis].astype(np.float32)
