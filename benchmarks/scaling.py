@@ -1,8 +1,8 @@
 """--scaling for benchmarks/step_time.py: the step of ours (tf-default) and of PyTorch (channels-last)
 at growing image sizes, time per step and memory, as JSON rows and one log-log plot.
 
-Each size and framework runs in its own worker process, as the step benchmark does. Larger images
-get fewer timed steps (a 1600x1200 step takes seconds): 1 warm-up step and at least 3 timed ones.
+Each size and framework runs in its own worker process, as the step benchmark does (--rounds times,
+interleaved, the timed steps pooled). Larger images get fewer timed steps (a 1600x1200 step takes seconds): 1 warm-up step and at least 3 timed ones.
 A size that fails (e.g. out of memory) is recorded with its error, not fatal.
 """
 import math
@@ -13,6 +13,19 @@ OURS, PYTORCH = "tf-default", "pytorch-channels-last"
 def steps_for(pixels, steps):
     """Timed steps at a size: the requested number at 400x300 and below, fewer above, at least 3."""
     return max(3, math.ceil(steps * 120_000 / max(pixels, 120_000)))
+
+
+def pooled(earlier, result):
+    """One worker's result merged into the earlier rounds': timed steps pooled, the memory of the
+    round that needed the most working memory; a failed round is the size's error."""
+    if earlier is None or "wall_s" not in earlier:
+        return result if earlier is None else earlier
+    if "wall_s" not in result:
+        return result
+    work = lambda r: r["peak_rss_mb"] - r["baseline_rss_mb"]  # noqa: E731
+    merged = dict(max(earlier, result, key=work))
+    merged["wall_s"] = list(earlier["wall_s"]) + list(result["wall_s"])
+    return merged
 
 
 def row_of(size, results):
@@ -44,9 +57,10 @@ def run(args, prepare, time_variant, log):
         inputs = prepare(width, height)
         steps = steps_for(width * height, args.steps)
         results = {}
-        for name in names:
-            log(f"[scaling {width}x{height}] {name} ({steps} timed steps) ...")
-            results[name] = time_variant(name, inputs, warmup=1, steps=steps)
+        for round_ in range(args.rounds):  # interleaved, as the step benchmark's --rounds
+            for name in names:
+                log(f"[scaling {width}x{height}, round {round_ + 1}/{args.rounds}] {name} ({steps} timed steps) ...")
+                results[name] = pooled(results.get(name), time_variant(name, inputs, warmup=1, steps=steps))
         rows.append(row_of((width, height), results))
     log(f"\n{'size':>10s} {'ours s':>8s} {'PyTorch s':>9s} {'ratio':>6s} {'ours peak MB':>12s} "
         f"{'PyTorch peak MB':>15s} {'ours work MB':>12s} {'PyTorch work MB':>15s}")

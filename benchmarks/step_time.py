@@ -3,7 +3,7 @@ step on the same CPU, and the wall time to reach the course's final cost with th
 options ("time to quality").
 
     pip install -r requirements-bench.txt
-    python -m benchmarks.step_time --json bench.json
+    python -m benchmarks.step_time --json bench.json    # or: python benchmarks/step_time.py --json bench.json
 
 Each configuration runs in its own process, one after the other, so the frameworks do not compete for
 cores or memory and each process's peak memory is its own. What is measured:
@@ -31,10 +31,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import common, flops
-
-#: The workers run as modules of the benchmarks package from the repository root (no sys.path edits).
+#: The workers run as modules of the benchmarks package from the repository root.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if __name__ == "__main__" and not __package__:
+    # Run as a script (`python benchmarks/step_time.py`): run again as the module it is, with the
+    # repository root importable, rather than editing sys.path.
+    _path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    os.execve(sys.executable, [sys.executable, "-m", "benchmarks.step_time", *sys.argv[1:]],
+              {**os.environ, "PYTHONPATH": _path})
+
+from benchmarks import common, flops  # noqa: E402 -- after the re-run above
 
 #: TensorFlow configurations. "train_step" and "build_vgg" hold keyword arguments for make_train_step
 #: and build_vgg (see benchmarks/tf_step.py).

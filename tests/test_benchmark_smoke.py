@@ -49,13 +49,16 @@ def test_step_time_script_runs_tf_part(tmp_path):
 
 
 def test_scaling_rows_and_plot(tmp_path):
+    # Run as a script from another folder (the spelling, `python benchmarks/step_time.py`),
+    # with nothing on PYTHONPATH: the script finds its package itself.
     out, png = tmp_path / "bench.json", tmp_path / "scaling.png"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.step_time", "--variants", "tf-default", "--size", "48x32",
+        [sys.executable, str(ROOT / "benchmarks" / "step_time.py"), "--variants", "tf-default", "--size", "48x32",
          "--steps", "1", "--skip-quality", "--skip-floor", "--skip-pytorch", "--scaling",
          "--scaling-sizes", "48x32,64x48", "--plot", str(png), "--json", str(out)],
-        capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = json.loads(out.read_text())["scaling"]["rows"]
     assert [r["size"] for r in rows] == [[48, 32], [64, 48]]
