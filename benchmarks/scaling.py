@@ -85,21 +85,23 @@ def plot(rows, path):
     from pathlib import Path
 
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label, style in (("ours", "ours (TensorFlow, tf-default)", "o-"),
-                              ("pytorch", "PyTorch (channels-last)", "s--")):
-        points = [(r["pixels"], r[f"{key}_s"], r[f"{key}_peak_rss_mb"]) for r in rows if f"{key}_s" in r]
+    for key, label, style, color in (("ours", "ours (TensorFlow, tf-default)", "o-", "C0"),
+                                     ("pytorch", "PyTorch (channels-last)", "s--", "C1")):
+        points = [(r["pixels"], r[f"{key}_s"], r[f"{key}_peak_rss_mb"], r[f"{key}_work_mb"])
+                  for r in rows if f"{key}_s" in r]
         if not points:
             continue
-        px, secs, mem = zip(*points)
-        ax_t.plot(px, secs, style, label=label)
-        ax_m.plot(px, mem, style, label=label)
-    for ax, ylabel in ((ax_t, "seconds per step"), (ax_m, "peak RSS (MB)")):
+        px, secs, peak, work = zip(*points)
+        ax_t.plot(px, secs, style, color=color, label=label)
+        ax_m.plot(px, peak, style, color=color, label=f"{label.split(' (')[0]}: peak RSS")
+        ax_m.plot(px, work, style, color=color, alpha=0.4, label=f"{label.split(' (')[0]}: peak minus framework baseline")
+    for ax, ylabel in ((ax_t, "seconds per step"), (ax_m, "memory (MB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("pixels per image")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize="small")
     fig.suptitle("One optimisation step of the course's VGG19 (to conv5_1), 2 CPU threads")
     fig.tight_layout()
     path = Path(path)
