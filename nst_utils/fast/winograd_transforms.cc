@@ -1,14 +1,15 @@
-// Winograd F(4x4, 3x3) input and output transforms as TensorFlow CPU ops (see native.py).
+// Winograd F(m x m, 3x3) input and output transforms as TensorFlow CPU ops (see native.py), for
+// output tiles m = 4 (input tiles 6x6) and m = 6 (8x8); n = m + 2 below.
 //
 // The same arithmetic as the pure-TensorFlow transforms in winograd.py, in one pass over memory
-// each: TensorFlow runs those as pad, space_to_batch, slices, concatenations and a dense 36x36
+// each: TensorFlow runs those as pad, space_to_batch, slices, concatenations and a dense n^2 x n^2
 // matmul, five passes over tensors larger than the layer's input.
 //
-// NstWinogradInput:  x (N, H, W, C) -> v (36, N * ceil(H/4) * ceil(W/4), C)
-//   v[6a+b, tile, c] = (B^T d B)[a, b], d the 6x6 window of channel c starting one pixel above and
-//   left of the tile's 4x4 block (zeros outside the image: 'same' padding).
-// NstWinogradOutput: m (36, P, C), attrs height, width -> y (N, height, width, C)
-//   the 4x4 block of a tile is A^T M A, cropped at the image's edge.
+// NstWinogradInput:  x (N, H, W, C), attr tile = m -> v (n*n, N * ceil(H/m) * ceil(W/m), C)
+//   v[n*a+b, tile, c] = (B^T d B)[a, b], d the n x n window of channel c starting one pixel above
+//   and left of the tile's m x m block (zeros outside the image: 'same' padding).
+// NstWinogradOutput: m (n*n, P, C), attrs height, width, tile = m -> y (N, height, width, C)
+//   the m x m block of a tile is A^T M A, cropped at the image's edge.
 #include <algorithm>
 #include <cstring>
 
@@ -26,83 +27,187 @@ using tensorflow::Tensor;
 using tensorflow::TensorShape;
 
 
-constexpr int kOut = 4;
-constexpr int kIn = 6;
-constexpr int kChunk = 64;  // channels transformed together: 6x6xkChunk floats stay in L1
+constexpr int kChunk = 64;  // channels transformed together: a tile of kChunk channels stays in L1
 
-// t[6][n] = B^T d for one column of six rows; rows are arrays of n channel values.
-inline void input_rows(const float* d[6], float* t[6], int n) {
+// F(4x4, 3x3): input tile 6, output tile 4 (interpolation points 0, 1, -1, 2, -2, infinity).
+struct F4 {
+  static constexpr int kOut = 4, kIn = 6;
+
+  // t[6][n] = B^T d for one column of six rows; rows are arrays of n channel values.
+  static inline void input_rows(const float* const* d, float* const* t, int n) {
 #pragma GCC ivdep
-  for (int c = 0; c < n; ++c) {
-    const float d0 = d[0][c], d1 = d[1][c], d2 = d[2][c], d3 = d[3][c], d4 = d[4][c], d5 = d[5][c];
-    t[0][c] = 4.f * d0 - 5.f * d2 + d4;
-    t[1][c] = -4.f * d1 - 4.f * d2 + d3 + d4;
-    t[2][c] = 4.f * d1 - 4.f * d2 - d3 + d4;
-    t[3][c] = -2.f * d1 - d2 + 2.f * d3 + d4;
-    t[4][c] = 2.f * d1 - d2 - 2.f * d3 + d4;
-    t[5][c] = 4.f * d1 - 5.f * d3 + d5;
+    for (int c = 0; c < n; ++c) {
+      const float d0 = d[0][c], d1 = d[1][c], d2 = d[2][c], d3 = d[3][c], d4 = d[4][c], d5 = d[5][c];
+      t[0][c] = 4.f * d0 - 5.f * d2 + d4;
+      t[1][c] = -4.f * d1 - 4.f * d2 + d3 + d4;
+      t[2][c] = 4.f * d1 - 4.f * d2 - d3 + d4;
+      t[3][c] = -2.f * d1 - d2 + 2.f * d3 + d4;
+      t[4][c] = 2.f * d1 - d2 - 2.f * d3 + d4;
+      t[5][c] = 4.f * d1 - 5.f * d3 + d5;
+    }
   }
+
+  // y[4][n] = A^T m for six rows of n channel values.
+  static inline void output_rows(const float* const* m, float* const* y, int n) {
+#pragma GCC ivdep
+    for (int c = 0; c < n; ++c) {
+      const float m0 = m[0][c], m1 = m[1][c], m2 = m[2][c], m3 = m[3][c], m4 = m[4][c], m5 = m[5][c];
+      y[0][c] = m0 + m1 + m2 + m3 + m4;
+      y[1][c] = m1 - m2 + 2.f * m3 - 2.f * m4;
+      y[2][c] = m1 + m2 + 4.f * m3 + 4.f * m4;
+      y[3][c] = m1 - m2 + 8.f * m3 - 8.f * m4 + m5;
+    }
+  }
+};
+
+// F(6x6, 3x3): input tile 8, output tile 6 (points 0, 1, -1, 2, -2, 1/2, -1/2, infinity).
+struct F6 {
+  static constexpr int kOut = 6, kIn = 8;
+
+  static inline void input_rows(const float* const* d, float* const* t, int n) {
+#pragma GCC ivdep
+    for (int c = 0; c < n; ++c) {
+      const float d0 = d[0][c], d1 = d[1][c], d2 = d[2][c], d3 = d[3][c], d4 = d[4][c], d5 = d[5][c],
+                  d6 = d[6][c], d7 = d[7][c];
+      t[0][c] = d0 - 5.25f * d2 + 5.25f * d4 - d6;
+      t[1][c] = d1 + d2 - 4.25f * d3 - 4.25f * d4 + d5 + d6;
+      t[2][c] = -d1 + d2 + 4.25f * d3 - 4.25f * d4 - d5 + d6;
+      t[3][c] = 0.5f * d1 + 0.25f * d2 - 2.5f * d3 - 1.25f * d4 + 2.f * d5 + d6;
+      t[4][c] = -0.5f * d1 + 0.25f * d2 + 2.5f * d3 - 1.25f * d4 - 2.f * d5 + d6;
+      t[5][c] = 2.f * d1 + 4.f * d2 - 2.5f * d3 - 5.f * d4 + 0.5f * d5 + d6;
+      t[6][c] = -2.f * d1 + 4.f * d2 + 2.5f * d3 - 5.f * d4 - 0.5f * d5 + d6;
+      t[7][c] = -d1 + 5.25f * d3 - 5.25f * d5 + d7;
+    }
+  }
+
+  static inline void output_rows(const float* const* m, float* const* y, int n) {
+#pragma GCC ivdep
+    for (int c = 0; c < n; ++c) {
+      const float m0 = m[0][c], m1 = m[1][c], m2 = m[2][c], m3 = m[3][c], m4 = m[4][c], m5 = m[5][c],
+                  m6 = m[6][c], m7 = m[7][c];
+      y[0][c] = m0 + m1 + m2 + m3 + m4 + m5 + m6;
+      y[1][c] = m1 - m2 + 2.f * m3 - 2.f * m4 + 0.5f * m5 - 0.5f * m6;
+      y[2][c] = m1 + m2 + 4.f * m3 + 4.f * m4 + 0.25f * m5 + 0.25f * m6;
+      y[3][c] = m1 - m2 + 8.f * m3 - 8.f * m4 + 0.125f * m5 - 0.125f * m6;
+      y[4][c] = m1 + m2 + 16.f * m3 + 16.f * m4 + 0.0625f * m5 + 0.0625f * m6;
+      y[5][c] = m1 - m2 + 32.f * m3 - 32.f * m4 + 0.03125f * m5 - 0.03125f * m6 + m7;
+    }
+  }
+};
+
+inline int64_t tiles_along(int64_t side, int out) { return (side + out - 1) / out; }
+
+template <class T>
+void input_transform(OpKernelContext* ctx, const Tensor& x) {
+  constexpr int kOut = T::kOut, kIn = T::kIn;
+  const int64_t n = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), ch = x.dim_size(3);
+  const int64_t th = tiles_along(h, kOut), tw = tiles_along(w, kOut), tiles = n * th * tw;
+  Tensor* v = nullptr;
+  OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({kIn * kIn, tiles, ch}), &v));
+  const float* src = x.flat<float>().data();
+  float* dst = v->flat<float>().data();
+  auto work = [&](int64_t begin, int64_t end) {
+    alignas(64) float zeros[kChunk] = {0};
+    alignas(64) float t[kIn][kIn][kChunk];  // B^T d: transformed rows, then columns
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t img = p / (th * tw), ti = (p / tw) % th, tj = p % tw;
+      for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
+        const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
+        for (int col = 0; col < kIn; ++col) {  // rows transform, one input column at a time
+          const int64_t x_col = tj * kOut - 1 + col;
+          const float* d[kIn];
+          float* out[kIn];
+          for (int r = 0; r < kIn; ++r) {
+            const int64_t x_row = ti * kOut - 1 + r;
+            const bool inside = x_row >= 0 && x_row < h && x_col >= 0 && x_col < w;
+            d[r] = inside ? src + ((img * h + x_row) * w + x_col) * ch + c0 : zeros;
+            out[r] = t[r][col];
+          }
+          T::input_rows(d, out, cn);
+        }
+        for (int a = 0; a < kIn; ++a) {  // then columns: row a of B^T d, times B
+          const float* d[kIn];
+          float* out[kIn];
+          for (int b = 0; b < kIn; ++b) {
+            d[b] = t[a][b];
+            out[b] = dst + ((a * kIn + b) * tiles + p) * ch + c0;
+          }
+          T::input_rows(d, out, cn);
+        }
+      }
+    }
+  };
+  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+  tensorflow::Shard(pool.num_threads, pool.workers, tiles, 3 * kIn * kIn * ch, work);
 }
 
-// y[4][n] = A^T m for six rows of n channel values.
-inline void output_rows(const float* m[6], float* y[4], int n) {
-#pragma GCC ivdep
-  for (int c = 0; c < n; ++c) {
-    const float m0 = m[0][c], m1 = m[1][c], m2 = m[2][c], m3 = m[3][c], m4 = m[4][c], m5 = m[5][c];
-    y[0][c] = m0 + m1 + m2 + m3 + m4;
-    y[1][c] = m1 - m2 + 2.f * m3 - 2.f * m4;
-    y[2][c] = m1 + m2 + 4.f * m3 + 4.f * m4;
-    y[3][c] = m1 - m2 + 8.f * m3 - 8.f * m4 + m5;
-  }
+template <class T>
+void output_transform(OpKernelContext* ctx, const Tensor& m, int64_t h, int64_t w) {
+  constexpr int kOut = T::kOut, kIn = T::kIn;
+  OP_REQUIRES(ctx, m.dims() == 3 && m.dim_size(0) == kIn * kIn,
+              tensorflow::errors::InvalidArgument("m must be (", kIn * kIn, ", tiles, C)"));
+  const int64_t tiles = m.dim_size(1), ch = m.dim_size(2);
+  const int64_t th = tiles_along(h, kOut), tw = tiles_along(w, kOut);
+  OP_REQUIRES(ctx, th * tw > 0 && tiles % (th * tw) == 0,
+              tensorflow::errors::InvalidArgument("tiles do not match height and width"));
+  const int64_t n = tiles / (th * tw);
+  Tensor* y = nullptr;
+  OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n, h, w, ch}), &y));
+  const float* src = m.flat<float>().data();
+  float* dst = y->flat<float>().data();
+  auto work = [&](int64_t begin, int64_t end) {
+    alignas(64) float t[kOut][kIn][kChunk];  // A^T M
+    alignas(64) float block[kOut][kOut][kChunk];
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t img = p / (th * tw), ti = (p / tw) % th, tj = p % tw;
+      for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
+        const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
+        for (int b = 0; b < kIn; ++b) {
+          const float* rows[kIn];
+          float* out[kOut];
+          for (int a = 0; a < kIn; ++a) rows[a] = src + ((a * kIn + b) * tiles + p) * ch + c0;
+          for (int a = 0; a < kOut; ++a) out[a] = t[a][b];
+          T::output_rows(rows, out, cn);
+        }
+        for (int a = 0; a < kOut; ++a) {
+          const float* rows[kIn];
+          float* out[kOut];
+          for (int b = 0; b < kIn; ++b) rows[b] = t[a][b];
+          for (int b = 0; b < kOut; ++b) out[b] = block[a][b];
+          T::output_rows(rows, out, cn);
+        }
+        for (int a = 0; a < kOut && ti * kOut + a < h; ++a) {
+          for (int b = 0; b < kOut && tj * kOut + b < w; ++b) {
+            float* out = dst + ((img * h + ti * kOut + a) * w + tj * kOut + b) * ch + c0;
+            std::memcpy(out, block[a][b], cn * sizeof(float));
+          }
+        }
+      }
+    }
+  };
+  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+  tensorflow::Shard(pool.num_threads, pool.workers, tiles, 3 * kIn * kIn * ch, work);
 }
 
 class WinogradInputOp : public OpKernel {
  public:
-  explicit WinogradInputOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit WinogradInputOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("tile", &tile_));
+    OP_REQUIRES(ctx, tile_ == 4 || tile_ == 6, tensorflow::errors::InvalidArgument("tile must be 4 or 6"));
+  }
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
     OP_REQUIRES(ctx, x.dims() == 4, tensorflow::errors::InvalidArgument("x must be (N, H, W, C)"));
-    const int64_t n = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), ch = x.dim_size(3);
-    const int64_t th = (h + kOut - 1) / kOut, tw = (w + kOut - 1) / kOut, tiles = n * th * tw;
-    Tensor* v = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({kIn * kIn, tiles, ch}), &v));
-    const float* src = x.flat<float>().data();
-    float* dst = v->flat<float>().data();
-    auto work = [&](int64_t begin, int64_t end) {
-      alignas(64) float zeros[kChunk] = {0};
-      alignas(64) float t[kIn][kIn][kChunk];  // B^T d: transformed rows, then columns
-      for (int64_t p = begin; p < end; ++p) {
-        const int64_t img = p / (th * tw), ti = (p / tw) % th, tj = p % tw;
-        for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
-          const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
-          for (int col = 0; col < kIn; ++col) {  // rows transform, one input column at a time
-            const int64_t x_col = tj * kOut - 1 + col;
-            const float* d[kIn];
-            float* out[kIn];
-            for (int r = 0; r < kIn; ++r) {
-              const int64_t x_row = ti * kOut - 1 + r;
-              const bool inside = x_row >= 0 && x_row < h && x_col >= 0 && x_col < w;
-              d[r] = inside ? src + ((img * h + x_row) * w + x_col) * ch + c0 : zeros;
-              out[r] = t[r][col];
-            }
-            input_rows(d, out, cn);
-          }
-          for (int a = 0; a < kIn; ++a) {  // then columns: row a of B^T d, times B
-            const float* d[kIn];
-            float* out[kIn];
-            for (int b = 0; b < kIn; ++b) {
-              d[b] = t[a][b];
-              out[b] = dst + ((a * kIn + b) * tiles + p) * ch + c0;
-            }
-            input_rows(d, out, cn);
-          }
-        }
-      }
-    };
-    const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
-    tensorflow::Shard(pool.num_threads, pool.workers, tiles, 100 * ch, work);
+    if (tile_ == 6) {
+      input_transform<F6>(ctx, x);
+    } else {
+      input_transform<F4>(ctx, x);
+    }
   }
+
+ private:
+  int tile_ = 4;
 };
 
 class WinogradOutputOp : public OpKernel {
@@ -110,74 +215,41 @@ class WinogradOutputOp : public OpKernel {
   explicit WinogradOutputOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("height", &height_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("width", &width_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("tile", &tile_));
+    OP_REQUIRES(ctx, tile_ == 4 || tile_ == 6, tensorflow::errors::InvalidArgument("tile must be 4 or 6"));
   }
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& m = ctx->input(0);
-    OP_REQUIRES(ctx, m.dims() == 3 && m.dim_size(0) == kIn * kIn,
-                tensorflow::errors::InvalidArgument("m must be (36, tiles, C)"));
-    const int64_t h = height_, w = width_, tiles = m.dim_size(1), ch = m.dim_size(2);
-    const int64_t th = (h + kOut - 1) / kOut, tw = (w + kOut - 1) / kOut;
-    OP_REQUIRES(ctx, th * tw > 0 && tiles % (th * tw) == 0,
-                tensorflow::errors::InvalidArgument("tiles do not match height and width"));
-    const int64_t n = tiles / (th * tw);
-    Tensor* y = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n, h, w, ch}), &y));
-    const float* src = m.flat<float>().data();
-    float* dst = y->flat<float>().data();
-    auto work = [&](int64_t begin, int64_t end) {
-      alignas(64) float t[kOut][kIn][kChunk];  // A^T M
-      alignas(64) float block[kOut][kOut][kChunk];
-      for (int64_t p = begin; p < end; ++p) {
-        const int64_t img = p / (th * tw), ti = (p / tw) % th, tj = p % tw;
-        for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
-          const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
-          for (int b = 0; b < kIn; ++b) {
-            const float* rows[kIn];
-            float* out[kOut];
-            for (int a = 0; a < kIn; ++a) rows[a] = src + ((a * kIn + b) * tiles + p) * ch + c0;
-            for (int a = 0; a < kOut; ++a) out[a] = t[a][b];
-            output_rows(rows, out, cn);
-          }
-          for (int a = 0; a < kOut; ++a) {
-            const float* rows[kIn];
-            float* out[kOut];
-            for (int b = 0; b < kIn; ++b) rows[b] = t[a][b];
-            for (int b = 0; b < kOut; ++b) out[b] = block[a][b];
-            output_rows(rows, out, cn);
-          }
-          for (int a = 0; a < kOut && ti * kOut + a < h; ++a) {
-            for (int b = 0; b < kOut && tj * kOut + b < w; ++b) {
-              float* out = dst + ((img * h + ti * kOut + a) * w + tj * kOut + b) * ch + c0;
-              std::memcpy(out, block[a][b], cn * sizeof(float));
-            }
-          }
-        }
-      }
-    };
-    const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
-    tensorflow::Shard(pool.num_threads, pool.workers, tiles, 100 * ch, work);
+    if (tile_ == 6) {
+      output_transform<F6>(ctx, ctx->input(0), height_, width_);
+    } else {
+      output_transform<F4>(ctx, ctx->input(0), height_, width_);
+    }
   }
 
  private:
-  int height_ = 0, width_ = 0;
+  int height_ = 0, width_ = 0, tile_ = 4;
 };
 
 }  // namespace
 
 REGISTER_OP("NstWinogradInput")
     .Input("x: float")
+    .Attr("tile: int = 4")
     .Output("v: float")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       tensorflow::shape_inference::ShapeHandle x;
       TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 4, &x));
+      int out;
+      TF_RETURN_IF_ERROR(c->GetAttr("tile", &out));
+      const int in = out + 2;
       auto dim = [&](int i) { return c->Value(c->Dim(x, i)); };
       if (!c->ValueKnown(c->Dim(x, 0)) || !c->ValueKnown(c->Dim(x, 1)) || !c->ValueKnown(c->Dim(x, 2))) {
-        c->set_output(0, c->MakeShape({kIn * kIn, c->UnknownDim(), c->Dim(x, 3)}));
+        c->set_output(0, c->MakeShape({in * in, c->UnknownDim(), c->Dim(x, 3)}));
         return absl::OkStatus();
       }
-      const int64_t tiles = dim(0) * ((dim(1) + kOut - 1) / kOut) * ((dim(2) + kOut - 1) / kOut);
-      c->set_output(0, c->MakeShape({kIn * kIn, tiles, c->Dim(x, 3)}));
+      const int64_t tiles = dim(0) * tiles_along(dim(1), out) * tiles_along(dim(2), out);
+      c->set_output(0, c->MakeShape({in * in, tiles, c->Dim(x, 3)}));
       return absl::OkStatus();
     });
 
@@ -185,14 +257,16 @@ REGISTER_OP("NstWinogradOutput")
     .Input("m: float")
     .Attr("height: int")
     .Attr("width: int")
+    .Attr("tile: int = 4")
     .Output("y: float")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       tensorflow::shape_inference::ShapeHandle m;
       TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &m));
-      int height, width;
+      int height, width, out;
       TF_RETURN_IF_ERROR(c->GetAttr("height", &height));
       TF_RETURN_IF_ERROR(c->GetAttr("width", &width));
-      const int64_t per_image = ((height + kOut - 1) / kOut) * ((width + kOut - 1) / kOut);
+      TF_RETURN_IF_ERROR(c->GetAttr("tile", &out));
+      const int64_t per_image = tiles_along(height, out) * tiles_along(width, out);
       auto tiles = c->Dim(m, 1);
       auto n = c->ValueKnown(tiles) ? c->MakeDim(c->Value(tiles) / per_image) : c->UnknownDim();
       c->set_output(0, c->MakeShape({n, height, width, c->Dim(m, 2)}));
