@@ -61,6 +61,8 @@ TF_VARIANTS = {
     "tf-default-inter1": {"inter": 1},
     # Winograd with its transforms in TensorFlow's ops instead of the compiled ones (native.py)
     "tf-tf-transforms": {"env": {"NST_NATIVE": "0"}},
+    # Winograd F(4x4, 3x3) everywhere, no F(6x6, 3x3) tiles
+    "tf-4x4-tiles": {"choice": {"LARGE_TILE_MIN_PIXELS": 10**12}},
 }
 TORCH_VARIANTS = {
     "pytorch": {},
@@ -68,7 +70,7 @@ TORCH_VARIANTS = {
 }
 DEFAULT_RUN = ["tf-course", "tf-default", "pytorch", "pytorch-channels-last"]
 ABLATION_RUN = ["tf-full-network", "tf-fast-conv-grad", "tf-fixed-grams", "tf-direct-conv", "tf-tf-transforms",
-                "tf-default-xla", "tf-default-inter1"]
+                "tf-4x4-tiles", "tf-default-xla", "tf-default-inter1"]
 
 
 def size(text):

@@ -10,6 +10,8 @@ VARIANT_JSON keys (all optional):
   build_vgg     extra keyword arguments for build_vgg (e.g. {"winograd": false})
   device        "cpu" (default) or "gpu": build and run the step on /GPU:0 (an error if TensorFlow sees
                 no GPU); on a GPU build_vgg leaves the CPU fast paths out by itself
+  choice        values for nst_utils.fast.choice's constants (e.g. {"LARGE_TILE_MIN_PIXELS": 1e12}:
+                no F(6x6, 3x3) tiles), set before the network is built
 
 The result also holds baseline_rss_mb: the peak RSS right after importing TensorFlow and running one
 tiny op, before anything of the step exists, so that peak_rss_mb - baseline_rss_mb is the step's
@@ -39,6 +41,7 @@ def main(argv):
         raise SystemExit(common.NO_GPU.format(framework="TensorFlow"))
     import keras
 
+    from nst_utils.fast import choice
     from nst_utils.train import make_train_step
     from nst_utils.vgg import VGG19_BLOCKS, build_vgg
 
@@ -48,6 +51,10 @@ def main(argv):
                           "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}}
     extra = dict(variant.get("train_step", {}))
     build_extra = dict(variant.get("build_vgg", {}))
+    for name, value in variant.get("choice", {}).items():
+        if not hasattr(choice, name):
+            raise SystemExit(f"nst_utils.fast.choice has no {name}")
+        setattr(choice, name, value)
     data = common.load_inputs(inputs_path)
     style_names = [name for name, _ in common.STYLE_LAYERS]
     layers = None if variant.get("full_network") else [common.CONTENT_LAYER] + style_names
