@@ -10,10 +10,11 @@ same values up to float rounding:
   so it is computed as a forward convolution.
 - With ``winograd=True``, layers whose channel counts and image size pass choice.use_winograd
   (every VGG conv but conv1_1, on images of at least 20x20 pixels at its depth) compute both that
-  convolution and the forward one by Winograd, with the tile choice.winograd_tile picks: F(6x6, 3x3)
-  (1.78 instead of 9 multiply-adds per output) for up to 256 channels on large images, else
-  F(4x4, 3x3) (2.25). The kernels' Winograd transforms are made from the kernel in every call, just before
-  they are used (see _kernel_tiles): nothing is cached, so changed weights are always used.
+  convolution and the forward one by Winograd, with the tile choice.winograd_tile picks:
+  F(6x6, 3x3) (1.78 instead of 9 multiply-adds per output) for up to 256 channels on large images,
+  else F(4x4, 3x3) (2.25). The kernels' Winograd transforms are made from the kernel in every call,
+  just before they are used (see _kernel_tiles): nothing is cached, so changed weights are always
+  used.
 
 The gradient with respect to the kernel is TensorFlow's own (Conv2DBackpropFilter); it is only
 computed if someone differentiates with respect to the weights.
@@ -34,10 +35,11 @@ def rotated(kernel):
 def _kernel_tiles(kernel, after, flip, tile):
     """winograd.transform_kernel(kernel, flip, tile), made only once `after` has been computed.
 
-    The transforms are 4 times the size of the kernels. Kept between steps, or made when the step
-    starts (TensorFlow runs an op as soon as its inputs are ready, and a kernel is ready at once),
-    all of them would be in memory together: 400 MB for VGG19. Made just before the layer that uses
-    them, they cost a few milliseconds per step and only one layer's worth of memory.
+    The transforms are 4 times the size of the kernels (64/9 times with 6x6 output tiles). Kept
+    between steps, or made when the step starts (TensorFlow runs an op as soon as its inputs are
+    ready, and a kernel is ready at once), all of them would be in memory together: over 400 MB for
+    VGG19. Made just before the layer that uses them, they cost a few milliseconds per step and only
+    one layer's worth of memory.
     """
     with tf.control_dependencies([after]):
         return winograd.transform_kernel(kernel, flip, tile)
