@@ -84,6 +84,20 @@ def summary(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
 
 
+def pooled(runs, key):
+    """summary() of the per-step values under `key` of several worker results (rounds), pooled."""
+    values = [v for r in runs for v in r.get(key, [])]
+    return summary(values) if values else None
+
+
+def memory_entry(runs):
+    """Peak RSS, the framework's own baseline and their difference (the step's working memory), in
+    MB, the largest over several worker results (rounds)."""
+    return {"peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+            "baseline_rss_mb": max(r["baseline_rss_mb"] for r in runs),
+            "work_mb": max(r["peak_rss_mb"] - r["baseline_rss_mb"] for r in runs)}
+
+
 def write_result(path, result):
     Path(path).write_text(json.dumps(result, indent=1))
 

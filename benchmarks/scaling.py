@@ -2,10 +2,13 @@
 at growing image sizes, time per step and memory, as JSON rows and one log-log plot.
 
 Each size and framework runs in its own worker process, as the step benchmark does (--rounds times,
-interleaved, the timed steps pooled). Larger images get fewer timed steps (a 1600x1200 step takes seconds): 1 warm-up step and at least 3 timed ones.
-A size that fails (e.g. out of memory) is recorded with its error, not fatal.
+interleaved, the timed steps pooled and memory taken as there: common.pooled, common.memory_entry).
+Larger images get fewer timed steps (a 1600x1200 step takes seconds): 1 warm-up step and at least 3
+timed ones. A size that fails (e.g. out of memory) is recorded with its error, not fatal.
 """
 import math
+
+from benchmarks import common
 
 OURS, PYTORCH = "tf-default", "pytorch-channels-last"
 
@@ -15,32 +18,23 @@ def steps_for(pixels, steps):
     return max(3, math.ceil(steps * 120_000 / max(pixels, 120_000)))
 
 
-def pooled(earlier, result):
-    """One worker's result merged into the earlier rounds': timed steps pooled, the memory of the
-    round that needed the most working memory; a failed round is the size's error."""
-    if earlier is None or "wall_s" not in earlier:
-        return result if earlier is None else earlier
-    if "wall_s" not in result:
-        return result
-    work = lambda r: r["peak_rss_mb"] - r["baseline_rss_mb"]  # noqa: E731
-    merged = dict(max(earlier, result, key=work))
-    merged["wall_s"] = list(earlier["wall_s"]) + list(result["wall_s"])
-    return merged
-
-
 def row_of(size, results):
+    """The JSON row of one size from {configuration: [worker result of each round]}; a failed round
+    makes the size's error."""
     width, height = size
     row = {"size": [width, height], "pixels": width * height}
     for key, name in (("ours", OURS), ("pytorch", PYTORCH)):
-        res = results.get(name)
-        if res is None:
+        runs = results.get(name)
+        if not runs:
             continue
-        if "wall_s" not in res:
-            row[f"{key}_error"] = res.get("error", "failed")
+        failed = [r for r in runs if "wall_s" not in r]
+        if failed:
+            row[f"{key}_error"] = failed[0].get("error", "failed")
             continue
-        row[f"{key}_s"] = sorted(res["wall_s"])[len(res["wall_s"]) // 2]
-        row[f"{key}_peak_rss_mb"] = res["peak_rss_mb"]
-        row[f"{key}_work_mb"] = res["peak_rss_mb"] - res["baseline_rss_mb"]
+        memory = common.memory_entry(runs)
+        row[f"{key}_s"] = common.pooled(runs, "wall_s")["median"]
+        row[f"{key}_peak_rss_mb"] = memory["peak_rss_mb"]
+        row[f"{key}_work_mb"] = memory["work_mb"]
     if "ours_s" in row and "pytorch_s" in row:
         row["ratio"] = row["ours_s"] / row["pytorch_s"]
         row["working_memory_ratio"] = row["ours_work_mb"] / row["pytorch_work_mb"]
@@ -56,11 +50,11 @@ def run(args, prepare, time_variant, log):
     for width, height in args.scaling_sizes:
         inputs = prepare(width, height)
         steps = steps_for(width * height, args.steps)
-        results = {}
+        results = {name: [] for name in names}
         for round_ in range(args.rounds):  # interleaved, as the step benchmark's --rounds
             for name in names:
                 log(f"[scaling {width}x{height}, round {round_ + 1}/{args.rounds}] {name} ({steps} timed steps) ...")
-                results[name] = pooled(results.get(name), time_variant(name, inputs, warmup=1, steps=steps))
+                results[name].append(time_variant(name, inputs, warmup=1, steps=steps))
         rows.append(row_of((width, height), results))
     log(f"\n{'size':>10s} {'ours s':>8s} {'PyTorch s':>9s} {'ratio':>6s} {'ours peak MB':>12s} "
         f"{'PyTorch peak MB':>15s} {'ours work MB':>12s} {'PyTorch work MB':>15s}")

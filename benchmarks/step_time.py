@@ -152,11 +152,6 @@ def machine_state():
     return {"cpus": os.cpu_count(), "loadavg_1_5_15": load}
 
 
-def pooled(runs, key):
-    values = [v for r in runs for v in r.get(key, [])]
-    return common.summary(values) if values else None
-
-
 def fmt_range(s):
     return f"{s['median']:.3f} ({s['min']:.3f}-{s['max']:.3f})"
 
@@ -179,13 +174,6 @@ def time_variant(name, inputs, args, log, warmup=None, steps=None):
         variant, script = {"name": name, "threads": args.threads, "device": args.device, **spec}, "torch_step.py"
     worker_args = [str(inputs), json.dumps(variant), str(warmup or args.warmup), str(steps or args.steps)]
     return run_worker(script, worker_args, args.threads, log, env)
-
-
-def memory_entry(ok):
-    """Peak RSS, the framework's own baseline and their difference (the step's working memory), MB."""
-    return {"peak_rss_mb": max(r["peak_rss_mb"] for r in ok),
-            "baseline_rss_mb": max(r["baseline_rss_mb"] for r in ok),
-            "work_mb": max(r["peak_rss_mb"] - r["baseline_rss_mb"] for r in ok)}
 
 
 def floor_report(report, args, width, height, style_names, log):
@@ -258,11 +246,11 @@ def main(argv=None):
         ok = [r for r in rs if "wall_s" in r]
         entry = {"runs": rs}
         if ok:
-            wall, cpu = pooled(ok, "wall_s"), pooled(ok, "cpu_s")
+            wall, cpu = common.pooled(ok, "wall_s"), common.pooled(ok, "cpu_s")
             entry.update(
                 wall_s=wall, cpu_s=cpu, gflops_per_s=work["total"] / 1e9 / wall["median"],
                 first_step_s=common.summary([r["first_step_s"] for r in ok]),
-                **memory_entry(ok), compiled_transforms=ok[0].get("compiled_transforms"),
+                **common.memory_entry(ok), compiled_transforms=ok[0].get("compiled_transforms"),
                 costs_at_init=ok[0]["costs_at_init"], costs_after=ok[0]["costs_after"],
                 updates_before_costs_after=ok[0]["updates_before_costs_after"],
                 framework=ok[0]["framework"], version=ok[0]["version"], threads=ok[0]["threads"])

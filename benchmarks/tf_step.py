@@ -41,7 +41,7 @@ def main(argv):
         raise SystemExit(common.NO_GPU.format(framework="TensorFlow"))
     import keras
 
-    from nst_utils.fast import choice
+    from nst_utils.fast import choice, native
     from nst_utils.train import make_train_step
     from nst_utils.vgg import VGG19_BLOCKS, build_vgg
 
@@ -61,9 +61,7 @@ def main(argv):
     with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
         model = build_vgg(common.standin_conv_weights(), VGG19_BLOCKS, "avg", layers, name="vgg19_standin",
                           **build_extra)
-    result["conv_layers"] = sum(1 for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
-
-    with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
+        result["conv_layers"] = sum(1 for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
         a_C = model(data["content"])[common.CONTENT_LAYER]
         generated = tf.Variable(data["init"])
         optimizer = keras.optimizers.Adam(common.LEARNING_RATE, epsilon=common.ADAM_EPSILON)
@@ -75,10 +73,8 @@ def main(argv):
             return tuple(float(v) for v in train_step(generated))  # float() waits for the device
 
         result.update(common.measure(step, warmup, steps))
-    from nst_utils.fast import native
-
     # whether Winograd's transforms ran compiled (None: not tried, e.g. no Winograd layer)
-    result["compiled_transforms"] = None if "ops" not in native._state else native.ops() is not None
+    result["compiled_transforms"] = (native.ops() is not None) if native.tried() else None
     result["process_s"] = time.perf_counter() - t_start
     common.write_result(out, result)
 

@@ -189,9 +189,9 @@ def conv_layer(fast_input_gradient=None, winograd=None):
     """The conv layer class build_vgg uses: keras.layers.Conv2D, the course's plain convolution, or
     with fast_input_gradient the engine's faster equivalent (nst_utils.fast.conv.Conv2D: same
     values up to float rounding, a faster step on a CPU; winograd computes every conv but conv1_1
-    by Winograd F(6x6, 3x3) or F(4x4, 3x3), see nst_utils.fast.choice). None: decided by the device, on for a CPU, off when TensorFlow sees
-    a GPU (nst_utils.fast.choice). The fast modules are imported here, when asked for, and nowhere
-    else in the course."""
+    by Winograd F(6x6, 3x3) or F(4x4, 3x3)). None: decided by the device, on for a CPU, off when
+    TensorFlow sees a GPU (nst_utils.fast.choice decides both). The fast modules are imported here,
+    when asked for, and nowhere else in the course."""
     import keras
 
     if fast_input_gradient is None or winograd is None:
@@ -223,8 +223,7 @@ def build_vgg(conv_weights, blocks, pooling="avg", layers=None, bgr_offset=(0.0,
     winograd -- with fast_input_gradient, compute every conv but conv1_1 (forward and input gradient)
                 by Winograd F(6x6, 3x3) or F(4x4, 3x3) (see nst_utils.fast.winograd: 1.78 or 2.25
                 instead of 9 multiply-adds per output, same values up to float rounding, 1e-5 to 2e-5
-                of the largest); None (default):
-                on a CPU, not on a GPU
+                of the largest); None (default): on a CPU, not on a GPU
     conv -- the conv layer class (called like keras.layers.Conv2D); None: conv_layer(fast_input_gradient,
             winograd)
 
@@ -276,8 +275,8 @@ def load_vgg_model(path=None, pooling="avg", layers=None, backbone="vgg19", wino
                 package (ImageNet VGG16 fine-tuned for edge detection). It has no conv3_4/conv4_4/conv5_4
                 and gives different results from the course's VGG19.
     winograd -- compute every convolution but conv1_1 by Winograd's algorithm (faster on a CPU, same
-                activations up to 1e-5 to 2e-5 of the largest; see conv_layer); False: TensorFlow's direct
-                ones; None (default): on a CPU, not when TensorFlow sees a GPU
+                activations within 1e-5 to 2e-5 of the largest; see conv_layer); False: TensorFlow's
+                direct ones; None (default): on a CPU, not when TensorFlow sees a GPU
 
     Returns:
     model -- keras.Model; model(image) with image of shape (1, n_H, n_W, 3), float32, RGB minus

@@ -94,6 +94,11 @@ def ops():
     return _state["ops"]
 
 
+def tried():
+    """Whether ops() has been called in this process (the compiled ops were wanted)."""
+    return "ops" in _state
+
+
 def why_not():
     """Why ops() is None ('' if the compiled ops are loaded or were not tried yet)."""
     return _state.get("why_not", "")

@@ -20,6 +20,8 @@ The transforms run as compiled ops when native.py can build them (one pass over 
 as TensorFlow ops otherwise (same values, slower). fast.conv.Conv2D uses this for the layers where
 it is faster on a CPU (see choice.winograd_tile).
 """
+import collections
+
 import numpy as np
 import tensorflow as tf
 
@@ -70,14 +72,17 @@ _B_T6 = np.array([[1, 0, -21 / 4, 0, 21 / 4, 0, -1, 0],
 MATRICES = {4: (_A_T4, _G4, _B_T4), 6: (_A_T6, _G6, _B_T6)}
 
 
+#: The 2-D transforms as matrices over a tile flattened row-major, kron(X, X) vec(T) = vec(X T X^T):
+#: input tile -> Winograd domain (n^2, n^2), Winograd domain -> outputs (m^2, n^2), 3x3 kernel ->
+#: Winograd domain (n^2, 9), and the same for the kernel rotated by 180 degrees.
+_Kron = collections.namedtuple("_Kron", "input output kernel kernel_flipped")
+
+
 def _kron(tile):
-    """The 2-D transforms as matrices over a tile flattened row-major, kron(X, X) vec(T) = vec(X T X^T):
-    input tile -> Winograd domain (n^2, n^2), Winograd domain -> outputs (m^2, n^2), 3x3 kernel ->
-    Winograd domain (n^2, 9), and the same for the kernel rotated by 180 degrees."""
     a_t, g, b_t = MATRICES[tile]
-    kron_g = np.kron(g, g).astype(np.float32)
-    return (np.kron(b_t, b_t).astype(np.float32), np.kron(a_t, a_t).astype(np.float32), kron_g,
-            kron_g[:, ::-1].copy())
+    kernel = np.kron(g, g).astype(np.float32)
+    return _Kron(np.kron(b_t, b_t).astype(np.float32), np.kron(a_t, a_t).astype(np.float32), kernel,
+                 kernel[:, ::-1].copy())
 
 
 _KRON = {tile: _kron(tile) for tile in MATRICES}
@@ -102,7 +107,7 @@ def transform_kernel(kernel, flip=False, tile=OUT_TILE):
     """
     kernel = tf.convert_to_tensor(kernel, tf.float32)
     _, _, c_in, c_out = kernel.shape
-    kron_g = _KRON[tile][3 if flip else 2]
+    kron_g = _KRON[tile].kernel_flipped if flip else _KRON[tile].kernel
     tiles = tf.matmul(kron_g, tf.reshape(kernel, [9, c_in * c_out]))
     return tf.reshape(tiles, [(tile + 2) ** 2, c_in, c_out])
 
@@ -123,7 +128,7 @@ def _input_tiles(x, tile=OUT_TILE):
     phases = tf.reshape(tf.space_to_batch_nd(x, [m, m], [[0, 0], [0, 0]]), [m, m, n, tiles_h + 1, tiles_w + 1, c])
     rows = tf.concat([phases[:, :, :, :tiles_h], phases[:2, :, :, 1:]], 0)          # (n, m, N, th, tw+1, c)
     tiles = tf.concat([rows[:, :, :, :, :tiles_w], rows[:, :2, :, :, 1:]], 1)      # (n, n, N, th, tw, c)
-    tiles = tf.matmul(_KRON[tile][0], tf.reshape(tiles, [size * size, -1]))
+    tiles = tf.matmul(_KRON[tile].input, tf.reshape(tiles, [size * size, -1]))
     return tf.reshape(tiles, [size * size, n * tiles_h * tiles_w, c])
 
 
@@ -132,7 +137,7 @@ def _output_from_tiles(products, shape):
     n, h, w = shape
     m = tile_of(products)
     tiles_h, tiles_w = -(-h // m), -(-w // m)
-    out = tf.matmul(_KRON[m][1], tf.reshape(products, [(m + 2) ** 2, -1]))
+    out = tf.matmul(_KRON[m].output, tf.reshape(products, [(m + 2) ** 2, -1]))
     out = tf.reshape(out, [m * m * n, tiles_h, tiles_w, -1])
     out = tf.batch_to_space(out, [m, m], [[0, 0], [0, 0]])
     return out[:, :h, :w]

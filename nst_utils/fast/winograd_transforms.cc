@@ -97,6 +97,15 @@ struct F6 {
 
 inline int64_t tiles_along(int64_t side, int out) { return (side + out - 1) / out; }
 
+// The "tile" attr of both ops: the output tile side, 4 or 6.
+absl::Status read_tile(OpKernelConstruction* ctx, int* tile) {
+  TF_RETURN_IF_ERROR(ctx->GetAttr("tile", tile));
+  if (*tile != 4 && *tile != 6) {
+    return tensorflow::errors::InvalidArgument("tile must be 4 or 6, got ", *tile);
+  }
+  return absl::OkStatus();
+}
+
 template <class T>
 void input_transform(OpKernelContext* ctx, const Tensor& x) {
   constexpr int kOut = T::kOut, kIn = T::kIn;
@@ -192,8 +201,7 @@ void output_transform(OpKernelContext* ctx, const Tensor& m, int64_t h, int64_t 
 class WinogradInputOp : public OpKernel {
  public:
   explicit WinogradInputOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("tile", &tile_));
-    OP_REQUIRES(ctx, tile_ == 4 || tile_ == 6, tensorflow::errors::InvalidArgument("tile must be 4 or 6"));
+    OP_REQUIRES_OK(ctx, read_tile(ctx, &tile_));
   }
 
   void Compute(OpKernelContext* ctx) override {
@@ -213,10 +221,9 @@ class WinogradInputOp : public OpKernel {
 class WinogradOutputOp : public OpKernel {
  public:
   explicit WinogradOutputOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, read_tile(ctx, &tile_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("height", &height_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("width", &width_));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("tile", &tile_));
-    OP_REQUIRES(ctx, tile_ == 4 || tile_ == 6, tensorflow::errors::InvalidArgument("tile must be 4 or 6"));
   }
 
   void Compute(OpKernelContext* ctx) override {
