@@ -51,7 +51,7 @@ def _compile(tf, target):
         raise RuntimeError("no C++ compiler (g++) found")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    cmd = [compiler, "-O3", "-march=native", "-shared", "-fPIC", "-Wno-deprecated-declarations",
+    cmd = [compiler, "-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC", "-Wno-deprecated-declarations",
            str(SOURCE), "-o", str(partial), *tf.sysconfig.get_compile_flags(), *tf.sysconfig.get_link_flags()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
@@ -75,7 +75,7 @@ def _load():
             library = tf.load_op_library(str(target))
             # Used only inside fast.conv's custom gradient, which supplies the convolution's own
             # gradient: the tape may record these ops but never differentiates them.
-            for name in ("NstWinogradInput", "NstWinogradOutput"):
+            for name in ("NstWinogradInput", "NstWinogradOutput", "NstWinogradProducts"):
                 tf.no_gradient(name)
             return library
         except (OSError, RuntimeError, subprocess.SubprocessError, tf.errors.OpError) as error:
@@ -84,7 +84,7 @@ def _load():
 
 
 def ops():
-    """The loaded op library (nst_winograd_input, nst_winograd_output), or None if it cannot be had."""
+    """The loaded op library (nst_winograd_input, nst_winograd_products, nst_winograd_output), or None if it cannot be had."""
     if "ops" not in _state:
         try:
             _state["ops"] = _load()

@@ -10,8 +10,15 @@
 //   and left of the tile's m x m block (zeros outside the image: 'same' padding).
 // NstWinogradOutput: m (n*n, P, C), attrs height, width, tile = m -> y (N, height, width, C)
 //   the m x m block of a tile is A^T M A, cropped at the image's edge.
+// NstWinogradProducts: v (n*n, P, K), kernel (3, 3, K, N), kron (n*n, 9) -> m (n*n, P, N)
+//   m[e] = v[e] @ U[e], U[e] = sum_t kron[e, t] kernel[t]: the products in the Winograd domain, with
+//   the input gradient's products take the kernel with its channels swapped (3, 3, C_out, C_in) and
+//   kron(G, G) of the kernel rotated by 180 degrees;
+//   the kernel's transform (kron = kron(G, G)) made inside the op, in the order the product reads it.
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
@@ -238,6 +245,167 @@ class WinogradOutputOp : public OpKernel {
   int height_ = 0, width_ = 0, tile_ = 4;
 };
 
+
+// ---- The products: a small packed matrix product of our own ----------------------------------
+// TensorFlow's batched matmul runs these shapes (36 or 64 products of a few hundred rows) at a
+// fraction of the CPU's rate, and it needs the transformed kernels in memory: 4 (or 7.1) times each
+// kernel, written and read again in every step. Here each product is cut into panels of kNR
+// output channels; a panel of U (K x kNR) is made from the kernel in cache and multiplied with
+// the rows of v by a register-blocked kernel (kMR rows x kNR columns of accumulators).
+#if defined(__AVX512F__)
+constexpr int kVL = 16;  // floats per vector register
+#else
+constexpr int kVL = 8;   // AVX2; GCC splits wider-than-native vectors on older CPUs
+#endif
+typedef float vfloat __attribute__((vector_size(kVL * sizeof(float))));
+constexpr int kNR = 2 * kVL, kMR = 6;
+constexpr int64_t kRowChunk = 42 * kMR;  // rows of v per work unit: stays in L2 while panels pass
+
+inline vfloat load(const float* p) {
+  vfloat v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
+// s in every lane (s - 0 is s exactly, so the compiler drops the subtraction; s + 0 it may not)
+inline vfloat splat(float s) { return s - vfloat{}; }
+
+// c[R x kNR] = a[R x k] @ panel[k x kNR]; a and c row-major with strides lda, ldc.
+template <int R>
+inline void micro_kernel(const float* a, int64_t lda, const float* panel, int64_t k, float* c,
+                         int64_t ldc) {
+  vfloat acc0[R], acc1[R];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = vfloat{};
+  for (int64_t i = 0; i < k; ++i) {
+    const vfloat b0 = load(panel + i * kNR), b1 = load(panel + i * kNR + kVL);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const vfloat x = splat(a[r * lda + i]);
+      acc0[r] += x * b0;
+      acc1[r] += x * b1;
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    store(c + r * ldc, acc0[r]);
+    store(c + r * ldc + kVL, acc1[r]);
+  }
+}
+
+// The nonzero coefficients of one row of kron (most rows of kron(G, G) have zeros).
+struct Taps {
+  int count = 0, index[9];
+  float weight[9];
+  explicit Taps(const float* row) {
+    for (int t = 0; t < 9; ++t) {
+      if (row[t] != 0.f) index[count] = t, weight[count++] = row[t];
+    }
+  }
+};
+
+// U[e] = sum_t kron[e, t] W[t] for every position e, W[t] the kernel's tap t as a (K, N) matrix,
+// written in the order the products read it: u[e][column] is a K x kNR panel (kNR output
+// channels, zero-padded past the last one). One pass over the kernel: each row of a column's taps
+// is loaded once and used for all positions.
+void transform_kernel(OpKernelContext* ctx, const float* g, int64_t k, int64_t n, const float* kr,
+                      int64_t positions, float* u) {
+  const int64_t columns = (n + kNR - 1) / kNR;
+  std::vector<Taps> taps;
+  for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
+  auto work = [&](int64_t begin, int64_t end) {
+    alignas(64) float row[9][kNR];
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t col = unit / k, i = unit % k, j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
+      for (int t = 0; t < 9; ++t) {
+        std::memcpy(row[t], g + (t * k + i) * n + j0, width * sizeof(float));
+        std::fill(row[t] + width, row[t] + kNR, 0.f);
+      }
+      for (int64_t e = 0; e < positions; ++e) {
+        const Taps& w = taps[e];
+        vfloat s0 = vfloat{}, s1 = vfloat{};
+        for (int t = 0; t < w.count; ++t) {
+          s0 += w.weight[t] * load(row[w.index[t]]);
+          s1 += w.weight[t] * load(row[w.index[t]] + kVL);
+        }
+        float* out = u + ((e * columns + col) * k + i) * kNR;
+        store(out, s0);
+        store(out + kVL, s1);
+      }
+    }
+  };
+  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+  tensorflow::Shard(pool.num_threads, pool.workers, columns * k, 4 * positions * kNR, work);
+}
+
+// c[rows x kNR] = a[rows x k] @ panel[k x kNR], kMR rows at a time
+void multiply_panel(const float* a, int64_t rows, int64_t k, const float* panel, float* c, int64_t ldc) {
+  int64_t r = 0;
+  for (; r + kMR <= rows; r += kMR) micro_kernel<kMR>(a + r * k, k, panel, k, c + r * ldc, ldc);
+  a += r * k, c += r * ldc;
+  switch (rows - r) {
+    case 5: micro_kernel<5>(a, k, panel, k, c, ldc); break;
+    case 4: micro_kernel<4>(a, k, panel, k, c, ldc); break;
+    case 3: micro_kernel<3>(a, k, panel, k, c, ldc); break;
+    case 2: micro_kernel<2>(a, k, panel, k, c, ldc); break;
+    case 1: micro_kernel<1>(a, k, panel, k, c, ldc); break;
+    default: break;
+  }
+}
+
+void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const Tensor& kron) {
+  const int64_t positions = v.dim_size(0), p = v.dim_size(1), k = v.dim_size(2), n = kernel.dim_size(3);
+  const int64_t columns = (n + kNR - 1) / kNR;
+  Tensor* m = nullptr;
+  OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({positions, p, n}), &m));
+  Tensor u;  // made and used within the op: one layer's transformed kernel at a time
+  OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT, TensorShape({positions * columns * k * kNR}), &u));
+  const float* panels = u.flat<float>().data();
+  transform_kernel(ctx, kernel.flat<float>().data(), k, n, kron.flat<float>().data(), positions,
+                   u.flat<float>().data());
+  const float* src = v.flat<float>().data();
+  float* dst = m->flat<float>().data();
+  // A work unit is a chunk of v's rows at one position, multiplied by all of that position's
+  // panels: the rows stay in cache while the panels stream past.
+  const int64_t chunks = (p + kRowChunk - 1) / kRowChunk;
+  auto work = [&](int64_t begin, int64_t end) {
+    std::unique_ptr<float[]> partial(new float[kRowChunk * kNR]);
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t e = unit / chunks, r0 = unit % chunks * kRowChunk, rows = std::min(p, r0 + kRowChunk) - r0;
+      const float* a = src + (e * p + r0) * k;
+      float* c = dst + (e * p + r0) * n;
+      for (int64_t col = 0; col < columns; ++col) {
+        const float* panel = panels + (e * columns + col) * k * kNR;
+        const int64_t j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
+        if (width == kNR) {
+          multiply_panel(a, rows, k, panel, c + j0, n);
+          continue;
+        }
+        multiply_panel(a, rows, k, panel, partial.get(), kNR);  // the last, narrower column
+        for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * n + j0, partial.get() + r * kNR, width * sizeof(float));
+      }
+    }
+  };
+  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+  tensorflow::Shard(pool.num_threads, pool.workers, positions * chunks, 2 * std::min(p, kRowChunk) * k * n, work);
+}
+
+class WinogradProductsOp : public OpKernel {
+ public:
+  explicit WinogradProductsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor &v = ctx->input(0), &kernel = ctx->input(1), &kron = ctx->input(2);
+    OP_REQUIRES(ctx, v.dims() == 3, tensorflow::errors::InvalidArgument("v must be (n*n, P, K)"));
+    OP_REQUIRES(ctx, kernel.dims() == 4 && kernel.dim_size(0) == 3 && kernel.dim_size(1) == 3 &&
+                         kernel.dim_size(2) == v.dim_size(2),
+                tensorflow::errors::InvalidArgument("kernel must be (3, 3, K, N) with K = v's last dimension"));
+    OP_REQUIRES(ctx, kron.dims() == 2 && kron.dim_size(0) == v.dim_size(0) && kron.dim_size(1) == 9,
+                tensorflow::errors::InvalidArgument("kron must be (n*n, 9) with n*n = v's first dimension"));
+    products(ctx, v, kernel, kron);
+  }
+};
+
 }  // namespace
 
 REGISTER_OP("NstWinogradInput")
@@ -280,5 +448,19 @@ REGISTER_OP("NstWinogradOutput")
       return absl::OkStatus();
     });
 
+REGISTER_OP("NstWinogradProducts")
+    .Input("v: float")
+    .Input("kernel: float")
+    .Input("kron: float")
+    .Output("m: float")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      tensorflow::shape_inference::ShapeHandle v, kernel;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &v));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 4, &kernel));
+      c->set_output(0, c->MakeShape({c->Dim(v, 0), c->Dim(v, 1), c->Dim(kernel, 3)}));
+      return absl::OkStatus();
+    });
+
 REGISTER_KERNEL_BUILDER(Name("NstWinogradInput").Device(tensorflow::DEVICE_CPU), WinogradInputOp);
 REGISTER_KERNEL_BUILDER(Name("NstWinogradOutput").Device(tensorflow::DEVICE_CPU), WinogradOutputOp);
+REGISTER_KERNEL_BUILDER(Name("NstWinogradProducts").Device(tensorflow::DEVICE_CPU), WinogradProductsOp);
