@@ -32,7 +32,7 @@ def test_equals_a_direct_convolution(shape, tile):
     x = rng.normal(0, 50, (n, h, w, c_in)).astype(np.float32)
     kernel = rng.normal(0, 0.1, (3, 3, c_in, c_out)).astype(np.float32)
 
-    out = winograd.winograd_conv2d(tf.constant(x), winograd.transform_kernel(kernel, tile=tile)).numpy()
+    out = winograd.winograd_conv2d(tf.constant(x), kernel, tile).numpy()
 
     expected = numpy_conv2d_same(x, kernel)
     assert out.shape == expected.shape
@@ -62,29 +62,52 @@ def test_tensorflow_transforms_when_nothing_compiles(monkeypatch, tile):
     rng = np.random.default_rng(2)
     x = rng.normal(0, 50, (1, 11, 17, 6)).astype(np.float32)
     kernel = rng.normal(0, 0.1, (3, 3, 6, 10)).astype(np.float32)
-    out = winograd.winograd_conv2d(tf.constant(x), winograd.transform_kernel(kernel, tile=tile))
+    out = winograd.winograd_conv2d(tf.constant(x), kernel, tile)
     expected = numpy_conv2d_same(x, kernel)
     np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=3e-5 * np.abs(expected).max())
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("tile", [4, 6])
-def test_input_gradient_tiles_are_the_rotated_kernels(tile):
-    # transform_kernel(flip=True) used transposed is the 'same' convolution with the kernel rotated
-    # by 180 degrees and its channels swapped: the input gradient of the forward convolution.
+def test_input_gradient_is_the_rotated_kernels_convolution(monkeypatch, tile, compiled):
+    # input_gradient=True is the 'same' convolution with the kernel rotated by 180 degrees and its
+    # channels swapped: the input gradient of the forward convolution (compiled and TensorFlow ops).
+    if not compiled:
+        monkeypatch.setattr(native, "ops", lambda: None)
     rng = np.random.default_rng(3)
-    dy = rng.normal(0, 1, (1, 10, 13, 7)).astype(np.float32)
-    kernel = rng.normal(0, 0.1, (3, 3, 5, 7)).astype(np.float32)
-    out = winograd.winograd_conv2d(tf.constant(dy), winograd.transform_kernel(kernel, flip=True, tile=tile),
-                                   transpose_kernel=True).numpy()
+    dy = rng.normal(0, 1, (1, 10, 13, 37)).astype(np.float32)
+    kernel = rng.normal(0, 0.1, (3, 3, 21, 37)).astype(np.float32)
+    out = winograd.winograd_conv2d(tf.constant(dy), kernel, tile, input_gradient=True).numpy()
     expected = numpy_conv2d_same(dy, np.transpose(kernel[::-1, ::-1], (0, 1, 3, 2)))
+    assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=0, atol=3e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("tile", [4, 6])
+@pytest.mark.parametrize("shape", [(1, 5, 3), (7, 13, 37), (300, 64, 64), (35, 131, 70)])
+def test_compiled_products_are_the_winograd_products(shape, tile):
+    # The compiled product (its own matrix product, the kernel's transform made inside) against
+    # float64: rows around its 6-row blocks and 252-row chunks, channels around its 16/32-channel
+    # panels (a narrower last panel).
+    ops = native.ops()
+    if ops is None:
+        assert os.environ.get("CI") != "true", f"CI must build the compiled transforms: {native.why_not()}"
+        pytest.skip(f"compiled transforms unavailable: {native.why_not()}")
+    rows, c_in, c_out = shape
+    rng = np.random.default_rng(rows)
+    tiles = rng.normal(0, 10, ((tile + 2) ** 2, rows, c_in)).astype(np.float32)
+    kernel = rng.normal(0, 0.1, (3, 3, c_in, c_out)).astype(np.float32)
+    for kron in (winograd._KRON[tile].kernel, winograd._KRON[tile].kernel_flipped):
+        out = ops.nst_winograd_products(tiles, kernel, kron).numpy()
+        expected = tiles.astype(np.float64) @ (kron.astype(np.float64) @ kernel.reshape(9, -1)).reshape(-1, c_in, c_out)
+        assert_close(out, expected, 2e-6)
 
 
 def test_needs_a_static_shape():
     spec = tf.TensorSpec([1, None, None, 4], tf.float32)
-    tiles = winograd.transform_kernel(np.zeros((3, 3, 4, 4), np.float32))
+    kernel = np.zeros((3, 3, 4, 4), np.float32)
     with pytest.raises(ValueError, match="static input shape"):
-        tf.function(lambda x: winograd.winograd_conv2d(x, tiles)).get_concrete_function(spec)
+        tf.function(lambda x: winograd.winograd_conv2d(x, kernel)).get_concrete_function(spec)
 
 
 def test_vgg19_uses_winograd_after_conv1_1():

@@ -13,7 +13,7 @@ same values up to float rounding:
   convolution and the forward one by Winograd, with the tile choice.winograd_tile picks:
   F(6x6, 3x3) (1.78 instead of 9 multiply-adds per output) for up to 256 channels on large images,
   else F(4x4, 3x3) (2.25). The kernels' Winograd transforms are made from the kernel in every call,
-  just before they are used (see _kernel_tiles): nothing is cached, so changed weights are always
+  just before they are used (see winograd.py): nothing is cached, so changed weights are always
   used.
 
 The gradient with respect to the kernel is TensorFlow's own (Conv2DBackpropFilter); it is only
@@ -32,22 +32,9 @@ def rotated(kernel):
     return tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
 
 
-def _kernel_tiles(kernel, after, flip, tile):
-    """winograd.transform_kernel(kernel, flip, tile), made only once `after` has been computed.
-
-    The transforms are 4 times the size of the kernels (64/9 times with 6x6 output tiles). Kept
-    between steps, or made when the step starts (TensorFlow runs an op as soon as its inputs are
-    ready, and a kernel is ready at once), all of them would be in memory together: over 400 MB for
-    VGG19. Made just before the layer that uses them, they cost a few milliseconds per step and only
-    one layer's worth of memory.
-    """
-    with tf.control_dependencies([after]):
-        return winograd.transform_kernel(kernel, flip, tile)
-
-
 def _input_gradient(dy, x, kernel, tile):
     if tile:
-        return winograd.winograd_conv2d(dy, _kernel_tiles(kernel, dy, True, tile), transpose_kernel=True)
+        return winograd.winograd_conv2d(dy, kernel, tile, input_gradient=True)
     if kernel.shape[2] < 16:
         # Few input channels (conv1_1: RGB): the rotated convolution would have only 3 output
         # channels, a shape where the dedicated kernel is the faster one.
@@ -69,7 +56,7 @@ def fast_conv2d(x, kernel, tile=None):
             return _input_gradient(dy, x, kernel, tile), dkernel
 
         if tile:
-            return winograd.winograd_conv2d(x, _kernel_tiles(kernel, x, False, tile)), grad
+            return winograd.winograd_conv2d(x, kernel, tile), grad
         return tf.nn.conv2d(x, kernel, 1, "SAME"), grad
 
     return conv(x, kernel)

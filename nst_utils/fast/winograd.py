@@ -10,14 +10,15 @@ same with 8x8 input tiles: 64 products per 6x6 block, 1.78 per output, less traf
 tile transforms, but kernel transforms 64/9 times the kernel and about twice the rounding error
 (choice.winograd_tile says which layers use which).
 
-The matrix products carry almost all the work and run at the speed of TensorFlow's matmul; the
-transforms are a few memory-bound passes (space_to_batch, slices, one small matmul each). The result
+The matrix products carry almost all the work; the transforms are memory-bound passes. The result
 equals tf.nn.conv2d(x, kernel, 1, "SAME") up to float rounding (relative error about 1e-5 of the
 largest output in float32 for F(4x4, 3x3), up to 2e-5 for F(6x6, 3x3), against about 1e-6 for a
 direct convolution summed in another order).
 
-The transforms run as compiled ops when native.py can build them (one pass over memory each) and
-as TensorFlow ops otherwise (same values, slower). fast.conv.Conv2D uses this for the layers where
+The transforms and the products run as compiled ops when native.py can build them (one pass over
+memory for each transform; a matrix product of our own that makes the kernel's transform itself,
+2-3 times as fast as TensorFlow's transform and batched matmul) and as TensorFlow ops otherwise
+(same values up to rounding, slower). fast.conv.Conv2D uses this for the layers where
 it is faster on a CPU (see choice.winograd_tile).
 """
 import collections
@@ -153,35 +154,46 @@ def _in_xla():
         return False  # a TensorFlow without it: XLA users then set NST_NATIVE=0
 
 
-def winograd_conv2d(x, kernel_tiles, transpose_kernel=False):
-    """tf.nn.conv2d(x, kernel, 1, "SAME") for a 3x3 kernel, by Winograd F(m x m, 3x3), m the tile
-    side that kernel_tiles were made for (4 or 6).
+def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False):
+    """tf.nn.conv2d(x, kernel, 1, "SAME") for a 3x3 kernel, by Winograd F(m x m, 3x3), m = tile.
 
     Arguments:
-    x -- (N, H, W, C_in) float32 with a static shape
-    kernel_tiles -- transform_kernel(kernel, tile=m): (n^2, C_in, C_out); with transpose_kernel,
-                    (n^2, C_out, C_in) tiles used transposed (the input gradient's convolution)
+    x -- (N, H, W, C_in) float32 with a static shape; with input_gradient, (N, H, W, C_out): the
+         gradient of a loss with respect to the convolution's output
+    kernel -- (3, 3, C_in, C_out) float32, as tf.nn.conv2d takes it
+    tile -- output tile side m: 4 for F(4x4, 3x3), 6 for F(6x6, 3x3)
+    input_gradient -- compute the convolution's gradient with respect to its input instead: the
+                      'same' convolution of x with the kernel rotated by 180 degrees and its
+                      channels swapped
 
     Returns:
-    (N, H, W, C_out) float32. With the compiled transforms it has no gradient of its own:
-    fast.conv.fast_conv2d gives the convolution's.
+    (N, H, W, C_out) float32, or (N, H, W, C_in) with input_gradient. With the compiled ops it has
+    no gradient of its own: fast.conv.fast_conv2d gives the convolution's.
     """
     if not x.shape.is_fully_defined():
         raise ValueError(f"winograd_conv2d needs a static input shape, got {x.shape}")
     # Decided here, outside the traced function, so that an XLA step gets its own trace.
     compiled = not _in_xla() and native.ops() is not None
-    return _winograd_conv2d(x, kernel_tiles, transpose_kernel, compiled)
+    return _winograd_conv2d(x, tf.convert_to_tensor(kernel, tf.float32), tile, input_gradient, compiled)
 
 
 @tf.function
-def _winograd_conv2d(x, kernel_tiles, transpose_kernel, compiled):
+def _winograd_conv2d(x, kernel, tile, input_gradient, compiled):
     n, h, w = x.shape[:3]
-    tile = tile_of(kernel_tiles)
     ops = native.ops() if compiled else None
     tiles = ops.nst_winograd_input(x, tile=tile) if ops else _input_tiles(x, tile)
-    products = tf.matmul(tiles, kernel_tiles, transpose_b=transpose_kernel)
-    if ops:
-        return ops.nst_winograd_output(products, height=h, width=w, tile=tile)
+    # The kernel's transform is 4 (6x6 tiles: 7.1) times its size. Made once the tiles are (not as
+    # soon as the step starts, when every kernel is ready), only one layer's is in memory at a time.
+    with tf.control_dependencies([tiles]):
+        if ops:
+            # The compiled product makes the transform itself; the input gradient's wants the
+            # kernel with its channels swapped, and kron(G, G) of the kernel rotated (flipped taps).
+            swapped = tf.transpose(kernel, [0, 1, 3, 2]) if input_gradient else kernel
+            kron = _KRON[tile].kernel_flipped if input_gradient else _KRON[tile].kernel
+            products = ops.nst_winograd_products(tiles, swapped, kron)
+            return ops.nst_winograd_output(products, height=h, width=w, tile=tile)
+        kernel_tiles = transform_kernel(kernel, input_gradient, tile)
+    products = tf.matmul(tiles, kernel_tiles, transpose_b=input_gradient)
     return _output_from_tiles(products, (n, h, w))
 
 

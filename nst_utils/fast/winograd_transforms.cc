@@ -304,8 +304,8 @@ struct Taps {
   }
 };
 
-// U[e] = sum_t kron[e, t] W[t] for every position e, W[t] the kernel's tap t as a (K, N) matrix,
-// written in the order the products read it: u[e][column] is a K x kNR panel (kNR output
+// U[e] = sum_t kron[e, t] W[t] for positions e (rows of kr), W[t] the kernel's tap t as a (K, N)
+// matrix, written in the order the products read it: u[e][column] is a K x kNR panel (kNR output
 // channels, zero-padded past the last one). One pass over the kernel: each row of a column's taps
 // is loaded once and used for all positions.
 void transform_kernel(OpKernelContext* ctx, const float* g, int64_t k, int64_t n, const float* kr,
@@ -313,6 +313,7 @@ void transform_kernel(OpKernelContext* ctx, const float* g, int64_t k, int64_t n
   const int64_t columns = (n + kNR - 1) / kNR;
   std::vector<Taps> taps;
   for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
+  if (positions == 0) return;
   auto work = [&](int64_t begin, int64_t end) {
     alignas(64) float row[9][kNR];
     for (int64_t unit = begin; unit < end; ++unit) {
@@ -358,22 +359,28 @@ void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const
   const int64_t columns = (n + kNR - 1) / kNR;
   Tensor* m = nullptr;
   OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({positions, p, n}), &m));
-  Tensor u;  // made and used within the op: one layer's transformed kernel at a time
-  OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT, TensorShape({positions * columns * k * kNR}), &u));
+  // The transformed kernel is made for a group of positions at a time, at most kGroupBytes: the
+  // whole of it (4 or 7.1 times the kernel, 38 MB for a 512 x 512 layer) would be written and read
+  // back through main memory, and an allocation that large is mapped afresh on every call (its
+  // pages faulted in again: a third of the step on some machines).
+  constexpr int64_t kGroupBytes = 8 << 20;
+  const int64_t per_position = columns * k * kNR;
+  const int64_t group = std::clamp<int64_t>(kGroupBytes / (per_position * int64_t{sizeof(float)}), 1, positions);
+  Tensor u;
+  OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT, TensorShape({group * per_position}), &u));
   const float* panels = u.flat<float>().data();
-  transform_kernel(ctx, kernel.flat<float>().data(), k, n, kron.flat<float>().data(), positions,
-                   u.flat<float>().data());
   const float* src = v.flat<float>().data();
   float* dst = m->flat<float>().data();
   // A work unit is a chunk of v's rows at one position, multiplied by all of that position's
   // panels: the rows stay in cache while the panels stream past.
   const int64_t chunks = (p + kRowChunk - 1) / kRowChunk;
+  int64_t e0 = 0;
   auto work = [&](int64_t begin, int64_t end) {
     std::unique_ptr<float[]> partial(new float[kRowChunk * kNR]);
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t e = unit / chunks, r0 = unit % chunks * kRowChunk, rows = std::min(p, r0 + kRowChunk) - r0;
-      const float* a = src + (e * p + r0) * k;
-      float* c = dst + (e * p + r0) * n;
+      const float* a = src + ((e0 + e) * p + r0) * k;
+      float* c = dst + ((e0 + e) * p + r0) * n;
       for (int64_t col = 0; col < columns; ++col) {
         const float* panel = panels + (e * columns + col) * k * kNR;
         const int64_t j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
@@ -387,7 +394,12 @@ void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const
     }
   };
   const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
-  tensorflow::Shard(pool.num_threads, pool.workers, positions * chunks, 2 * std::min(p, kRowChunk) * k * n, work);
+  for (; e0 < positions; e0 += group) {
+    const int64_t count = std::min(group, positions - e0);
+    transform_kernel(ctx, kernel.flat<float>().data(), k, n, kron.flat<float>().data() + e0 * 9, count,
+                     u.flat<float>().data());
+    tensorflow::Shard(pool.num_threads, pool.workers, count * chunks, 2 * std::min(p, kRowChunk) * k * n, work);
+  }
 }
 
 class WinogradProductsOp : public OpKernel {
