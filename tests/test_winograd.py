@@ -22,11 +22,14 @@ def numpy_conv2d_same(x, kernel):
     return out
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("tile", [4, 6])
 @pytest.mark.parametrize("shape", [(1, 8, 8, 3, 5), (1, 29, 37, 16, 24), (2, 13, 6, 7, 9), (1, 1, 1, 4, 4),
                                    (1, 19, 25, 64, 32), (1, 38, 50, 131, 70)])
-def test_equals_a_direct_convolution(shape, tile):
-    # Sides that are not multiples of the output tile (4x4 or 6x6), a batch of 2, a single pixel.
+def test_equals_a_direct_convolution(monkeypatch, shape, tile, fused):
+    # Sides that are not multiples of the output tile (4x4 or 6x6), a batch of 2, a single pixel;
+    # with the compiled ops, the layer as one op (fused) and as three.
+    monkeypatch.setattr(choice, "FUSED_MAX_KERNEL_TILE_VALUES", 10**12 if fused else 0)
     n, h, w, c_in, c_out = shape
     rng = np.random.default_rng(sum(shape))
     x = rng.normal(0, 50, (n, h, w, c_in)).astype(np.float32)
@@ -67,12 +70,13 @@ def test_tensorflow_transforms_when_nothing_compiles(monkeypatch, tile):
     np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=3e-5 * np.abs(expected).max())
 
 
-@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("ops", ["compiled", "fused", "tensorflow"])
 @pytest.mark.parametrize("tile", [4, 6])
-def test_input_gradient_is_the_rotated_kernels_convolution(monkeypatch, tile, compiled):
+def test_input_gradient_is_the_rotated_kernels_convolution(monkeypatch, tile, ops):
     # input_gradient=True is the 'same' convolution with the kernel rotated by 180 degrees and its
-    # channels swapped: the input gradient of the forward convolution (compiled and TensorFlow ops).
-    if not compiled:
+    # channels swapped: the input gradient of the forward convolution (compiled ops: three or one).
+    monkeypatch.setattr(choice, "FUSED_MAX_KERNEL_TILE_VALUES", 10**12 if ops == "fused" else 0)
+    if ops == "tensorflow":
         monkeypatch.setattr(native, "ops", lambda: None)
     rng = np.random.default_rng(3)
     dy = rng.normal(0, 1, (1, 10, 13, 37)).astype(np.float32)
@@ -257,3 +261,12 @@ def test_load_vgg_model_chooses_the_convolutions(standin_weights, vgg19_standin)
     assert not any(getattr(layer, "_use_winograd", False) for layer in direct.layers)
     assert vgg19_standin.get_layer("conv4_2")._use_winograd
     assert_close(vgg19_standin(image(4))["conv4_2"].numpy(), direct(image(4))["conv4_2"].numpy(), 1e-5)
+
+
+def test_one_op_for_the_layers_with_small_kernels():
+    # The compiled ops run a layer as one op where its kernel's transform is small (it is read again
+    # for every band of tiles): conv1_2 and conv2_1 with F(6x6, 3x3), the layers with the most tiles.
+    fused = [name for name, c_in, c_out in vgg19_convs()
+             if choice.use_winograd(c_in, c_out) and choice.winograd_fused(6, c_in, c_out)]
+    assert fused == ["conv1_2", "conv2_1"]
+    assert not choice.winograd_fused(4, 256, 256)

@@ -28,6 +28,14 @@ MIN_CHANNELS = 64
 MIN_PIXELS = 400
 
 
+#: The compiled transforms run a layer as one op, bands of tiles at a time (no tensors of
+#: transformed tiles and products, 20 times the layer's input with F(6x6, 3x3)), where its kernel's
+#: transform has at most this many values: the op reads it again for every band. Measured at 400x300
+#: on a 2-core AVX2 EPYC (forward convolution): conv1_2 0.37 of the time of the three ops, conv2_1
+#: 0.73; conv2_2 (4.2 MB of transformed kernel) and block 3 1.05-1.26, so not there.
+FUSED_MAX_KERNEL_TILE_VALUES = 2 ** 19
+
+
 def use_winograd(in_channels, out_channels, pixels=None):
     """Whether a 3x3 conv with these channel counts (on an image of this many pixels, if given)
     is faster as Winograd (see MIN_CHANNELS and MIN_PIXELS)."""
@@ -43,6 +51,12 @@ def winograd_tile(in_channels, out_channels, pixels=None):
             and max(in_channels, out_channels) <= LARGE_TILE_MAX_CHANNELS):
         return LARGE_TILE
     return OUT_TILE
+
+
+def winograd_fused(tile, in_channels, out_channels):
+    """Whether the compiled ops run a Winograd layer with these tiles as one op (see
+    FUSED_MAX_KERNEL_TILE_VALUES)."""
+    return (tile + 2) ** 2 * in_channels * out_channels <= FUSED_MAX_KERNEL_TILE_VALUES
 
 
 def cpu_fast_paths_default():

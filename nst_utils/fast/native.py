@@ -75,7 +75,7 @@ def _load():
             library = tf.load_op_library(str(target))
             # Used only inside fast.conv's custom gradient, which supplies the convolution's own
             # gradient: the tape may record these ops but never differentiates them.
-            for name in ("NstWinogradInput", "NstWinogradOutput", "NstWinogradProducts"):
+            for name in ("NstWinogradInput", "NstWinogradOutput", "NstWinogradProducts", "NstWinogradConv"):
                 tf.no_gradient(name)
             return library
         except (OSError, RuntimeError, subprocess.SubprocessError, tf.errors.OpError) as error:
@@ -84,7 +84,8 @@ def _load():
 
 
 def ops():
-    """The loaded op library (nst_winograd_input, nst_winograd_products, nst_winograd_output), or None if it cannot be had."""
+    """The loaded op library (nst_winograd_input, nst_winograd_products, nst_winograd_output,
+    nst_winograd_conv), or None if it cannot be had."""
     if "ops" not in _state:
         try:
             _state["ops"] = _load()

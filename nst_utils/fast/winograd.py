@@ -26,7 +26,7 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from . import native
+from . import choice, native
 from .choice import OUT_TILE
 
 # F(4, 3) with interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray 2016, section 4.2).
@@ -181,21 +181,28 @@ def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False):
 def _winograd_conv2d(x, kernel, tile, input_gradient, compiled):
     n, h, w = x.shape[:3]
     ops = native.ops() if compiled else None
-    tiles = ops.nst_winograd_input(x, tile=tile) if ops else _input_tiles(x, tile)
-    # The kernel's transform is 4 (6x6 tiles: 7.1) times its size. Made once the tiles are (not as
-    # soon as the step starts, when every kernel is ready), only one layer's is in memory at a time.
-    with tf.control_dependencies([tiles]):
-        if ops:
-            # The compiled product makes the transform itself; the input gradient's wants the
-            # kernel with its channels swapped, and kron(G, G) of the kernel rotated (flipped taps).
-            swapped = tf.transpose(kernel, [0, 1, 3, 2]) if input_gradient else kernel
-            kron = _KRON[tile].kernel_flipped if input_gradient else _KRON[tile].kernel
-            products = ops.nst_winograd_products(tiles, swapped, kron)
-            return ops.nst_winograd_output(products, height=h, width=w, tile=tile)
-        kernel_tiles = transform_kernel(kernel, input_gradient, tile)
-    products = tf.matmul(tiles, kernel_tiles, transpose_b=input_gradient)
-    return _output_from_tiles(products, (n, h, w))
+    # What is made from the kernel (its transform: 4, for 6x6 tiles 7.1, times its size) is made
+    # once the layer's tiles are, not as soon as the step starts (every kernel is ready then): so
+    # only one layer's is in memory at a time.
+    if not ops:
+        tiles = _input_tiles(x, tile)
+        with tf.control_dependencies([tiles]):
+            kernel_tiles = transform_kernel(kernel, input_gradient, tile)
+        return _output_from_tiles(tf.matmul(tiles, kernel_tiles, transpose_b=input_gradient), (n, h, w))
 
+    # The compiled ops make the kernel's transform themselves. The input gradient's take the kernel
+    # with its channels swapped, and kron(G, G) of the kernel rotated by 180 degrees.
+    def kernel_in_use():
+        return tf.transpose(kernel, [0, 1, 3, 2]) if input_gradient else kernel
+
+    kron = _KRON[tile].kernel_flipped if input_gradient else _KRON[tile].kernel
+    c_in, c_out = kernel.shape[2:]
+    if choice.winograd_fused(tile, c_in, c_out):
+        return ops.nst_winograd_conv(x, kernel_in_use(), kron, tile=tile)
+    tiles = ops.nst_winograd_input(x, tile=tile)
+    with tf.control_dependencies([tiles]):
+        products = ops.nst_winograd_products(tiles, kernel_in_use(), kron)
+    return ops.nst_winograd_output(products, height=h, width=w, tile=tile)
 
 # Traced once per layer shape (a function call in the caller's graph, inlined by TensorFlow's graph
 # optimiser), so that tracing a model does not rebuild its ops for every call. Different layer

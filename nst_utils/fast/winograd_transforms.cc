@@ -15,6 +15,8 @@
 //   the input gradient's products take the kernel with its channels swapped (3, 3, C_out, C_in) and
 //   kron(G, G) of the kernel rotated by 180 degrees;
 //   the kernel's transform (kron = kron(G, G)) made inside the op, in the order the product reads it.
+// NstWinogradConv: x (N, H, W, K), kernel (3, 3, K, C), kron (n*n, 9), attr tile = m -> y (N, H, W, C)
+//   the three above in one op, bands of tiles at a time, for layers with small kernels.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -113,6 +115,72 @@ absl::Status read_tile(OpKernelConstruction* ctx, int* tile) {
   return absl::OkStatus();
 }
 
+// One tile through the input transform: v[(a * kIn + b) * stride + c] = (B^T d B)[a, b] for every
+// channel c, d the tile of image img at tile row ti and column tj of x (N, h, w, ch).
+template <class T>
+void input_tile(const float* x, int64_t h, int64_t w, int64_t ch, int64_t img, int64_t ti, int64_t tj,
+                float* v, int64_t stride) {
+  constexpr int kOut = T::kOut, kIn = T::kIn;
+  alignas(64) float zeros[kChunk] = {0};
+  alignas(64) float t[kIn][kIn][kChunk];  // B^T d: transformed rows, then columns
+  for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
+    const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
+    for (int col = 0; col < kIn; ++col) {  // rows transform, one input column at a time
+      const int64_t x_col = tj * kOut - 1 + col;
+      const float* d[kIn];
+      float* out[kIn];
+      for (int r = 0; r < kIn; ++r) {
+        const int64_t x_row = ti * kOut - 1 + r;
+        const bool inside = x_row >= 0 && x_row < h && x_col >= 0 && x_col < w;
+        d[r] = inside ? x + ((img * h + x_row) * w + x_col) * ch + c0 : zeros;
+        out[r] = t[r][col];
+      }
+      T::input_rows(d, out, cn);
+    }
+    for (int a = 0; a < kIn; ++a) {  // then columns: row a of B^T d, times B
+      const float* d[kIn];
+      float* out[kIn];
+      for (int b = 0; b < kIn; ++b) {
+        d[b] = t[a][b];
+        out[b] = v + (a * kIn + b) * stride + c0;
+      }
+      T::input_rows(d, out, cn);
+    }
+  }
+}
+
+// One tile through the output transform: the m x m block A^T M A of y (N, h, w, ch) at tile row ti
+// and column tj, cropped at the image's edge, from M[a, b][c] = m[(a * kIn + b) * stride + c].
+template <class T>
+void output_tile(const float* m, int64_t stride, int64_t ch, float* y, int64_t h, int64_t w, int64_t img,
+                 int64_t ti, int64_t tj) {
+  constexpr int kOut = T::kOut, kIn = T::kIn;
+  alignas(64) float t[kOut][kIn][kChunk];  // A^T M
+  alignas(64) float block[kOut][kOut][kChunk];
+  for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
+    const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
+    for (int b = 0; b < kIn; ++b) {
+      const float* rows[kIn];
+      float* out[kOut];
+      for (int a = 0; a < kIn; ++a) rows[a] = m + (a * kIn + b) * stride + c0;
+      for (int a = 0; a < kOut; ++a) out[a] = t[a][b];
+      T::output_rows(rows, out, cn);
+    }
+    for (int a = 0; a < kOut; ++a) {
+      const float* rows[kIn];
+      float* out[kOut];
+      for (int b = 0; b < kIn; ++b) rows[b] = t[a][b];
+      for (int b = 0; b < kOut; ++b) out[b] = block[a][b];
+      T::output_rows(rows, out, cn);
+    }
+    for (int a = 0; a < kOut && ti * kOut + a < h; ++a) {
+      for (int b = 0; b < kOut && tj * kOut + b < w; ++b) {
+        std::memcpy(y + ((img * h + ti * kOut + a) * w + tj * kOut + b) * ch + c0, block[a][b], cn * sizeof(float));
+      }
+    }
+  }
+}
+
 template <class T>
 void input_transform(OpKernelContext* ctx, const Tensor& x) {
   constexpr int kOut = T::kOut, kIn = T::kIn;
@@ -123,34 +191,8 @@ void input_transform(OpKernelContext* ctx, const Tensor& x) {
   const float* src = x.flat<float>().data();
   float* dst = v->flat<float>().data();
   auto work = [&](int64_t begin, int64_t end) {
-    alignas(64) float zeros[kChunk] = {0};
-    alignas(64) float t[kIn][kIn][kChunk];  // B^T d: transformed rows, then columns
     for (int64_t p = begin; p < end; ++p) {
-      const int64_t img = p / (th * tw), ti = (p / tw) % th, tj = p % tw;
-      for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
-        const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
-        for (int col = 0; col < kIn; ++col) {  // rows transform, one input column at a time
-          const int64_t x_col = tj * kOut - 1 + col;
-          const float* d[kIn];
-          float* out[kIn];
-          for (int r = 0; r < kIn; ++r) {
-            const int64_t x_row = ti * kOut - 1 + r;
-            const bool inside = x_row >= 0 && x_row < h && x_col >= 0 && x_col < w;
-            d[r] = inside ? src + ((img * h + x_row) * w + x_col) * ch + c0 : zeros;
-            out[r] = t[r][col];
-          }
-          T::input_rows(d, out, cn);
-        }
-        for (int a = 0; a < kIn; ++a) {  // then columns: row a of B^T d, times B
-          const float* d[kIn];
-          float* out[kIn];
-          for (int b = 0; b < kIn; ++b) {
-            d[b] = t[a][b];
-            out[b] = dst + ((a * kIn + b) * tiles + p) * ch + c0;
-          }
-          T::input_rows(d, out, cn);
-        }
-      }
+      input_tile<T>(src, h, w, ch, p / (th * tw), (p / tw) % th, p % tw, dst + p * ch, tiles * ch);
     }
   };
   const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
@@ -172,33 +214,8 @@ void output_transform(OpKernelContext* ctx, const Tensor& m, int64_t h, int64_t 
   const float* src = m.flat<float>().data();
   float* dst = y->flat<float>().data();
   auto work = [&](int64_t begin, int64_t end) {
-    alignas(64) float t[kOut][kIn][kChunk];  // A^T M
-    alignas(64) float block[kOut][kOut][kChunk];
     for (int64_t p = begin; p < end; ++p) {
-      const int64_t img = p / (th * tw), ti = (p / tw) % th, tj = p % tw;
-      for (int64_t c0 = 0; c0 < ch; c0 += kChunk) {
-        const int cn = static_cast<int>(std::min<int64_t>(kChunk, ch - c0));
-        for (int b = 0; b < kIn; ++b) {
-          const float* rows[kIn];
-          float* out[kOut];
-          for (int a = 0; a < kIn; ++a) rows[a] = src + ((a * kIn + b) * tiles + p) * ch + c0;
-          for (int a = 0; a < kOut; ++a) out[a] = t[a][b];
-          T::output_rows(rows, out, cn);
-        }
-        for (int a = 0; a < kOut; ++a) {
-          const float* rows[kIn];
-          float* out[kOut];
-          for (int b = 0; b < kIn; ++b) rows[b] = t[a][b];
-          for (int b = 0; b < kOut; ++b) out[b] = block[a][b];
-          T::output_rows(rows, out, cn);
-        }
-        for (int a = 0; a < kOut && ti * kOut + a < h; ++a) {
-          for (int b = 0; b < kOut && tj * kOut + b < w; ++b) {
-            float* out = dst + ((img * h + ti * kOut + a) * w + tj * kOut + b) * ch + c0;
-            std::memcpy(out, block[a][b], cn * sizeof(float));
-          }
-        }
-      }
+      output_tile<T>(src + p * ch, tiles * ch, ch, dst, h, w, p / (th * tw), (p / tw) % th, p % tw);
     }
   };
   const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
@@ -402,6 +419,85 @@ void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const
   }
 }
 
+// The whole convolution, bands of tiles at a time: each band's transformed tiles and products
+// stay in a thread's scratch (about kBandBytes) instead of going through two tensors in memory,
+// 20 times the layer's input for F(6x6, 3x3). It pays where the transformed kernel is small (it
+// is read again for every band): the first blocks of VGG (see choice.winograd_fused).
+template <class T>
+void fused_conv(OpKernelContext* ctx, const Tensor& x, const Tensor& kernel, const Tensor& kron) {
+  constexpr int kOut = T::kOut, kIn = T::kIn, positions = kIn * kIn;
+  constexpr int64_t kBandBytes = 2 << 20;
+  const int64_t images = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), k = x.dim_size(3);
+  const int64_t n = kernel.dim_size(3), columns = (n + kNR - 1) / kNR;
+  const int64_t th = tiles_along(h, kOut), tw = tiles_along(w, kOut), tiles = images * th * tw;
+  Tensor* y = nullptr;
+  OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({images, h, w, n}), &y));
+  Tensor u;
+  OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT, TensorShape({positions * columns * k * kNR}), &u));
+  transform_kernel(ctx, kernel.flat<float>().data(), k, n, kron.flat<float>().data(), positions,
+                   u.flat<float>().data());
+  const float* panels = u.flat<float>().data();
+  const float* src = x.flat<float>().data();
+  float* dst = y->flat<float>().data();
+  const int64_t band = std::clamp<int64_t>(kBandBytes / (positions * (k + n) * int64_t{sizeof(float)}) / kMR * kMR,
+                                           kMR, tiles);
+  auto work = [&](int64_t begin, int64_t end) {
+    std::unique_ptr<float[]> v(new float[positions * band * k]), m(new float[positions * band * n]),
+        partial(new float[band * kNR]);
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t p0 = b * band, count = std::min(band, tiles - p0);
+      for (int64_t q = 0; q < count; ++q) {
+        const int64_t p = p0 + q;
+        input_tile<T>(src, h, w, k, p / (th * tw), (p / tw) % th, p % tw, v.get() + q * k, band * k);
+      }
+      for (int e = 0; e < positions; ++e) {
+        for (int64_t col = 0; col < columns; ++col) {
+          const float* panel = panels + (e * columns + col) * k * kNR;
+          const int64_t j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
+          float* c = m.get() + e * band * n + j0;
+          if (width == kNR) {
+            multiply_panel(v.get() + e * band * k, count, k, panel, c, n);
+            continue;
+          }
+          multiply_panel(v.get() + e * band * k, count, k, panel, partial.get(), kNR);
+          for (int64_t r = 0; r < count; ++r) std::memcpy(c + r * n, partial.get() + r * kNR, width * sizeof(float));
+        }
+      }
+      for (int64_t q = 0; q < count; ++q) {
+        const int64_t p = p0 + q;
+        output_tile<T>(m.get() + q * n, band * n, n, dst, h, w, p / (th * tw), (p / tw) % th, p % tw);
+      }
+    }
+  };
+  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+  tensorflow::Shard(pool.num_threads, pool.workers, (tiles + band - 1) / band,
+                    2 * positions * band * k * n, work);
+}
+
+class WinogradConvOp : public OpKernel {
+ public:
+  explicit WinogradConvOp(OpKernelConstruction* ctx) : OpKernel(ctx) { OP_REQUIRES_OK(ctx, read_tile(ctx, &tile_)); }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor &x = ctx->input(0), &kernel = ctx->input(1), &kron = ctx->input(2);
+    const int n = tile_ + 2;
+    OP_REQUIRES(ctx, x.dims() == 4, tensorflow::errors::InvalidArgument("x must be (N, H, W, K)"));
+    OP_REQUIRES(ctx, kernel.dims() == 4 && kernel.dim_size(0) == 3 && kernel.dim_size(1) == 3 &&
+                         kernel.dim_size(2) == x.dim_size(3),
+                tensorflow::errors::InvalidArgument("kernel must be (3, 3, K, C) with K = x's channels"));
+    OP_REQUIRES(ctx, kron.dims() == 2 && kron.dim_size(0) == n * n && kron.dim_size(1) == 9,
+                tensorflow::errors::InvalidArgument("kron must be (", n * n, ", 9)"));
+    if (tile_ == 6) {
+      fused_conv<F6>(ctx, x, kernel, kron);
+    } else {
+      fused_conv<F4>(ctx, x, kernel, kron);
+    }
+  }
+
+ private:
+  int tile_ = 4;
+};
+
 class WinogradProductsOp : public OpKernel {
  public:
   explicit WinogradProductsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
@@ -473,6 +569,21 @@ REGISTER_OP("NstWinogradProducts")
       return absl::OkStatus();
     });
 
+REGISTER_OP("NstWinogradConv")
+    .Input("x: float")
+    .Input("kernel: float")
+    .Input("kron: float")
+    .Attr("tile: int = 4")
+    .Output("y: float")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      tensorflow::shape_inference::ShapeHandle x, kernel;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 4, &x));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 4, &kernel));
+      c->set_output(0, c->MakeShape({c->Dim(x, 0), c->Dim(x, 1), c->Dim(x, 2), c->Dim(kernel, 3)}));
+      return absl::OkStatus();
+    });
+
 REGISTER_KERNEL_BUILDER(Name("NstWinogradInput").Device(tensorflow::DEVICE_CPU), WinogradInputOp);
 REGISTER_KERNEL_BUILDER(Name("NstWinogradOutput").Device(tensorflow::DEVICE_CPU), WinogradOutputOp);
 REGISTER_KERNEL_BUILDER(Name("NstWinogradProducts").Device(tensorflow::DEVICE_CPU), WinogradProductsOp);
+REGISTER_KERNEL_BUILDER(Name("NstWinogradConv").Device(tensorflow::DEVICE_CPU), WinogradConvOp);
