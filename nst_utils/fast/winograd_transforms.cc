@@ -331,29 +331,37 @@ void transform_kernel(OpKernelContext* ctx, const float* g, int64_t k, int64_t n
   std::vector<Taps> taps;
   for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
   if (positions == 0) return;
+  // A work unit is a block of kRows rows of every tap, read column after column (each 64-byte
+  // line of the kernel used once, whole); each position's panel gets kRows contiguous rows.
+  constexpr int64_t kRows = 8;
   auto work = [&](int64_t begin, int64_t end) {
     alignas(64) float row[9][kNR];
     for (int64_t unit = begin; unit < end; ++unit) {
-      const int64_t col = unit / k, i = unit % k, j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
-      for (int t = 0; t < 9; ++t) {
-        std::memcpy(row[t], g + (t * k + i) * n + j0, width * sizeof(float));
-        std::fill(row[t] + width, row[t] + kNR, 0.f);
-      }
-      for (int64_t e = 0; e < positions; ++e) {
-        const Taps& w = taps[e];
-        vfloat s0 = vfloat{}, s1 = vfloat{};
-        for (int t = 0; t < w.count; ++t) {
-          s0 += w.weight[t] * load(row[w.index[t]]);
-          s1 += w.weight[t] * load(row[w.index[t]] + kVL);
+      const int64_t i0 = unit * kRows, i1 = std::min(k, i0 + kRows);
+      for (int64_t col = 0; col < columns; ++col) {
+        const int64_t j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
+        for (int64_t i = i0; i < i1; ++i) {
+          for (int t = 0; t < 9; ++t) {
+            std::memcpy(row[t], g + (t * k + i) * n + j0, width * sizeof(float));
+            std::fill(row[t] + width, row[t] + kNR, 0.f);
+          }
+          for (int64_t e = 0; e < positions; ++e) {
+            const Taps& w = taps[e];
+            vfloat s0 = vfloat{}, s1 = vfloat{};
+            for (int t = 0; t < w.count; ++t) {
+              s0 += w.weight[t] * load(row[w.index[t]]);
+              s1 += w.weight[t] * load(row[w.index[t]] + kVL);
+            }
+            float* out = u + ((e * columns + col) * k + i) * kNR;
+            store(out, s0);
+            store(out + kVL, s1);
+          }
         }
-        float* out = u + ((e * columns + col) * k + i) * kNR;
-        store(out, s0);
-        store(out + kVL, s1);
       }
     }
   };
   const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
-  tensorflow::Shard(pool.num_threads, pool.workers, columns * k, 4 * positions * kNR, work);
+  tensorflow::Shard(pool.num_threads, pool.workers, (k + kRows - 1) / kRows, 4 * kRows * positions * n, work);
 }
 
 // c[rows x kNR] = a[rows x k] @ panel[k x kNR], kMR rows at a time
@@ -377,10 +385,10 @@ void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const
   Tensor* m = nullptr;
   OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({positions, p, n}), &m));
   // The transformed kernel is made for a group of positions at a time, at most kGroupBytes: the
-  // whole of it (4 or 7.1 times the kernel, 38 MB for a 512 x 512 layer) would be written and read
-  // back through main memory, and an allocation that large is mapped afresh on every call (its
-  // pages faulted in again: a third of the step on some machines).
-  constexpr int64_t kGroupBytes = 8 << 20;
+  // whole of it (4 or 7.1 times the kernel, 38 MB for a 512 x 512 layer) is above glibc's largest
+  // mmap threshold (32 MB), so it would be mapped afresh on every call and its pages faulted in
+  // again (a third of the step on a machine measured). Smaller groups read the kernel more often.
+  constexpr int64_t kGroupBytes = 16 << 20;
   const int64_t per_position = columns * k * kNR;
   const int64_t group = std::clamp<int64_t>(kGroupBytes / (per_position * int64_t{sizeof(float)}), 1, positions);
   Tensor u;
