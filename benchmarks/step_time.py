@@ -51,6 +51,8 @@ TF_VARIANTS = {
                   "train_step": {"fixed_style_grams": False, "jit_compile": False}},
     # What model_nn and make_train_step do by default now: this is "ours".
     "tf-default": {},
+    # The same in a process with TensorFlow's pooling CPU allocator, as `python -m nst_utils` runs
+    "tf-default-bfc": {"env": {"TF_CPU_ALLOCATOR_USE_BFC": "true"}},
     # Ablations (--ablation): what each setting buys on its own or on top of the default.
     "tf-full-network": {"build_vgg": {"fast_input_gradient": False},
                         "train_step": {"fixed_style_grams": False, "jit_compile": False}, "full_network": True},
@@ -68,7 +70,7 @@ TORCH_VARIANTS = {
     "pytorch": {},
     "pytorch-channels-last": {"channels_last": True},
 }
-DEFAULT_RUN = ["tf-course", "tf-default", "pytorch", "pytorch-channels-last"]
+DEFAULT_RUN = ["tf-course", "tf-default", "tf-default-bfc", "pytorch", "pytorch-channels-last"]
 ABLATION_RUN = ["tf-full-network", "tf-fast-conv-grad", "tf-fixed-grams", "tf-direct-conv", "tf-tf-transforms",
                 "tf-4x4-tiles", "tf-default-xla", "tf-default-inter1"]
 

@@ -1,8 +1,12 @@
-"""The Winograd transforms as compiled TensorFlow ops (winograd_transforms.cc), built on first use.
+"""Winograd's transforms and products as compiled TensorFlow ops (winograd_transforms.cc), built on
+first use.
 
 TensorFlow has no op that gathers overlapping tiles and transforms them in one pass; composed from
-its own ops (winograd.py's fallback) the transforms take as long as the matrix products they feed.
-The C++ ops do each transform in one pass over memory. They are compiled once per machine, with
+its own ops (winograd.py's fallback) the transforms take as long as the matrix products they feed,
+and its batched matmul runs Winograd's products at a fraction of the CPU's rate, from a transformed
+kernel that must first be written to memory. The C++ ops do each transform in one pass over memory,
+the products with a matrix product of their own that makes the kernel's transform itself, and the
+first layers' whole convolution in one op. They are compiled once per machine, with
 the C++ compiler that TensorFlow's own custom ops need (g++), against the installed TensorFlow's
 headers, into a cache folder: ``$NST_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/nst_utils`` or
 ``~/.cache/nst_utils``, else the temporary folder. ``-march=native``: the library is built for the
