@@ -1,9 +1,10 @@
-// Winograd F(m x m, 3x3) input and output transforms as TensorFlow CPU ops (see native.py), for
-// output tiles m = 4 (input tiles 6x6) and m = 6 (8x8); n = m + 2 below.
+// Winograd F(m x m, 3x3) transforms and products as TensorFlow CPU ops (see native.py), for output
+// tiles m = 4 (input tiles 6x6) and m = 6 (8x8); n = m + 2 below.
 //
-// The same arithmetic as the pure-TensorFlow transforms in winograd.py, in one pass over memory
-// each: TensorFlow runs those as pad, space_to_batch, slices, concatenations and a dense n^2 x n^2
-// matmul, five passes over tensors larger than the layer's input.
+// The same arithmetic as the pure-TensorFlow path in winograd.py, with fewer passes over memory:
+// TensorFlow runs the transforms as pad, space_to_batch, slices, concatenations and a dense
+// n^2 x n^2 matmul, five passes over tensors larger than the layer's input, and the products as a
+// batched matmul of a transformed kernel it must first write out (4 or 7.1 times the kernel).
 //
 // NstWinogradInput:  x (N, H, W, C), attr tile = m -> v (n*n, N * ceil(H/m) * ceil(W/m), C)
 //   v[n*a+b, tile, c] = (B^T d B)[a, b], d the n x n window of channel c starting one pixel above
@@ -11,10 +12,10 @@
 // NstWinogradOutput: m (n*n, P, C), attrs height, width, tile = m -> y (N, height, width, C)
 //   the m x m block of a tile is A^T M A, cropped at the image's edge.
 // NstWinogradProducts: v (n*n, P, K), kernel (3, 3, K, N), kron (n*n, 9) -> m (n*n, P, N)
-//   m[e] = v[e] @ U[e], U[e] = sum_t kron[e, t] kernel[t]: the products in the Winograd domain, with
-//   the input gradient's products take the kernel with its channels swapped (3, 3, C_out, C_in) and
-//   kron(G, G) of the kernel rotated by 180 degrees;
-//   the kernel's transform (kron = kron(G, G)) made inside the op, in the order the product reads it.
+//   m[e] = v[e] @ U[e], U[e] = sum_t kron[e, t] kernel[t]: the products in the Winograd domain, the
+//   kernel's transform (kron = kron(G, G)) made inside the op, in the order the product reads it.
+//   The input gradient's products take the kernel with its channels swapped (3, 3, C_out, C_in)
+//   and kron(G, G) of the kernel rotated by 180 degrees.
 // NstWinogradConv: x (N, H, W, K), kernel (3, 3, K, C), kron (n*n, 9), attr tile = m -> y (N, H, W, C)
 //   the three above in one op, bands of tiles at a time, for layers with small kernels.
 #include <algorithm>
@@ -390,7 +391,7 @@ void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const
   // again (a third of the step on a machine measured). Smaller groups read the kernel more often.
   constexpr int64_t kGroupBytes = 16 << 20;
   const int64_t per_position = columns * k * kNR;
-  const int64_t group = std::clamp<int64_t>(kGroupBytes / (per_position * int64_t{sizeof(float)}), 1, positions);
+  const int64_t group = std::max<int64_t>(1, std::min(positions, kGroupBytes / (per_position * int64_t{sizeof(float)})));
   Tensor u;
   OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT, TensorShape({group * per_position}), &u));
   const float* panels = u.flat<float>().data();
@@ -447,8 +448,9 @@ void fused_conv(OpKernelContext* ctx, const Tensor& x, const Tensor& kernel, con
   const float* panels = u.flat<float>().data();
   const float* src = x.flat<float>().data();
   float* dst = y->flat<float>().data();
-  const int64_t band = std::clamp<int64_t>(kBandBytes / (positions * (k + n) * int64_t{sizeof(float)}) / kMR * kMR,
-                                           kMR, tiles);
+  // tiles per band: a multiple of kMR (whole row blocks), at most all of them
+  const int64_t band = std::min<int64_t>(
+      tiles, std::max<int64_t>(kMR, kBandBytes / (positions * (k + n) * int64_t{sizeof(float)}) / kMR * kMR));
   auto work = [&](int64_t begin, int64_t end) {
     std::unique_ptr<float[]> v(new float[positions * band * k]), m(new float[positions * band * n]),
         partial(new float[band * kNR]);
