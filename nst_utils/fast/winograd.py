@@ -204,6 +204,7 @@ def _winograd_conv2d(x, kernel, tile, input_gradient, compiled):
         products = ops.nst_winograd_products(tiles, kernel_in_use(), kron)
     return ops.nst_winograd_output(products, height=h, width=w, tile=tile)
 
+
 # Traced once per layer shape (a function call in the caller's graph, inlined by TensorFlow's graph
 # optimiser), so that tracing a model does not rebuild its ops for every call. Different layer
 # shapes are expected, not a sign of a retracing problem.
