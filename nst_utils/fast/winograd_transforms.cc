@@ -380,6 +380,19 @@ void multiply_panel(const float* a, int64_t rows, int64_t k, const float* panel,
   }
 }
 
+// c[rows x width] = a[rows x k] @ panel[k x kNR] for the output channels j0 .. j0 + width of c
+// (row stride n); the last, narrower column (width < kNR) goes through `partial` (rows x kNR).
+void multiply_column(const float* a, int64_t rows, int64_t k, const float* panel, float* c, int64_t n,
+                     int64_t j0, float* partial) {
+  const int64_t width = std::min<int64_t>(kNR, n - j0);
+  if (width == kNR) {
+    multiply_panel(a, rows, k, panel, c + j0, n);
+    return;
+  }
+  multiply_panel(a, rows, k, panel, partial, kNR);
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * n + j0, partial + r * kNR, width * sizeof(float));
+}
+
 void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const Tensor& kron) {
   const int64_t positions = v.dim_size(0), p = v.dim_size(1), k = v.dim_size(2), n = kernel.dim_size(3);
   const int64_t columns = (n + kNR - 1) / kNR;
@@ -408,14 +421,7 @@ void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const
       const float* a = src + ((e0 + e) * p + r0) * k;
       float* c = dst + ((e0 + e) * p + r0) * n;
       for (int64_t col = 0; col < columns; ++col) {
-        const float* panel = panels + (e * columns + col) * k * kNR;
-        const int64_t j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
-        if (width == kNR) {
-          multiply_panel(a, rows, k, panel, c + j0, n);
-          continue;
-        }
-        multiply_panel(a, rows, k, panel, partial.get(), kNR);  // the last, narrower column
-        for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * n + j0, partial.get() + r * kNR, width * sizeof(float));
+        multiply_column(a, rows, k, panels + (e * columns + col) * k * kNR, c, n, col * kNR, partial.get());
       }
     }
   };
@@ -462,15 +468,8 @@ void fused_conv(OpKernelContext* ctx, const Tensor& x, const Tensor& kernel, con
       }
       for (int e = 0; e < positions; ++e) {
         for (int64_t col = 0; col < columns; ++col) {
-          const float* panel = panels + (e * columns + col) * k * kNR;
-          const int64_t j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
-          float* c = m.get() + e * band * n + j0;
-          if (width == kNR) {
-            multiply_panel(v.get() + e * band * k, count, k, panel, c, n);
-            continue;
-          }
-          multiply_panel(v.get() + e * band * k, count, k, panel, partial.get(), kNR);
-          for (int64_t r = 0; r < count; ++r) std::memcpy(c + r * n, partial.get() + r * kNR, width * sizeof(float));
+          multiply_column(v.get() + e * band * k, count, k, panels + (e * columns + col) * k * kNR,
+                          m.get() + e * band * n, n, col * kNR, partial.get());
         }
       }
       for (int64_t q = 0; q < count; ++q) {
