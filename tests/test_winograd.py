@@ -266,8 +266,8 @@ def test_load_vgg_model_chooses_the_convolutions(standin_weights, vgg19_standin)
 
 def test_one_op_for_the_layers_with_small_kernels():
     # The compiled ops run a layer as one op where its kernel's transform is small (it is read again
-    # for every band of tiles): conv1_2 and conv2_1 with F(6x6, 3x3), the layers with the most tiles.
+    # for every band of tiles): blocks 1 and 2 with F(6x6, 3x3), the layers with the most tiles.
     fused = [name for name, c_in, c_out in vgg19_convs()
              if choice.use_winograd(c_in, c_out) and choice.winograd_fused(6, c_in, c_out)]
-    assert fused == ["conv1_2", "conv2_1"]
-    assert not choice.winograd_fused(4, 256, 256)
+    assert fused == ["conv1_2", "conv2_1", "conv2_2"]
+    assert not choice.winograd_fused(6, 128, 256) and not choice.winograd_fused(4, 256, 256)

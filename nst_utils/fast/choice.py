@@ -35,8 +35,9 @@ MIN_PIXELS = 1000
 #: transformed tiles and products, 20 times the layer's input with F(6x6, 3x3)), where its kernel's
 #: transform has at most this many values: the op reads it again for every band. Measured at 400x300
 #: on a 2-core AVX2 EPYC (forward convolution): conv1_2 0.37 of the time of the three ops, conv2_1
-#: 0.73; conv2_2 (4.2 MB of transformed kernel) and block 3 1.05-1.26, so not there.
-FUSED_MAX_KERNEL_TILE_VALUES = 2 ** 19
+#: 0.73, conv2_2 (4.2 MB of transformed kernel) about 0.6-0.9 once the kernel's transform had been
+#: made faster (the whole step 3 % faster and 60 MB smaller); block 3 (8-17 MB) 1.3-1.6, so not there.
+FUSED_MAX_KERNEL_TILE_VALUES = 2 ** 20
 
 
 def use_winograd(in_channels, out_channels, pixels=None):

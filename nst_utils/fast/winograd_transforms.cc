@@ -324,38 +324,47 @@ struct Taps {
 
 // U[e] = sum_t kron[e, t] W[t] for positions e (rows of kr), W[t] the kernel's tap t as a (K, N)
 // matrix, written in the order the products read it: u[e][column] is a K x kNR panel (kNR output
-// channels, zero-padded past the last one). One pass over the kernel: each row of a column's taps
-// is loaded once and used for all positions.
+// channels, zero-padded past the last one). A work unit is a block of kRows rows of every tap: each
+// column of it is copied to `rows` (in L1) once and used for all positions, and each position's
+// panel gets kRows contiguous rows. Writing position after position (not all positions of one
+// row at a time, whose panels lie a power of two apart and evict one another) made this 1.7 times
+// as fast on a 2-core AVX2 EPYC (512 x 512 channels).
 void transform_kernel(OpKernelContext* ctx, const float* g, int64_t k, int64_t n, const float* kr,
                       int64_t positions, float* u) {
   const int64_t columns = (n + kNR - 1) / kNR;
   std::vector<Taps> taps;
   for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
   if (positions == 0) return;
-  // A work unit is a block of kRows rows of every tap, read column after column (each 64-byte
-  // line of the kernel used once, whole); each position's panel gets kRows contiguous rows.
-  constexpr int64_t kRows = 8;
+  constexpr int64_t kRows = 32;
   auto work = [&](int64_t begin, int64_t end) {
-    alignas(64) float row[9][kNR];
+    alignas(64) float rows[9][kRows][kNR];
     for (int64_t unit = begin; unit < end; ++unit) {
-      const int64_t i0 = unit * kRows, i1 = std::min(k, i0 + kRows);
+      const int64_t i0 = unit * kRows, count = std::min(k, i0 + kRows) - i0;
       for (int64_t col = 0; col < columns; ++col) {
         const int64_t j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
-        for (int64_t i = i0; i < i1; ++i) {
-          for (int t = 0; t < 9; ++t) {
-            std::memcpy(row[t], g + (t * k + i) * n + j0, width * sizeof(float));
-            std::fill(row[t] + width, row[t] + kNR, 0.f);
+        for (int t = 0; t < 9; ++t) {
+          for (int64_t i = 0; i < count; ++i) {
+            const float* src = g + (t * k + i0 + i) * n + j0;
+            if (width == kNR) {
+              store(rows[t][i], load(src));
+              store(rows[t][i] + kVL, load(src + kVL));
+            } else {
+              std::memcpy(rows[t][i], src, width * sizeof(float));
+              std::fill(rows[t][i] + width, rows[t][i] + kNR, 0.f);
+            }
           }
-          for (int64_t e = 0; e < positions; ++e) {
-            const Taps& w = taps[e];
+        }
+        for (int64_t e = 0; e < positions; ++e) {
+          const Taps& w = taps[e];
+          float* out = u + ((e * columns + col) * k + i0) * kNR;
+          for (int64_t i = 0; i < count; ++i) {
             vfloat s0 = vfloat{}, s1 = vfloat{};
             for (int t = 0; t < w.count; ++t) {
-              s0 += w.weight[t] * load(row[w.index[t]]);
-              s1 += w.weight[t] * load(row[w.index[t]] + kVL);
+              s0 += w.weight[t] * load(rows[w.index[t]][i]);
+              s1 += w.weight[t] * load(rows[w.index[t]][i] + kVL);
             }
-            float* out = u + ((e * columns + col) * k + i) * kNR;
-            store(out, s0);
-            store(out + kVL, s1);
+            store(out + i * kNR, s0);
+            store(out + i * kNR + kVL, s1);
           }
         }
       }
