@@ -101,10 +101,12 @@ def test_compiled_products_are_the_winograd_products(shape, tile):
     rng = np.random.default_rng(rows)
     tiles = rng.normal(0, 10, ((tile + 2) ** 2, rows, c_in)).astype(np.float32)
     kernel = rng.normal(0, 0.1, (3, 3, c_in, c_out)).astype(np.float32)
+    # The input gradient's kernel comes with its channels swapped, (3, 3, c_out, c_in), and is read so.
+    swapped = np.ascontiguousarray(np.transpose(kernel, (0, 1, 3, 2)))
     for kron in (winograd._KRON[tile].kernel, winograd._KRON[tile].kernel_flipped):
-        out = ops.nst_winograd_products(tiles, kernel, kron).numpy()
         expected = tiles.astype(np.float64) @ (kron.astype(np.float64) @ kernel.reshape(9, -1)).reshape(-1, c_in, c_out)
-        assert_close(out, expected, 2e-6)
+        assert_close(ops.nst_winograd_products(tiles, kernel, kron).numpy(), expected, 2e-6)
+        assert_close(ops.nst_winograd_products(tiles, swapped, kron, swap_channels=True).numpy(), expected, 2e-6)
 
 
 def test_needs_a_static_shape():

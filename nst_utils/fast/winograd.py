@@ -190,18 +190,15 @@ def _winograd_conv2d(x, kernel, tile, input_gradient, compiled):
             kernel_tiles = transform_kernel(kernel, input_gradient, tile)
         return _output_from_tiles(tf.matmul(tiles, kernel_tiles, transpose_b=input_gradient), (n, h, w))
 
-    # The compiled ops make the kernel's transform themselves. The input gradient's take the kernel
-    # with its channels swapped, and kron(G, G) of the kernel rotated by 180 degrees.
-    def kernel_in_use():
-        return tf.transpose(kernel, [0, 1, 3, 2]) if input_gradient else kernel
-
+    # The compiled ops make the kernel's transform themselves. The input gradient's take kron(G, G)
+    # of the kernel rotated by 180 degrees, and read the kernel with its channels swapped.
     kron = _KRON[tile].kernel_flipped if input_gradient else _KRON[tile].kernel
     c_in, c_out = kernel.shape[2:]
     if choice.winograd_fused(tile, c_in, c_out):
-        return ops.nst_winograd_conv(x, kernel_in_use(), kron, tile=tile)
+        return ops.nst_winograd_conv(x, kernel, kron, tile=tile, swap_channels=input_gradient)
     tiles = ops.nst_winograd_input(x, tile=tile)
     with tf.control_dependencies([tiles]):
-        products = ops.nst_winograd_products(tiles, kernel_in_use(), kron)
+        products = ops.nst_winograd_products(tiles, kernel, kron, swap_channels=input_gradient)
     return ops.nst_winograd_output(products, height=h, width=w, tile=tile)
 
 

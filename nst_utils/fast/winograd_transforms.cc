@@ -14,9 +14,10 @@
 // NstWinogradProducts: v (n*n, P, K), kernel (3, 3, K, N), kron (n*n, 9) -> m (n*n, P, N)
 //   m[e] = v[e] @ U[e], U[e] = sum_t kron[e, t] kernel[t]: the products in the Winograd domain, the
 //   kernel's transform (kron = kron(G, G)) made inside the op, in the order the product reads it.
-//   The input gradient's products take the kernel with its channels swapped (3, 3, C_out, C_in)
-//   and kron(G, G) of the kernel rotated by 180 degrees.
-// NstWinogradConv: x (N, H, W, K), kernel (3, 3, K, C), kron (n*n, 9), attr tile = m -> y (N, H, W, C)
+//   The input gradient's products take kron(G, G) of the kernel rotated by 180 degrees and attr
+//   swap_channels = true: kernel is then (3, 3, N, K), read as if its channel axes were swapped.
+// NstWinogradConv: x (N, H, W, K), kernel (3, 3, K, C), kron (n*n, 9), attrs tile = m, swap_channels
+//   -> y (N, H, W, C)
 //   the three above in one op, bands of tiles at a time, for layers with small kernels.
 #include <algorithm>
 #include <cstring>
@@ -328,9 +329,10 @@ struct Taps {
 // column of it is copied to `rows` (in L1) once and used for all positions, and each position's
 // panel gets kRows contiguous rows. Writing position after position (not all positions of one
 // row at a time, whose panels lie a power of two apart and evict one another) made this 1.7 times
-// as fast on a 2-core AVX2 EPYC (512 x 512 channels).
-void transform_kernel(OpKernelContext* ctx, const float* g, int64_t k, int64_t n, const float* kr,
-                      int64_t positions, float* u) {
+// as fast on a 2-core AVX2 EPYC (512 x 512 channels). With `swapped`, g is (3, 3, N, K) and W[t] its
+// tap t transposed: the input gradient's kernel, read in place rather than transposed in memory first.
+void transform_kernel(OpKernelContext* ctx, const float* g, bool swapped, int64_t k, int64_t n,
+                      const float* kr, int64_t positions, float* u) {
   const int64_t columns = (n + kNR - 1) / kNR;
   std::vector<Taps> taps;
   for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
@@ -342,6 +344,14 @@ void transform_kernel(OpKernelContext* ctx, const float* g, int64_t k, int64_t n
       const int64_t i0 = unit * kRows, count = std::min(k, i0 + kRows) - i0;
       for (int64_t col = 0; col < columns; ++col) {
         const int64_t j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
+        if (swapped) {
+          for (int t = 0; t < 9; ++t) {
+            for (int64_t j = 0; j < kNR; ++j) {
+              const float* src = g + (t * n + j0 + j) * k + i0;
+              for (int64_t i = 0; i < count; ++i) rows[t][i][j] = j < width ? src[i] : 0.f;
+            }
+          }
+        } else {
         for (int t = 0; t < 9; ++t) {
           for (int64_t i = 0; i < count; ++i) {
             const float* src = g + (t * k + i0 + i) * n + j0;
@@ -353,6 +363,7 @@ void transform_kernel(OpKernelContext* ctx, const float* g, int64_t k, int64_t n
               std::fill(rows[t][i] + width, rows[t][i] + kNR, 0.f);
             }
           }
+        }
         }
         for (int64_t e = 0; e < positions; ++e) {
           const Taps& w = taps[e];
@@ -402,8 +413,9 @@ void multiply_column(const float* a, int64_t rows, int64_t k, const float* panel
   for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * n + j0, partial + r * kNR, width * sizeof(float));
 }
 
-void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const Tensor& kron) {
-  const int64_t positions = v.dim_size(0), p = v.dim_size(1), k = v.dim_size(2), n = kernel.dim_size(3);
+void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, bool swapped, const Tensor& kron) {
+  const int64_t positions = v.dim_size(0), p = v.dim_size(1), k = v.dim_size(2);
+  const int64_t n = kernel.dim_size(swapped ? 2 : 3);
   const int64_t columns = (n + kNR - 1) / kNR;
   Tensor* m = nullptr;
   OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({positions, p, n}), &m));
@@ -437,8 +449,8 @@ void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const
   const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
   for (; e0 < positions; e0 += group) {
     const int64_t count = std::min(group, positions - e0);
-    transform_kernel(ctx, kernel.flat<float>().data(), k, n, kron.flat<float>().data() + e0 * 9, count,
-                     u.flat<float>().data());
+    transform_kernel(ctx, kernel.flat<float>().data(), swapped, k, n, kron.flat<float>().data() + e0 * 9,
+                     count, u.flat<float>().data());
     tensorflow::Shard(pool.num_threads, pool.workers, count * chunks, 2 * std::min(p, kRowChunk) * k * n, work);
   }
 }
@@ -448,17 +460,17 @@ void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, const
 // 20 times the layer's input for F(6x6, 3x3). It pays where the transformed kernel is small (it
 // is read again for every band): the first blocks of VGG (see choice.winograd_fused).
 template <class T>
-void fused_conv(OpKernelContext* ctx, const Tensor& x, const Tensor& kernel, const Tensor& kron) {
+void fused_conv(OpKernelContext* ctx, const Tensor& x, const Tensor& kernel, bool swapped, const Tensor& kron) {
   constexpr int kOut = T::kOut, kIn = T::kIn, positions = kIn * kIn;
   constexpr int64_t kBandBytes = 2 << 20;
   const int64_t images = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), k = x.dim_size(3);
-  const int64_t n = kernel.dim_size(3), columns = (n + kNR - 1) / kNR;
+  const int64_t n = kernel.dim_size(swapped ? 2 : 3), columns = (n + kNR - 1) / kNR;
   const int64_t th = tiles_along(h, kOut), tw = tiles_along(w, kOut), tiles = images * th * tw;
   Tensor* y = nullptr;
   OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({images, h, w, n}), &y));
   Tensor u;
   OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT, TensorShape({positions * columns * k * kNR}), &u));
-  transform_kernel(ctx, kernel.flat<float>().data(), k, n, kron.flat<float>().data(), positions,
+  transform_kernel(ctx, kernel.flat<float>().data(), swapped, k, n, kron.flat<float>().data(), positions,
                    u.flat<float>().data());
   const float* panels = u.flat<float>().data();
   const float* src = x.flat<float>().data();
@@ -494,42 +506,53 @@ void fused_conv(OpKernelContext* ctx, const Tensor& x, const Tensor& kernel, con
 
 class WinogradConvOp : public OpKernel {
  public:
-  explicit WinogradConvOp(OpKernelConstruction* ctx) : OpKernel(ctx) { OP_REQUIRES_OK(ctx, read_tile(ctx, &tile_)); }
+  explicit WinogradConvOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, read_tile(ctx, &tile_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("swap_channels", &swapped_));
+  }
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor &x = ctx->input(0), &kernel = ctx->input(1), &kron = ctx->input(2);
     const int n = tile_ + 2;
     OP_REQUIRES(ctx, x.dims() == 4, tensorflow::errors::InvalidArgument("x must be (N, H, W, K)"));
     OP_REQUIRES(ctx, kernel.dims() == 4 && kernel.dim_size(0) == 3 && kernel.dim_size(1) == 3 &&
-                         kernel.dim_size(2) == x.dim_size(3),
-                tensorflow::errors::InvalidArgument("kernel must be (3, 3, K, C) with K = x's channels"));
+                         kernel.dim_size(swapped_ ? 3 : 2) == x.dim_size(3),
+                tensorflow::errors::InvalidArgument(swapped_ ? "kernel must be (3, 3, C, K) with K = x's channels"
+                                                             : "kernel must be (3, 3, K, C) with K = x's channels"));
     OP_REQUIRES(ctx, kron.dims() == 2 && kron.dim_size(0) == n * n && kron.dim_size(1) == 9,
                 tensorflow::errors::InvalidArgument("kron must be (", n * n, ", 9)"));
     if (tile_ == 6) {
-      fused_conv<F6>(ctx, x, kernel, kron);
+      fused_conv<F6>(ctx, x, kernel, swapped_, kron);
     } else {
-      fused_conv<F4>(ctx, x, kernel, kron);
+      fused_conv<F4>(ctx, x, kernel, swapped_, kron);
     }
   }
 
  private:
   int tile_ = 4;
+  bool swapped_ = false;
 };
 
 class WinogradProductsOp : public OpKernel {
  public:
-  explicit WinogradProductsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit WinogradProductsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("swap_channels", &swapped_));
+  }
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor &v = ctx->input(0), &kernel = ctx->input(1), &kron = ctx->input(2);
     OP_REQUIRES(ctx, v.dims() == 3, tensorflow::errors::InvalidArgument("v must be (n*n, P, K)"));
     OP_REQUIRES(ctx, kernel.dims() == 4 && kernel.dim_size(0) == 3 && kernel.dim_size(1) == 3 &&
-                         kernel.dim_size(2) == v.dim_size(2),
-                tensorflow::errors::InvalidArgument("kernel must be (3, 3, K, N) with K = v's last dimension"));
+                         kernel.dim_size(swapped_ ? 3 : 2) == v.dim_size(2),
+                tensorflow::errors::InvalidArgument(swapped_ ? "kernel must be (3, 3, N, K) with K = v's last dimension"
+                                                             : "kernel must be (3, 3, K, N) with K = v's last dimension"));
     OP_REQUIRES(ctx, kron.dims() == 2 && kron.dim_size(0) == v.dim_size(0) && kron.dim_size(1) == 9,
                 tensorflow::errors::InvalidArgument("kron must be (n*n, 9) with n*n = v's first dimension"));
-    products(ctx, v, kernel, kron);
+    products(ctx, v, kernel, swapped_, kron);
   }
+
+ private:
+  bool swapped_ = false;
 };
 
 }  // namespace
@@ -578,12 +601,15 @@ REGISTER_OP("NstWinogradProducts")
     .Input("v: float")
     .Input("kernel: float")
     .Input("kron: float")
+    .Attr("swap_channels: bool = false")
     .Output("m: float")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       tensorflow::shape_inference::ShapeHandle v, kernel;
       TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &v));
       TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 4, &kernel));
-      c->set_output(0, c->MakeShape({c->Dim(v, 0), c->Dim(v, 1), c->Dim(kernel, 3)}));
+      bool swapped;
+      TF_RETURN_IF_ERROR(c->GetAttr("swap_channels", &swapped));
+      c->set_output(0, c->MakeShape({c->Dim(v, 0), c->Dim(v, 1), c->Dim(kernel, swapped ? 2 : 3)}));
       return absl::OkStatus();
     });
 
@@ -592,12 +618,15 @@ REGISTER_OP("NstWinogradConv")
     .Input("kernel: float")
     .Input("kron: float")
     .Attr("tile: int = 4")
+    .Attr("swap_channels: bool = false")
     .Output("y: float")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       tensorflow::shape_inference::ShapeHandle x, kernel;
       TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 4, &x));
       TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 4, &kernel));
-      c->set_output(0, c->MakeShape({c->Dim(x, 0), c->Dim(x, 1), c->Dim(x, 2), c->Dim(kernel, 3)}));
+      bool swapped;
+      TF_RETURN_IF_ERROR(c->GetAttr("swap_channels", &swapped));
+      c->set_output(0, c->MakeShape({c->Dim(x, 0), c->Dim(x, 1), c->Dim(x, 2), c->Dim(kernel, swapped ? 2 : 3)}));
       return absl::OkStatus();
     });
 
