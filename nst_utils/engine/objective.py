@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from ..config import STYLE_LAYERS
 from ..costs import check_shapes, check_style_layers, compute_style_cost
+from ..fast import gram as fast_gram
 
 _SIZE_HINT = "Resize the style image to the content image's size."
 
@@ -31,10 +32,11 @@ _SIZE_HINT = "Resize the style image to the content image's size."
 def gram_of_unrolled(A):
     """A^T A for A of shape (n_H*n_W, n_C): gram_matrix of the course's unrolled (n_C, n_H*n_W)
     activations without materialising the transpose, with a one-matmul gradient A (dG + dG^T)
-    where TensorFlow's generic MatMul gradient would do two."""
+    where TensorFlow's generic MatMul gradient would do two. On a CPU A^T A is a compiled op
+    (fast/gram.py)."""
     def grad(dG):
         return tf.matmul(A, dG + tf.transpose(dG))
-    return tf.matmul(A, A, transpose_a=True), grad
+    return fast_gram.gram(A), grad
 
 
 def gram(a, normalize=False):

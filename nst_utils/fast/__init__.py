@@ -1,12 +1,14 @@
-"""Faster equivalents of the course network's convolutions, behind the course: vgg.build_vgg opts
-into them (``fast_input_gradient``, ``winograd``); they give the course's activations and gradients
-up to float rounding (tests/test_bench_equivalence.py, tests/test_winograd.py).
+"""Faster equivalents of the course network's convolutions and of the style cost's Gram matrix, behind
+the course: vgg.build_vgg opts into the convolutions (``fast_input_gradient``, ``winograd``); they give
+the course's activations and gradients up to float rounding (tests/test_bench_equivalence.py,
+tests/test_winograd.py, tests/test_fast_gram.py).
 
 - winograd.py: 3x3 convolutions by Winograd F(4x4, 3x3) and F(6x6, 3x3).
 - choice.py: which convolutions use which (no TensorFlow import).
-- native.py: its tile transforms and products as compiled TensorFlow ops (winograd_transforms.cc),
-  built with g++ on first use; without a compiler winograd.py uses TensorFlow's ops (same values,
-  slower).
+- native.py: its tile transforms and products, and the style cost's Gram matrix, as compiled
+  TensorFlow ops (compiled_ops.cc), built with g++ on first use; without a compiler winograd.py and
+  gram.py use TensorFlow's ops (same values, slower).
+- gram.py: the Gram matrix A^T A of the style cost (engine/objective.py), compiled where it can run.
 - conv.py: Conv2D, a keras Conv2D whose input gradient is a forward convolution, optionally
   computed by Winograd.
 """

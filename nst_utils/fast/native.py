@@ -1,5 +1,5 @@
-"""Winograd's transforms and products as compiled TensorFlow ops (winograd_transforms.cc), built on
-first use.
+"""The package's compiled TensorFlow ops (compiled_ops.cc): Winograd's transforms and products, and
+the style cost's Gram matrices; built on first use.
 
 TensorFlow has no op that gathers overlapping tiles and transforms them in one pass; composed from
 its own ops (winograd.py's fallback) the transforms take as long as the matrix products they feed,
@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-SOURCE = Path(__file__).with_name("winograd_transforms.cc")
+SOURCE = Path(__file__).with_name("compiled_ops.cc")
 log = logging.getLogger(__name__)
 _state = {}
 
@@ -72,14 +72,15 @@ def _load():
                                      _cpu_features().encode()])).hexdigest()[:16]
     errors = []
     for folder in _cache_dirs():
-        target = folder / f"winograd_transforms-{key}.so"
+        target = folder / f"compiled_ops-{key}.so"
         try:
             if not target.is_file():
                 _compile(tf, target)
             library = tf.load_op_library(str(target))
             # Used only inside fast.conv's custom gradient, which supplies the convolution's own
             # gradient: the tape may record these ops but never differentiates them.
-            for name in ("NstWinogradInput", "NstWinogradOutput", "NstWinogradProducts", "NstWinogradConv"):
+            for name in ("NstWinogradInput", "NstWinogradOutput", "NstWinogradProducts", "NstWinogradConv",
+                         "NstGram"):
                 tf.no_gradient(name)
             return library
         except (OSError, RuntimeError, subprocess.SubprocessError, tf.errors.OpError) as error:
@@ -89,7 +90,7 @@ def _load():
 
 def ops():
     """The loaded op library (nst_winograd_input, nst_winograd_products, nst_winograd_output,
-    nst_winograd_conv), or None if it cannot be had."""
+    nst_winograd_conv, nst_gram), or None if it cannot be had."""
     if "ops" not in _state:
         try:
             _state["ops"] = _load()
@@ -107,3 +108,15 @@ def tried():
 def why_not():
     """Why ops() is None ('' if the compiled ops are loaded or were not tried yet)."""
     return _state.get("why_not", "")
+
+
+def in_xla():
+    """Whether the graph being traced will be compiled by XLA, which cannot run the compiled ops."""
+    import tensorflow as tf
+
+    try:
+        from tensorflow.python.ops import control_flow_util  # TensorFlow has no public test for this
+
+        return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    except (ImportError, AttributeError):
+        return False  # a TensorFlow without it: XLA users then set NST_NATIVE=0

@@ -144,16 +144,6 @@ def _output_from_tiles(products, shape):
     return out[:, :h, :w]
 
 
-def _in_xla():
-    """Whether the graph being traced will be compiled by XLA, which cannot run the compiled ops."""
-    try:
-        from tensorflow.python.ops import control_flow_util  # TensorFlow has no public test for this
-
-        return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
-    except (ImportError, AttributeError):
-        return False  # a TensorFlow without it: XLA users then set NST_NATIVE=0
-
-
 def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False):
     """tf.nn.conv2d(x, kernel, 1, "SAME") for a 3x3 kernel, by Winograd F(m x m, 3x3), m = tile.
 
@@ -173,7 +163,7 @@ def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False):
     if not x.shape.is_fully_defined():
         raise ValueError(f"winograd_conv2d needs a static input shape, got {x.shape}")
     # Decided here, outside the traced function, so that an XLA step gets its own trace.
-    compiled = not _in_xla() and native.ops() is not None
+    compiled = not native.in_xla() and native.ops() is not None
     return _winograd_conv2d(x, tf.convert_to_tensor(kernel, tf.float32), tile, input_gradient, compiled)
 
 

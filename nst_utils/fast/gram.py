@@ -1,0 +1,24 @@
+"""The style cost's Gram matrix A^T A as a compiled op where it can run, else TensorFlow's matmul
+(the same values up to float rounding). engine/objective.py's gram_of_unrolled uses it.
+
+TensorFlow's matmul runs this tall, thin product (120000 x 64 at conv1_1 for 400x300 images) at
+40-80 GFLOP/s on a 2-core AVX2 EPYC. The compiled op computes the upper triangle only (the matrix
+is symmetric: half the multiply-adds) with the Winograd products' register-blocked kernel
+(compiled_ops.cc): 0.55-0.85 of TensorFlow's time for conv1_1 .. conv4_1 at 400x300. The
+gradient's product A (dG + dG^T) stays TensorFlow's: a compiled one was no faster.
+
+a: (P, C) float32, activations unrolled to one row per position.
+"""
+import tensorflow as tf
+
+from . import choice, native
+
+
+def gram(a):
+    """a^T a: (P, C) -> (C, C), by the compiled op if it can take a (channels a multiple of 32, not
+    in an XLA graph, no GPU to run on instead)."""
+    channels = a.shape[-1]
+    compiled = (channels is not None and channels % 32 == 0 and not native.in_xla()
+                and choice.cpu_fast_paths_default())
+    ops = native.ops() if compiled else None
+    return ops.nst_gram(a) if ops is not None else tf.matmul(a, a, transpose_a=True)
