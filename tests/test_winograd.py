@@ -55,7 +55,9 @@ def test_compiled_transforms_equal_the_tensorflow_ones(shape, tile):
     tiles = winograd._input_tiles(x, tile)
     assert_close(ops.nst_winograd_input(x, tile=tile).numpy(), tiles.numpy(), 1e-6)
     out = winograd._output_from_tiles(tiles, shape[:3])
-    assert_close(ops.nst_winograd_output(tiles, height=shape[1], width=shape[2], tile=tile).numpy(), out.numpy(), 1e-6)
+    no_bias = np.zeros([0], np.float32)
+    assert_close(ops.nst_winograd_output(tiles, no_bias, height=shape[1], width=shape[2], tile=tile).numpy(),
+                 out.numpy(), 1e-6)
 
 
 @pytest.mark.parametrize("tile", [4, 6])
@@ -85,6 +87,41 @@ def test_input_gradient_is_the_rotated_kernels_convolution(monkeypatch, tile, op
     expected = numpy_conv2d_same(dy, np.transpose(kernel[::-1, ::-1], (0, 1, 3, 2)))
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=0, atol=3e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("ops", ["compiled", "fused", "tensorflow"])
+@pytest.mark.parametrize("tile", [4, 6])
+def test_a_layer_with_bias_and_relu_in_one_pass(monkeypatch, tile, ops):
+    # fast.conv.Conv2D hands a ReLU layer's bias and activation to the output transform; its
+    # output and its gradients (input, kernel, bias) are keras.layers.Conv2D's.
+    import keras
+
+    from nst_utils.fast.conv import Conv2D
+
+    monkeypatch.setattr(choice, "FUSED_MAX_KERNEL_TILE_VALUES", 10**12 if ops == "fused" else 0)
+    monkeypatch.setattr(choice, "MIN_PIXELS", 1)
+    monkeypatch.setattr(choice, "LARGE_TILE_MIN_PIXELS", 1 if tile == 6 else 10**12)
+    if ops == "tensorflow":
+        monkeypatch.setattr(native, "ops", lambda: None)
+    rng = np.random.default_rng(tile)
+    x = tf.constant(rng.normal(0, 1, (1, 14, 19, 64)).astype(np.float32))
+    weights = tf.constant(rng.normal(0, 1, (1, 14, 19, 70)).astype(np.float32))
+    fast, plain = (cls(70, 3, padding="same", activation="relu", **kw)
+                   for cls, kw in ((Conv2D, {"winograd": True}), (keras.layers.Conv2D, {})))
+    for layer in (fast, plain):
+        layer.build(x.shape)
+    fast.kernel.assign(rng.normal(0, 0.05, (3, 3, 64, 70)).astype(np.float32))
+    fast.bias.assign(rng.normal(0, 0.5, (70,)).astype(np.float32))  # about half the outputs below 0
+    plain.set_weights(fast.get_weights())
+    assert fast._tile(x.shape) == tile
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        outputs = [layer(x) for layer in (fast, plain)]
+        costs = [tf.reduce_sum(weights * y) for y in outputs]
+    assert_close(outputs[0].numpy(), outputs[1].numpy(), 3e-5)
+    for ours, theirs in zip(tape.gradient(costs[0], [x, fast.kernel, fast.bias]),
+                            tape.gradient(costs[1], [x, plain.kernel, plain.bias])):
+        assert_close(np.asarray(ours), np.asarray(theirs), 3e-5)
 
 
 @pytest.mark.parametrize("tile", [4, 6])

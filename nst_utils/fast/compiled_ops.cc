@@ -10,15 +10,16 @@
 // NstWinogradInput:  x (N, H, W, C), attr tile = m -> v (n*n, N * ceil(H/m) * ceil(W/m), C)
 //   v[n*a+b, tile, c] = (B^T d B)[a, b], d the n x n window of channel c starting one pixel above
 //   and left of the tile's m x m block (zeros outside the image: 'same' padding).
-// NstWinogradOutput: m (n*n, P, C), attrs height, width, tile = m -> y (N, height, width, C)
-//   the m x m block of a tile is A^T M A, cropped at the image's edge.
+// NstWinogradOutput: m (n*n, P, C), bias (C) or (0), attrs height, width, tile = m, relu
+//   -> y (N, height, width, C): the m x m block of a tile is A^T M A (+ bias, then max(0, .) with
+//   relu), cropped at the image's edge. The layer's bias and ReLU in the same pass over memory.
 // NstWinogradProducts: v (n*n, P, K), kernel (3, 3, K, N), kron (n*n, 9) -> m (n*n, P, N)
 //   m[e] = v[e] @ U[e], U[e] = sum_t kron[e, t] kernel[t]: the products in the Winograd domain, the
 //   kernel's transform (kron = kron(G, G)) made inside the op, in the order the product reads it.
 //   The input gradient's products take kron(G, G) of the kernel rotated by 180 degrees and attr
 //   swap_channels = true: kernel is then (3, 3, N, K), read as if its channel axes were swapped.
-// NstWinogradConv: x (N, H, W, K), kernel (3, 3, K, C), kron (n*n, 9), attrs tile = m, swap_channels
-//   -> y (N, H, W, C)
+// NstWinogradConv: x (N, H, W, K), kernel (3, 3, K, C), kron (n*n, 9), bias (C) or (0), attrs tile = m,
+//   swap_channels, relu -> y (N, H, W, C)
 //   the three above in one op, bands of tiles at a time, for layers with small kernels.
 // NstGram: a (P, C) -> g (C, C) = a^T a, C a multiple of 32: the Gram matrix of unrolled activations.
 #include <algorithm>
@@ -154,10 +155,11 @@ void input_tile(const float* x, int64_t h, int64_t w, int64_t ch, int64_t img, i
 }
 
 // One tile through the output transform: the m x m block A^T M A of y (N, h, w, ch) at tile row ti
-// and column tj, cropped at the image's edge, from M[a, b][c] = m[(a * kIn + b) * stride + c].
+// and column tj, cropped at the image's edge, from M[a, b][c] = m[(a * kIn + b) * stride + c]; plus
+// bias[c] unless bias is null, then max(0, .) if relu.
 template <class T>
 void output_tile(const float* m, int64_t stride, int64_t ch, float* y, int64_t h, int64_t w, int64_t img,
-                 int64_t ti, int64_t tj) {
+                 int64_t ti, int64_t tj, const float* bias, bool relu) {
   constexpr int kOut = T::kOut, kIn = T::kIn;
   alignas(64) float t[kOut][kIn][kChunk];  // A^T M
   alignas(64) float block[kOut][kOut][kChunk];
@@ -179,7 +181,16 @@ void output_tile(const float* m, int64_t stride, int64_t ch, float* y, int64_t h
     }
     for (int a = 0; a < kOut && ti * kOut + a < h; ++a) {
       for (int b = 0; b < kOut && tj * kOut + b < w; ++b) {
-        std::memcpy(y + ((img * h + ti * kOut + a) * w + tj * kOut + b) * ch + c0, block[a][b], cn * sizeof(float));
+        float* out = y + ((img * h + ti * kOut + a) * w + tj * kOut + b) * ch + c0;
+        if (bias == nullptr && !relu) {
+          std::memcpy(out, block[a][b], cn * sizeof(float));
+          continue;
+        }
+        const float* add = bias ? bias + c0 : nullptr;
+        for (int c = 0; c < cn; ++c) {
+          const float v = block[a][b][c] + (add ? add[c] : 0.f);
+          out[c] = relu ? std::max(v, 0.f) : v;
+        }
       }
     }
   }
@@ -203,8 +214,11 @@ void input_transform(OpKernelContext* ctx, const Tensor& x) {
   tensorflow::Shard(pool.num_threads, pool.workers, tiles, 3 * kIn * kIn * ch, work);
 }
 
+// bias: (C) or (0) for none
+inline const float* bias_or_null(const Tensor& bias) { return bias.NumElements() ? bias.flat<float>().data() : nullptr; }
+
 template <class T>
-void output_transform(OpKernelContext* ctx, const Tensor& m, int64_t h, int64_t w) {
+void output_transform(OpKernelContext* ctx, const Tensor& m, const Tensor& bias, bool relu, int64_t h, int64_t w) {
   constexpr int kOut = T::kOut, kIn = T::kIn;
   OP_REQUIRES(ctx, m.dims() == 3 && m.dim_size(0) == kIn * kIn,
               tensorflow::errors::InvalidArgument("m must be (", kIn * kIn, ", tiles, C)"));
@@ -213,13 +227,16 @@ void output_transform(OpKernelContext* ctx, const Tensor& m, int64_t h, int64_t 
   OP_REQUIRES(ctx, th * tw > 0 && tiles % (th * tw) == 0,
               tensorflow::errors::InvalidArgument("tiles do not match height and width"));
   const int64_t n = tiles / (th * tw);
+  OP_REQUIRES(ctx, bias.dims() == 1 && (bias.dim_size(0) == 0 || bias.dim_size(0) == ch),
+              tensorflow::errors::InvalidArgument("bias must be (", ch, ") or (0)"));
+  const float* add = bias_or_null(bias);
   Tensor* y = nullptr;
   OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n, h, w, ch}), &y));
   const float* src = m.flat<float>().data();
   float* dst = y->flat<float>().data();
   auto work = [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
-      output_tile<T>(src + p * ch, tiles * ch, ch, dst, h, w, p / (th * tw), (p / tw) % th, p % tw);
+      output_tile<T>(src + p * ch, tiles * ch, ch, dst, h, w, p / (th * tw), (p / tw) % th, p % tw, add, relu);
     }
   };
   const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
@@ -252,18 +269,20 @@ class WinogradOutputOp : public OpKernel {
     OP_REQUIRES_OK(ctx, read_tile(ctx, &tile_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("height", &height_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("width", &width_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("relu", &relu_));
   }
 
   void Compute(OpKernelContext* ctx) override {
     if (tile_ == 6) {
-      output_transform<F6>(ctx, ctx->input(0), height_, width_);
+      output_transform<F6>(ctx, ctx->input(0), ctx->input(1), relu_, height_, width_);
     } else {
-      output_transform<F4>(ctx, ctx->input(0), height_, width_);
+      output_transform<F4>(ctx, ctx->input(0), ctx->input(1), relu_, height_, width_);
     }
   }
 
  private:
   int height_ = 0, width_ = 0, tile_ = 4;
+  bool relu_ = false;
 };
 
 
@@ -462,7 +481,8 @@ void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, bool 
 // 20 times the layer's input for F(6x6, 3x3). It pays where the transformed kernel is small (it
 // is read again for every band): the first blocks of VGG (see choice.winograd_fused).
 template <class T>
-void fused_conv(OpKernelContext* ctx, const Tensor& x, const Tensor& kernel, bool swapped, const Tensor& kron) {
+void fused_conv(OpKernelContext* ctx, const Tensor& x, const Tensor& kernel, bool swapped, const Tensor& kron,
+                const float* bias, bool relu) {
   constexpr int kOut = T::kOut, kIn = T::kIn, positions = kIn * kIn;
   constexpr int64_t kBandBytes = 2 << 20;
   const int64_t images = x.dim_size(0), h = x.dim_size(1), w = x.dim_size(2), k = x.dim_size(3);
@@ -497,7 +517,7 @@ void fused_conv(OpKernelContext* ctx, const Tensor& x, const Tensor& kernel, boo
       }
       for (int64_t q = 0; q < count; ++q) {
         const int64_t p = p0 + q;
-        output_tile<T>(m.get() + q * n, band * n, n, dst, h, w, p / (th * tw), (p / tw) % th, p % tw);
+        output_tile<T>(m.get() + q * n, band * n, n, dst, h, w, p / (th * tw), (p / tw) % th, p % tw, bias, relu);
       }
     }
   };
@@ -511,10 +531,11 @@ class WinogradConvOp : public OpKernel {
   explicit WinogradConvOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
     OP_REQUIRES_OK(ctx, read_tile(ctx, &tile_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("swap_channels", &swapped_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("relu", &relu_));
   }
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor &x = ctx->input(0), &kernel = ctx->input(1), &kron = ctx->input(2);
+    const Tensor &x = ctx->input(0), &kernel = ctx->input(1), &kron = ctx->input(2), &bias = ctx->input(3);
     const int n = tile_ + 2;
     OP_REQUIRES(ctx, x.dims() == 4, tensorflow::errors::InvalidArgument("x must be (N, H, W, K)"));
     OP_REQUIRES(ctx, kernel.dims() == 4 && kernel.dim_size(0) == 3 && kernel.dim_size(1) == 3 &&
@@ -523,16 +544,19 @@ class WinogradConvOp : public OpKernel {
                                                              : "kernel must be (3, 3, K, C) with K = x's channels"));
     OP_REQUIRES(ctx, kron.dims() == 2 && kron.dim_size(0) == n * n && kron.dim_size(1) == 9,
                 tensorflow::errors::InvalidArgument("kron must be (", n * n, ", 9)"));
+    const int64_t channels = kernel.dim_size(swapped_ ? 2 : 3);
+    OP_REQUIRES(ctx, bias.dims() == 1 && (bias.dim_size(0) == 0 || bias.dim_size(0) == channels),
+                tensorflow::errors::InvalidArgument("bias must be (", channels, ") or (0)"));
     if (tile_ == 6) {
-      fused_conv<F6>(ctx, x, kernel, swapped_, kron);
+      fused_conv<F6>(ctx, x, kernel, swapped_, kron, bias_or_null(bias), relu_);
     } else {
-      fused_conv<F4>(ctx, x, kernel, swapped_, kron);
+      fused_conv<F4>(ctx, x, kernel, swapped_, kron, bias_or_null(bias), relu_);
     }
   }
 
  private:
   int tile_ = 4;
-  bool swapped_ = false;
+  bool swapped_ = false, relu_ = false;
 };
 
 class WinogradProductsOp : public OpKernel {
@@ -666,9 +690,11 @@ REGISTER_OP("NstWinogradInput")
 
 REGISTER_OP("NstWinogradOutput")
     .Input("m: float")
+    .Input("bias: float")
     .Attr("height: int")
     .Attr("width: int")
     .Attr("tile: int = 4")
+    .Attr("relu: bool = false")
     .Output("y: float")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       tensorflow::shape_inference::ShapeHandle m;
@@ -704,8 +730,10 @@ REGISTER_OP("NstWinogradConv")
     .Input("x: float")
     .Input("kernel: float")
     .Input("kron: float")
+    .Input("bias: float")
     .Attr("tile: int = 4")
     .Attr("swap_channels: bool = false")
+    .Attr("relu: bool = false")
     .Output("y: float")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       tensorflow::shape_inference::ShapeHandle x, kernel;

@@ -15,6 +15,8 @@ same values up to float rounding:
   else F(4x4, 3x3) (2.25). The kernels' Winograd transforms are made from the kernel in every call,
   just before they are used (see winograd.py): nothing is cached, so changed weights are always
   used.
+  A Winograd layer's bias and ReLU are added in the output transform's pass over memory, not in
+  two more passes (and two more tensors) of their own.
 
 The gradient with respect to the kernel is TensorFlow's own (Conv2DBackpropFilter); it is only
 computed if someone differentiates with respect to the weights.
@@ -42,10 +44,19 @@ def _input_gradient(dy, x, kernel, tile):
     return tf.nn.conv2d(dy, rotated(kernel), 1, "SAME")
 
 
-def fast_conv2d(x, kernel, tile=None):
+def fast_conv2d(x, kernel, tile=None, bias=None, relu=False):
     """tf.nn.conv2d(x, kernel, 1, "SAME") with the faster input gradient; by Winograd F(m x m, 3x3)
-    (forward and input gradient) with output tiles m = tile (4 or 6) if x has a static shape."""
+    (forward and input gradient) with output tiles m = tile (4 or 6) if x has a static shape.
+    bias (c_out,) and relu: + bias, then max(0, .), as a Keras layer's bias and activation; with
+    Winograd in the output transform's pass (winograd.winograd_conv2d)."""
     tile = tile if x.shape.is_fully_defined() else None
+    if tile and (bias is not None or relu):
+        return _winograd_layer(x, kernel, tf.zeros([0]) if bias is None else bias, tile, relu)
+    if bias is not None or relu:
+        # TensorFlow's graph optimiser fuses these with its own convolution
+        y = fast_conv2d(x, kernel)
+        y = y + bias if bias is not None else y
+        return tf.nn.relu(y) if relu else y
 
     @tf.custom_gradient
     def conv(x, kernel):
@@ -60,6 +71,26 @@ def fast_conv2d(x, kernel, tile=None):
         return tf.nn.conv2d(x, kernel, 1, "SAME"), grad
 
     return conv(x, kernel)
+
+
+def _winograd_layer(x, kernel, bias, tile, relu):
+    """A conv layer's max(0, conv(x) + bias) (relu) or conv(x) + bias by Winograd; bias (c_out,) or
+    (0,) for none."""
+    @tf.custom_gradient
+    def layer(x, kernel, bias):
+        y = winograd.winograd_conv2d(x, kernel, tile, bias=bias, relu=relu)
+
+        def grad(dy):
+            dz = tf.raw_ops.ReluGrad(gradients=dy, features=y) if relu else dy
+            dkernel = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(kernel),
+                                                      out_backprop=dz, strides=[1, 1, 1, 1],
+                                                      padding="SAME")
+            dbias = tf.reduce_sum(dz, [0, 1, 2]) if bias.shape[0] else tf.zeros([0])
+            return _input_gradient(dz, x, kernel, tile), dkernel, dbias
+
+        return y, grad
+
+    return layer(x, kernel, bias)
 
 
 class Conv2D(keras.layers.Conv2D):
@@ -79,10 +110,19 @@ class Conv2D(keras.layers.Conv2D):
     def get_config(self):
         return {**super().get_config(), "winograd": self.winograd}
 
-    def convolution_op(self, inputs, kernel):
+    def _tile(self, shape):
         # Winograd's tiling needs the image size when the graph is built; without it (Keras
         # building the model, a tf.function over any size) the direct convolution gives the same.
-        shape = inputs.shape
-        tile = (choice.winograd_tile(shape[-1], self.filters, shape[1] * shape[2])
+        return (choice.winograd_tile(shape[-1], self.filters, shape[1] * shape[2])
                 if self._use_winograd and shape.is_fully_defined() else None)
-        return fast_conv2d(inputs, tf.convert_to_tensor(kernel), tile)
+
+    def call(self, inputs):
+        # With Winograd, the bias and a ReLU go into the convolution's own last pass over memory.
+        tile = self._tile(inputs.shape)
+        if tile and self.activation is keras.activations.relu:
+            bias = tf.convert_to_tensor(self.bias) if self.use_bias else None
+            return fast_conv2d(inputs, tf.convert_to_tensor(self.kernel), tile, bias, relu=True)
+        return super().call(inputs)
+
+    def convolution_op(self, inputs, kernel):
+        return fast_conv2d(inputs, tf.convert_to_tensor(kernel), self._tile(inputs.shape))

@@ -144,7 +144,7 @@ def _output_from_tiles(products, shape):
     return out[:, :h, :w]
 
 
-def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False):
+def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False, bias=None, relu=False):
     """tf.nn.conv2d(x, kernel, 1, "SAME") for a 3x3 kernel, by Winograd F(m x m, 3x3), m = tile.
 
     Arguments:
@@ -155,6 +155,9 @@ def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False):
     input_gradient -- compute the convolution's gradient with respect to its input instead: the
                       'same' convolution of x with the kernel rotated by 180 degrees and its
                       channels swapped
+    bias -- (C_out,) float32 added to the result, or None
+    relu -- max(0, .) of the result (after the bias): with the compiled ops, a conv layer's bias and
+            ReLU come in the output transform's pass over memory instead of two more
 
     Returns:
     (N, H, W, C_out) float32, or (N, H, W, C_in) with input_gradient. With the compiled ops it has
@@ -164,11 +167,13 @@ def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False):
         raise ValueError(f"winograd_conv2d needs a static input shape, got {x.shape}")
     # Decided here, outside the traced function, so that an XLA step gets its own trace.
     compiled = not native.in_xla() and native.ops() is not None
-    return _winograd_conv2d(x, tf.convert_to_tensor(kernel, tf.float32), tile, input_gradient, compiled)
+    bias = tf.zeros([0]) if bias is None else tf.convert_to_tensor(bias, tf.float32)
+    return _winograd_conv2d(x, tf.convert_to_tensor(kernel, tf.float32), bias, tile, input_gradient, relu,
+                            compiled)
 
 
 @tf.function
-def _winograd_conv2d(x, kernel, tile, input_gradient, compiled):
+def _winograd_conv2d(x, kernel, bias, tile, input_gradient, relu, compiled):
     n, h, w = x.shape[:3]
     ops = native.ops() if compiled else None
     # What is made from the kernel (its transform: 4, for 6x6 tiles 7.1, times its size) is made
@@ -178,18 +183,20 @@ def _winograd_conv2d(x, kernel, tile, input_gradient, compiled):
         tiles = _input_tiles(x, tile)
         with tf.control_dependencies([tiles]):
             kernel_tiles = transform_kernel(kernel, input_gradient, tile)
-        return _output_from_tiles(tf.matmul(tiles, kernel_tiles, transpose_b=input_gradient), (n, h, w))
+        y = _output_from_tiles(tf.matmul(tiles, kernel_tiles, transpose_b=input_gradient), (n, h, w))
+        y = y + bias if bias.shape[0] else y
+        return tf.nn.relu(y) if relu else y
 
     # The compiled ops make the kernel's transform themselves. The input gradient's take kron(G, G)
     # of the kernel rotated by 180 degrees, and read the kernel with its channels swapped.
     kron = _KRON[tile].kernel_flipped if input_gradient else _KRON[tile].kernel
     c_in, c_out = kernel.shape[2:]
     if choice.winograd_fused(tile, c_in, c_out):
-        return ops.nst_winograd_conv(x, kernel, kron, tile=tile, swap_channels=input_gradient)
+        return ops.nst_winograd_conv(x, kernel, kron, bias, tile=tile, swap_channels=input_gradient, relu=relu)
     tiles = ops.nst_winograd_input(x, tile=tile)
     with tf.control_dependencies([tiles]):
         products = ops.nst_winograd_products(tiles, kernel, kron, swap_channels=input_gradient)
-    return ops.nst_winograd_output(products, height=h, width=w, tile=tile)
+    return ops.nst_winograd_output(products, bias, height=h, width=w, tile=tile, relu=relu)
 
 
 # Traced once per layer shape (a function call in the caller's graph, inlined by TensorFlow's graph
