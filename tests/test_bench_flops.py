@@ -38,13 +38,14 @@ def test_winograd_step_count_by_hand():
     assert flops.winograd_conv_flops(75, 100, 256, 256) == 2 * 36 * (19 * 25) * 256 * 256
     assert flops.winograd_conv_flops(75, 100, 256, 256, tile=6) == 2 * 64 * (13 * 17) * 256 * 256
     work = flops.algorithm_flops(400, 300, STYLE)
-    # at 400x300 every conv but conv1_1 (3 input channels) and conv5_1 (19x25 pixels) runs by
-    # Winograd: blocks 1-3 with 6x6 output tiles, block 4 with 4x4
+    # at 400x300 every conv but conv1_1 (3 input channels) runs by Winograd: blocks 1-3 with 6x6
+    # output tiles, blocks 4-5 with 4x4
     tiles6 = {(300, 400): 50 * 67, (150, 200): 25 * 34, (75, 100): 13 * 17}
-    tiles4 = {(38, 50): 10 * 13}
-    by_hand = 2 * 9 * (300 * 400 * 3 * 64 + 19 * 25 * 512 * 512) + 2 * 64 * (
+    tiles4 = {(38, 50): 10 * 13, (19, 25): 5 * 7}
+    by_hand = 2 * 9 * 300 * 400 * 3 * 64 + 2 * 64 * (
         tiles6[300, 400] * 64 * 64 + tiles6[150, 200] * (64 * 128 + 128 * 128)
-        + tiles6[75, 100] * (128 * 256 + 3 * 256 * 256)) + 2 * 36 * tiles4[38, 50] * (256 * 512 + 3 * 512 * 512)
+        + tiles6[75, 100] * (128 * 256 + 3 * 256 * 256)) + 2 * 36 * (
+        tiles4[38, 50] * (256 * 512 + 3 * 512 * 512) + tiles4[19, 25] * 512 * 512)
     assert work["conv_forward"] == work["conv_backward"] == by_hand
     assert work["total"] == 2 * by_hand + 2 * flops.step_flops(400, 300, STYLE)["gram_forward"]
     # without Winograd it is the direct count

@@ -25,10 +25,12 @@ MIN_CHANNELS = 64
 #: Smallest image (pixels per channel) for Winograd: each step transforms the kernel twice, a cost
 #: that does not shrink with the image. A layer's forward and input gradient together, against the
 #: direct convolution: on a 2-core AVX-512 EPYC, 0.75-0.96 of its time at 19x25 pixels and 1.15-1.8
-#: times it at 10x13; on a 2-core AVX2 EPYC with less memory bandwidth (compiled products), 1.3-1.6
-#: times it at 19x25 (conv4_x at 200x150, conv5_1 at 400x300) and 0.63-0.65 at 38x50. The bar sits
-#: between 19x25 and 38x50, where neither machine loses much.
-MIN_PIXELS = 1000
+#: times it at 10x13. On a 2-core AVX2 EPYC with less memory bandwidth it was 1.3-1.6 times it at
+#: 19x25 (conv4_x at 200x150, conv5_1 at 400x300) until the kernel's transform was made 1.9 times
+#: as fast and the input gradient stopped transposing the kernel (which the direct one still
+#: does): then about equal per layer, and the whole step at 200x150 0.87 of its time with block 4
+#: by Winograd. So the bar sits between 10x13 and 19x25.
+MIN_PIXELS = 400
 
 
 #: The compiled transforms run a layer as one op, bands of tiles at a time (no tensors of

@@ -9,7 +9,7 @@ same values up to float rounding:
   for it (Conv2DBackpropInput) is 10-70% slower than its forward Conv2D on VGG's layer shapes,
   so it is computed as a forward convolution.
 - With ``winograd=True``, layers whose channel counts and image size pass choice.use_winograd
-  (every VGG conv but conv1_1, on images of at least 1000 pixels at its depth) compute both that
+  (every VGG conv but conv1_1, on images of at least 400 pixels at its depth) compute both that
   convolution and the forward one by Winograd, with the tile choice.winograd_tile picks:
   F(6x6, 3x3) (1.78 instead of 9 multiply-adds per output) for up to 256 channels on large images,
   else F(4x4, 3x3) (2.25). The kernels' Winograd transforms are made from the kernel in every call,
