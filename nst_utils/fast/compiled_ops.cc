@@ -584,7 +584,7 @@ class WinogradProductsOp : public OpKernel {
 // ---- Gram matrices ---------------------------------------------------------------------------
 // The style cost's A^T A (A: P positions x C channels): its upper triangle only (it is symmetric:
 // half the multiply-adds), with the products' register-blocked kernel. TensorFlow's matmul runs
-// these tall, thin products at 40-80 GFLOP/s on a 2-core AVX2 EPYC; this one took 0.55-0.85 of its
+// these tall, thin products at 40-80 GFLOP/s on a 2-core AVX2 EPYC; this one took 0.5-0.85 of its
 // time there (conv1_1 .. conv4_1 at 400x300).
 
 // g[r0 + r][j0 .. j0 + kNR] += sum_p a[p][r0 + r] a[p][j0 .. j0 + kNR] for r < R, rows p of a (stride lda)

@@ -4,7 +4,7 @@
 TensorFlow's matmul runs this tall, thin product (120000 x 64 at conv1_1 for 400x300 images) at
 40-80 GFLOP/s on a 2-core AVX2 EPYC. The compiled op computes the upper triangle only (the matrix
 is symmetric: half the multiply-adds) with the Winograd products' register-blocked kernel
-(compiled_ops.cc): 0.55-0.85 of TensorFlow's time for conv1_1 .. conv4_1 at 400x300. The
+(compiled_ops.cc): 0.5-0.85 of TensorFlow's time for conv1_1 .. conv4_1 at 400x300. The
 gradient's product A (dG + dG^T) stays TensorFlow's: a compiled one was no faster.
 
 a: (P, C) float32, activations unrolled to one row per position.
