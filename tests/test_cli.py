@@ -182,8 +182,15 @@ def _run_until_first_costs(args, send):
 
     env = {k: v for k, v in os.environ.items() if k != "NST_MAX_ITERATIONS"}
     env["PYTHONUNBUFFERED"] = "1"
+
+    def as_from_a_terminal():
+        # A test run started in the background by a shell without job control (`cmd &`) ignores
+        # SIGINT, and a child inherits that: Python then leaves Ctrl-C ignored. A terminal's
+        # Ctrl-C reaches a program that has SIGINT's default.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     proc = subprocess.Popen([sys.executable, "-m", "nst_utils"] + args, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=as_from_a_terminal)
     lines = []
     for line in proc.stdout:
         lines.append(line)
