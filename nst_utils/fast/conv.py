@@ -44,6 +44,12 @@ def _input_gradient(dy, x, kernel, tile):
     return tf.nn.conv2d(dy, rotated(kernel), 1, "SAME")
 
 
+def _kernel_gradient(dy, x, kernel):
+    # TensorFlow's own; pruned from the graph when nothing differentiates with respect to the weights
+    return tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(kernel), out_backprop=dy,
+                                           strides=[1, 1, 1, 1], padding="SAME")
+
+
 def fast_conv2d(x, kernel, tile=None, bias=None, relu=False):
     """tf.nn.conv2d(x, kernel, 1, "SAME") with the faster input gradient; by Winograd F(m x m, 3x3)
     (forward and input gradient) with output tiles m = tile (4 or 6) if x has a static shape.
@@ -61,10 +67,7 @@ def fast_conv2d(x, kernel, tile=None, bias=None, relu=False):
     @tf.custom_gradient
     def conv(x, kernel):
         def grad(dy):
-            dkernel = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(kernel),
-                                                      out_backprop=dy, strides=[1, 1, 1, 1],
-                                                      padding="SAME")
-            return _input_gradient(dy, x, kernel, tile), dkernel
+            return _input_gradient(dy, x, kernel, tile), _kernel_gradient(dy, x, kernel)
 
         if tile:
             return winograd.winograd_conv2d(x, kernel, tile), grad
@@ -82,11 +85,8 @@ def _winograd_layer(x, kernel, bias, tile, relu):
 
         def grad(dy):
             dz = tf.raw_ops.ReluGrad(gradients=dy, features=y) if relu else dy
-            dkernel = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=tf.shape(kernel),
-                                                      out_backprop=dz, strides=[1, 1, 1, 1],
-                                                      padding="SAME")
             dbias = tf.reduce_sum(dz, [0, 1, 2]) if bias.shape[0] else tf.zeros([0])
-            return _input_gradient(dz, x, kernel, tile), dkernel, dbias
+            return _input_gradient(dz, x, kernel, tile), _kernel_gradient(dz, x, kernel), dbias
 
         return y, grad
 
