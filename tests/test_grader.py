@@ -180,6 +180,21 @@ def grader_processes():
     return left
 
 
+def kernels_of(pid):
+    """The ipykernel processes below process pid (a process may end while it is being looked at)."""
+    found = 0
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return 0
+    for child in children:
+        try:
+            found += "ipykernel" in " ".join(child.cmdline())
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
 def run_grader(args, env=None, timeout=1800):
     env = dict(os.environ, **(env or {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -280,16 +295,23 @@ def test_signal_stops_grading_cleanly(tmp_path, signum, status):
     for k in range(2):
         nbformat.write(with_top_cell(SOLUTION, "while True:\n    pass"), str(tmp_path / f"loop{k}.ipynb"))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # SIGINT's default disposition, as a terminal's program has (a test run started with '&' ignores it)
     proc = subprocess.Popen([sys.executable, "-m", "nst_utils.grade", str(tmp_path), "-j", "2",
                              "--timeout", "300"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len([p for p in grader_processes() if "ipykernel" in " ".join(p.cmdline())]) < 2:
-        time.sleep(0.5)
-    time.sleep(3)
-    sent = time.monotonic()
-    proc.send_signal(signum)
-    out, err = proc.communicate(timeout=60)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and kernels_of(proc.pid) < 2:
+            time.sleep(0.5)
+        time.sleep(3)
+        sent = time.monotonic()
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # the test failed before the grader stopped: do not leave it to the next
+            proc.terminate()
+            proc.communicate(timeout=60)
     print(out, err)
     print(f"stopped {time.monotonic() - sent:.1f} s after the signal, exit status {proc.returncode}")
     assert time.monotonic() - sent < 15
