@@ -125,11 +125,13 @@ def test_a_layer_with_bias_and_relu_in_one_pass(monkeypatch, tile, ops):
 
 
 @pytest.mark.parametrize("tile", [4, 6])
-@pytest.mark.parametrize("shape", [(1, 5, 3), (7, 13, 37), (300, 64, 64), (35, 131, 70)])
+@pytest.mark.parametrize("shape", [(1, 5, 3), (7, 13, 37), (300, 64, 64), (35, 131, 70), (192, 40, 33),
+                                   (193, 33, 40)])
 def test_compiled_products_are_the_winograd_products(shape, tile):
     # The compiled product (its own matrix product, the kernel's transform made inside) against
-    # float64: rows around its 6-row blocks and 252-row chunks, channels around its 16/32-channel
-    # panels (a narrower last panel).
+    # float64: rows around its 6-row blocks and 252-row chunks, on both sides of 192 rows (up to
+    # there the kernel's transform is made in cache, panel by panel), channels around its
+    # 16/32-channel panels (a narrower last panel).
     ops = native.ops()
     if ops is None:
         assert os.environ.get("CI") != "true", f"CI must build the compiled transforms: {native.why_not()}"

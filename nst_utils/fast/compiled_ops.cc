@@ -344,65 +344,93 @@ struct Taps {
   }
 };
 
+// Copies rows i0 .. i0 + count of the kernel's 9 taps W[t] (each a (K, N) matrix), output
+// channels j0 .. j0 + kNR (zeros past n), to rows + (t * stride + i) * kNR: kNR contiguous floats per
+// row and tap. With `swapped`, g is (3, 3, N, K) and W[t] its tap t transposed: the input
+// gradient's kernel, read in place rather than transposed in memory first.
+void gather_taps(const float* g, bool swapped, int64_t k, int64_t n, int64_t i0, int64_t count, int64_t j0,
+                 float* rows, int64_t stride) {
+  const int64_t width = std::min<int64_t>(kNR, n - j0);
+  for (int t = 0; t < 9; ++t) {
+    float* dst = rows + t * stride * kNR;
+    if (swapped) {
+      for (int64_t j = 0; j < kNR; ++j) {
+        const float* src = g + (t * n + j0 + j) * k + i0;
+        for (int64_t i = 0; i < count; ++i) dst[i * kNR + j] = j < width ? src[i] : 0.f;
+      }
+      continue;
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      const float* src = g + (t * k + i0 + i) * n + j0;
+      if (width == kNR) {
+        store(dst + i * kNR, load(src));
+        store(dst + i * kNR + kVL, load(src + kVL));
+      } else {
+        std::memcpy(dst + i * kNR, src, width * sizeof(float));
+        std::fill(dst + i * kNR + width, dst + (i + 1) * kNR, 0.f);
+      }
+    }
+  }
+}
+
+// out[i] = sum over w's taps t of weight_t rows[t][i] for i < count (rows as gather_taps wrote
+// them): count rows of one position's K x kNR panel of U.
+inline void combine_taps(const Taps& w, const float* rows, int64_t stride, int64_t count, float* out) {
+  for (int64_t i = 0; i < count; ++i) {
+    vfloat s0 = vfloat{}, s1 = vfloat{};
+    for (int t = 0; t < w.count; ++t) {
+      const float* row = rows + (w.index[t] * stride + i) * kNR;
+      s0 += w.weight[t] * load(row);
+      s1 += w.weight[t] * load(row + kVL);
+    }
+    store(out + i * kNR, s0);
+    store(out + i * kNR + kVL, s1);
+  }
+}
+
 // U[e] = sum_t kron[e, t] W[t] for positions e (rows of kr), W[t] the kernel's tap t as a (K, N)
 // matrix, written in the order the products read it: u[e][column] is a K x kNR panel (kNR output
 // channels, zero-padded past the last one). A work unit is a block of kRows rows of every tap: each
 // column of it is copied to `rows` (in L1) once and used for all positions, and each position's
 // panel gets kRows contiguous rows. Writing position after position (not all positions of one
 // row at a time, whose panels lie a power of two apart and evict one another) made this 1.7 times
-// as fast on a 2-core AVX2 EPYC (512 x 512 channels). With `swapped`, g is (3, 3, N, K) and W[t] its
-// tap t transposed: the input gradient's kernel, read in place rather than transposed in memory first.
+// as fast on a 2-core AVX2 EPYC (512 x 512 channels). swapped: see gather_taps.
 void transform_kernel(OpKernelContext* ctx, const float* g, bool swapped, int64_t k, int64_t n,
                       const float* kr, int64_t positions, float* u) {
   const int64_t columns = (n + kNR - 1) / kNR;
   std::vector<Taps> taps;
   for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
   if (positions == 0) return;
+  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+  if (swapped) {
+    // The input gradient's kernel is gathered across its rows (a transpose): whole columns of
+    // K rows at a time read it in long runs. 0.6-0.85 of the time of 32-row blocks for 512 x 512
+    // channels on a 2-core AVX-512 EPYC; for the forward kernel, read row by row, no faster.
+    auto by_column = [&](int64_t begin, int64_t end) {
+      std::unique_ptr<float[]> rows(new float[9 * k * kNR]);
+      for (int64_t col = begin; col < end; ++col) {
+        gather_taps(g, swapped, k, n, 0, k, col * kNR, rows.get(), k);
+        for (int64_t e = 0; e < positions; ++e) {
+          combine_taps(taps[e], rows.get(), k, k, u + (e * columns + col) * k * kNR);
+        }
+      }
+    };
+    tensorflow::Shard(pool.num_threads, pool.workers, columns, 4 * k * kNR * positions, by_column);
+    return;
+  }
   constexpr int64_t kRows = 32;
   auto work = [&](int64_t begin, int64_t end) {
-    alignas(64) float rows[9][kRows][kNR];
+    alignas(64) float rows[9 * kRows * kNR];
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t i0 = unit * kRows, count = std::min(k, i0 + kRows) - i0;
       for (int64_t col = 0; col < columns; ++col) {
-        const int64_t j0 = col * kNR, width = std::min<int64_t>(kNR, n - j0);
-        if (swapped) {
-          for (int t = 0; t < 9; ++t) {
-            for (int64_t j = 0; j < kNR; ++j) {
-              const float* src = g + (t * n + j0 + j) * k + i0;
-              for (int64_t i = 0; i < count; ++i) rows[t][i][j] = j < width ? src[i] : 0.f;
-            }
-          }
-        } else {
-        for (int t = 0; t < 9; ++t) {
-          for (int64_t i = 0; i < count; ++i) {
-            const float* src = g + (t * k + i0 + i) * n + j0;
-            if (width == kNR) {
-              store(rows[t][i], load(src));
-              store(rows[t][i] + kVL, load(src + kVL));
-            } else {
-              std::memcpy(rows[t][i], src, width * sizeof(float));
-              std::fill(rows[t][i] + width, rows[t][i] + kNR, 0.f);
-            }
-          }
-        }
-        }
+        gather_taps(g, swapped, k, n, i0, count, col * kNR, rows, kRows);
         for (int64_t e = 0; e < positions; ++e) {
-          const Taps& w = taps[e];
-          float* out = u + ((e * columns + col) * k + i0) * kNR;
-          for (int64_t i = 0; i < count; ++i) {
-            vfloat s0 = vfloat{}, s1 = vfloat{};
-            for (int t = 0; t < w.count; ++t) {
-              s0 += w.weight[t] * load(rows[w.index[t]][i]);
-              s1 += w.weight[t] * load(rows[w.index[t]][i] + kVL);
-            }
-            store(out + i * kNR, s0);
-            store(out + i * kNR + kVL, s1);
-          }
+          combine_taps(taps[e], rows, kRows, count, u + ((e * columns + col) * k + i0) * kNR);
         }
       }
     }
   };
-  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
   tensorflow::Shard(pool.num_threads, pool.workers, (k + kRows - 1) / kRows, 4 * kRows * positions * n, work);
 }
 
@@ -434,12 +462,45 @@ void multiply_column(const float* a, int64_t rows, int64_t k, const float* panel
   for (int64_t r = 0; r < rows; ++r) std::memcpy(c + r * n + j0, partial + r * kNR, width * sizeof(float));
 }
 
+// m[e] = v[e] @ U[e] with each K x kNR panel of U made in cache just before it is used, not
+// written to memory and read back: for few rows p, where U (4 times the kernel, 38 MB for 512 x 512
+// channels) costs more than the products. A work unit is a column of kNR output channels: its
+// taps are gathered once (9 x K x kNR floats), each position's panel is made from them, and v (small
+// here) is read again for every column.
+void products_in_cache(OpKernelContext* ctx, const float* src, const float* g, bool swapped, const float* kr,
+                       int64_t positions, int64_t p, int64_t k, int64_t n, float* dst) {
+  const int64_t columns = (n + kNR - 1) / kNR;
+  std::vector<Taps> taps;
+  for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
+  auto work = [&](int64_t begin, int64_t end) {
+    std::unique_ptr<float[]> rows(new float[9 * k * kNR]), panel(new float[k * kNR]), partial(new float[p * kNR]);
+    for (int64_t col = begin; col < end; ++col) {
+      gather_taps(g, swapped, k, n, 0, k, col * kNR, rows.get(), k);
+      for (int64_t e = 0; e < positions; ++e) {
+        combine_taps(taps[e], rows.get(), k, k, panel.get());
+        multiply_column(src + e * p * k, p, k, panel.get(), dst + e * p * n, n, col * kNR, partial.get());
+      }
+    }
+  };
+  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+  tensorflow::Shard(pool.num_threads, pool.workers, columns, 2 * positions * (p + 2) * k * kNR, work);
+}
+
 void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, bool swapped, const Tensor& kron) {
   const int64_t positions = v.dim_size(0), p = v.dim_size(1), k = v.dim_size(2);
   const int64_t n = kernel.dim_size(swapped ? 2 : 3);
   const int64_t columns = (n + kNR - 1) / kNR;
   Tensor* m = nullptr;
   OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({positions, p, n}), &m));
+  // Few rows (deep layers of small images: 35 tiles at conv4_x for 200x150, 130 at 400x300): U in
+  // cache, never in memory. Measured on a 2-core AVX-512 EPYC against U in memory: 0.4-0.8 of the
+  // time at 35 rows, 0.9-1.0 at 130, 1.1 at 252 (v, read again for every column, leaves the cache).
+  constexpr int64_t kSmallRows = 192;
+  if (p <= kSmallRows) {
+    products_in_cache(ctx, v.flat<float>().data(), kernel.flat<float>().data(), swapped, kron.flat<float>().data(),
+                      positions, p, k, n, m->flat<float>().data());
+    return;
+  }
   // The transformed kernel is made for a group of positions at a time, at most kGroupBytes: the
   // whole of it (4 or 7.1 times the kernel, 38 MB for a 512 x 512 layer) is above glibc's largest
   // mmap threshold (32 MB), so it would be mapped afresh on every call and its pages faulted in
