@@ -362,6 +362,12 @@ void gather_taps(const float* g, bool swapped, int64_t k, int64_t n, int64_t i0,
     }
     for (int64_t i = 0; i < count; ++i) {
       const float* src = g + (t * k + i0 + i) * n + j0;
+      // kNR floats out of every row of n: too far apart for the hardware's prefetcher to see
+      // (0.85 of the time of the kernel's transform in cache at 512 x 512 channels)
+      if (i + 16 < count) {
+        __builtin_prefetch(src + 16 * n);
+        __builtin_prefetch(src + 16 * n + kVL);
+      }
       if (width == kNR) {
         store(dst + i * kNR, load(src));
         store(dst + i * kNR + kVL, load(src + kVL));
