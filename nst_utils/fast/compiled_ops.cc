@@ -362,11 +362,13 @@ void gather_taps(const float* g, bool swapped, int64_t k, int64_t n, int64_t i0,
     }
     for (int64_t i = 0; i < count; ++i) {
       const float* src = g + (t * k + i0 + i) * n + j0;
-      // kNR floats out of every row of n: too far apart for the hardware's prefetcher to see
-      // (0.85 of the time of the kernel's transform in cache at 512 x 512 channels)
-      if (i + 16 < count) {
-        __builtin_prefetch(src + 16 * n);
-        __builtin_prefetch(src + 16 * n + kVL);
+      // kNR floats out of every row of n: too far apart for the hardware's prefetcher to see.
+      // Asked for 48 rows ahead (about one memory latency): the gather took 0.7 of its time at
+      // 512 x 512 channels (16 rows ahead: 0.85), the products 0.95 of theirs at 130 rows.
+      constexpr int64_t kAhead = 48;
+      if (i + kAhead < count) {
+        __builtin_prefetch(src + kAhead * n);
+        __builtin_prefetch(src + kAhead * n + kVL);
       }
       if (width == kNR) {
         store(dst + i * kNR, load(src));
