@@ -15,7 +15,8 @@
 //   relu), cropped at the image's edge. The layer's bias and ReLU in the same pass over memory.
 // NstWinogradProducts: v (n*n, P, K), kernel (3, 3, K, N), kron (n*n, 9) -> m (n*n, P, N)
 //   m[e] = v[e] @ U[e], U[e] = sum_t kron[e, t] kernel[t]: the products in the Winograd domain, the
-//   kernel's transform (kron = kron(G, G)) made inside the op, in the order the product reads it.
+//   kernel's transform (kron = kron(G, G)) made inside the op, in the order the product reads it
+//   (for few rows P, panel by panel in cache, never in memory).
 //   The input gradient's products take kron(G, G) of the kernel rotated by 180 degrees and attr
 //   swap_channels = true: kernel is then (3, 3, N, K), read as if its channel axes were swapped.
 // NstWinogradConv: x (N, H, W, K), kernel (3, 3, K, C), kron (n*n, 9), bias (C) or (0), attrs tile = m,
