@@ -473,26 +473,31 @@ void multiply_column(const float* a, int64_t rows, int64_t k, const float* panel
 
 // m[e] = v[e] @ U[e] with each K x kNR panel of U made in cache just before it is used, not
 // written to memory and read back: for few rows p, where U (4 times the kernel, 38 MB for 512 x 512
-// channels) costs more than the products. A work unit is a column of kNR output channels: its
-// taps are gathered once (9 x K x kNR floats), each position's panel is made from them, and v (small
-// here) is read again for every column.
+// channels) costs more than the products. A work unit is a column of kNR output channels for a
+// group of positions: its taps are gathered once (9 x K x kNR floats), each position's panel is
+// made from them, and v (small here) is read again for every column. One group where there are at
+// least two columns per thread (so on 2 cores); more, each gathering the taps again, where there
+// are not, so that many cores all get work.
 void products_in_cache(OpKernelContext* ctx, const float* src, const float* g, bool swapped, const float* kr,
                        int64_t positions, int64_t p, int64_t k, int64_t n, float* dst) {
   const int64_t columns = (n + kNR - 1) / kNR;
   std::vector<Taps> taps;
   for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
+  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
+  const int64_t wanted = std::min(positions, std::max<int64_t>(1, (2 * pool.num_threads + columns - 1) / columns));
+  const int64_t per_group = (positions + wanted - 1) / wanted, groups = (positions + per_group - 1) / per_group;
   auto work = [&](int64_t begin, int64_t end) {
     std::unique_ptr<float[]> rows(new float[9 * k * kNR]), panel(new float[k * kNR]), partial(new float[p * kNR]);
-    for (int64_t col = begin; col < end; ++col) {
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t col = unit % columns, e0 = unit / columns * per_group;
       gather_taps(g, swapped, k, n, 0, k, col * kNR, rows.get(), k);
-      for (int64_t e = 0; e < positions; ++e) {
+      for (int64_t e = e0; e < std::min(positions, e0 + per_group); ++e) {
         combine_taps(taps[e], rows.get(), k, k, panel.get());
         multiply_column(src + e * p * k, p, k, panel.get(), dst + e * p * n, n, col * kNR, partial.get());
       }
     }
   };
-  const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
-  tensorflow::Shard(pool.num_threads, pool.workers, columns, 2 * positions * (p + 2) * k * kNR, work);
+  tensorflow::Shard(pool.num_threads, pool.workers, columns * groups, 2 * per_group * (p + 2) * k * kNR, work);
 }
 
 void products(OpKernelContext* ctx, const Tensor& v, const Tensor& kernel, bool swapped, const Tensor& kron) {
