@@ -1,3 +1,5 @@
+import signal
+
 import numpy as np
 import pytest
 
@@ -44,3 +46,11 @@ def np_gram(a):
     a = np.asarray(a, np.float64)
     unrolled = a.reshape(-1, a.shape[-1]).T
     return unrolled @ unrolled.T
+
+
+def as_from_a_terminal():
+    """preexec_fn for a child that must take Ctrl-C as a terminal's program does. A test run started
+    in the background by a shell without job control (`cmd &`) ignores SIGINT, and a child inherits
+    that: Python then leaves Ctrl-C ignored. A terminal's Ctrl-C reaches a program that has SIGINT's
+    default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

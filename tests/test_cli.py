@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import as_from_a_terminal
 from nst_utils import load_image
 from nst_utils.cli import main
 
@@ -182,12 +183,6 @@ def _run_until_first_costs(args, send):
 
     env = {k: v for k, v in os.environ.items() if k != "NST_MAX_ITERATIONS"}
     env["PYTHONUNBUFFERED"] = "1"
-
-    def as_from_a_terminal():
-        # A test run started in the background by a shell without job control (`cmd &`) ignores
-        # SIGINT, and a child inherits that: Python then leaves Ctrl-C ignored. A terminal's
-        # Ctrl-C reaches a program that has SIGINT's default.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     proc = subprocess.Popen([sys.executable, "-m", "nst_utils"] + args, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, preexec_fn=as_from_a_terminal)

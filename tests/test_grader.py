@@ -21,6 +21,7 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
+from conftest import as_from_a_terminal
 from nst_utils.grading.sandbox import TOKEN_ENV
 from planted import bare_reshape
 
@@ -295,11 +296,9 @@ def test_signal_stops_grading_cleanly(tmp_path, signum, status):
     for k in range(2):
         nbformat.write(with_top_cell(SOLUTION, "while True:\n    pass"), str(tmp_path / f"loop{k}.ipynb"))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    # SIGINT's default disposition, as a terminal's program has (a test run started with '&' ignores it)
     proc = subprocess.Popen([sys.executable, "-m", "nst_utils.grade", str(tmp_path), "-j", "2",
                              "--timeout", "300"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and kernels_of(proc.pid) < 2:

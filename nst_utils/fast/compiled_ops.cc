@@ -345,6 +345,13 @@ struct Taps {
   }
 };
 
+// The taps of positions 0 .. positions - 1 of kron (positions x 9).
+std::vector<Taps> taps_of(const float* kr, int64_t positions) {
+  std::vector<Taps> taps;
+  for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
+  return taps;
+}
+
 // Copies rows i0 .. i0 + count of the kernel's 9 taps W[t] (each a (K, N) matrix), output
 // channels j0 .. j0 + kNR (zeros past n), to rows + (t * stride + i) * kNR: kNR contiguous floats per
 // row and tap. With `swapped`, g is (3, 3, N, K) and W[t] its tap t transposed: the input
@@ -407,8 +414,7 @@ inline void combine_taps(const Taps& w, const float* rows, int64_t stride, int64
 void transform_kernel(OpKernelContext* ctx, const float* g, bool swapped, int64_t k, int64_t n,
                       const float* kr, int64_t positions, float* u) {
   const int64_t columns = (n + kNR - 1) / kNR;
-  std::vector<Taps> taps;
-  for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
+  const std::vector<Taps> taps = taps_of(kr, positions);
   if (positions == 0) return;
   const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
   if (swapped) {
@@ -481,8 +487,7 @@ void multiply_column(const float* a, int64_t rows, int64_t k, const float* panel
 void products_in_cache(OpKernelContext* ctx, const float* src, const float* g, bool swapped, const float* kr,
                        int64_t positions, int64_t p, int64_t k, int64_t n, float* dst) {
   const int64_t columns = (n + kNR - 1) / kNR;
-  std::vector<Taps> taps;
-  for (int64_t e = 0; e < positions; ++e) taps.emplace_back(kr + e * 9);
+  const std::vector<Taps> taps = taps_of(kr, positions);
   const auto& pool = *ctx->device()->tensorflow_cpu_worker_threads();
   const int64_t wanted = std::min(positions, std::max<int64_t>(1, (2 * pool.num_threads + columns - 1) / columns));
   const int64_t per_group = (positions + wanted - 1) / wanted, groups = (positions + per_group - 1) / per_group;
