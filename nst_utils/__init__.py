@@ -1,7 +1,8 @@
 """nst_utils: helpers for the course assignment "Art Generation with Neural Style Transfer", in TF2.
 
-The course's modules (config, images, costs, vgg, train, plotting) come first; the engine behind
-model_nn's options (engine/), the faster convolutions (fast/) and the grader (grading/) follow.
+The course's modules (config, images, costs, vgg, train, plotting) come first and import nothing
+behind them; the engine (engine/: stylise, the options beyond the course), the faster convolutions
+(fast/) and the grader (grading/) build on them.
 Names are imported on first use (PEP 562), so that ``import nst_utils.config`` and
 ``python -m nst_utils --help`` do not load TensorFlow.
 """
@@ -17,7 +18,8 @@ _MODULES = {
     "plotting": ["show", "show_grid"],
     "vgg": ["load_vgg_model", "WeightsNotFoundError", "WeightsError"],
     "train": ["make_train_step", "model_nn", "NSTResult", "make_cost_function"],
-    # Beyond the course: options of model_nn
+    # Beyond the course: the engine
+    "engine.pipeline": ["stylise"],
     "engine.regularizers": ["total_variation"],
     "engine.color": ["luminance_image", "transfer_chroma"],
     "engine.resize": ["resize_image"],

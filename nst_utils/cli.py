@@ -11,7 +11,7 @@ import sys
 import warnings
 
 from .config import CONFIG
-from .engine.options import QUICK_ITERATIONS
+from .engine.options import INITS, OPTIMIZERS, QUICK_ITERATIONS
 from .sizing import Size, UsageError, check_box, check_stages
 
 EXIT_DONE, EXIT_STOPPED, EXIT_BAD_INPUT, EXIT_CTRL_C, EXIT_SIGTERM = 0, 1, 2, 130, 143
@@ -56,7 +56,7 @@ def _add_beyond_the_course(parser):
                        help="weight of the total-variation smoothing term (default: 0). It competes with the "
                             "final cost: with vgg16-hed at 200x150 and 100 L-BFGS evaluations, 3 and "
                             "30 smooth visibly; short Adam runs need 100-10000")
-    extra.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam",
+    extra.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
                        help="adam (the course) or lbfgs (Gatys et al.; --iterations then counts cost "
                             "evaluations); --quick always uses lbfgs")
     extra.add_argument("--init", default="noise", metavar="noise|content|spectrum|PATH",
@@ -192,7 +192,7 @@ def load_images(args, content_path, style_paths, plan):
 
     content = load(content_path, plan.content)
     styles = [load(path, size) for path, size in zip(style_paths, plan.styles)]
-    init = args.init if args.init in ("noise", "content", "spectrum") else load(args.init, plan.content)
+    init = args.init if args.init in INITS else load(args.init, plan.content)
     return content, styles, init
 
 
@@ -244,21 +244,22 @@ def run(args):
 
     os.environ.setdefault(*POOLED_CPU_MEMORY)
     start_tensorflow()  # without the start-up lines a newcomer takes for errors
-    from .train import model_nn
-    from .vgg import WeightsError, WeightsNotFoundError, load_vgg_model
+    from .engine.network import load_fast_vgg_model
+    from .engine.pipeline import stylise
+    from .weights import WeightsError, WeightsNotFoundError
 
     try:
         content, styles, init = load_images(args, content_path, style_paths, plan)
         layers = [CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS]
-        model = load_vgg_model(args.weights, layers=layers, backbone=args.backbone)
-        result = model_nn(content, styles if len(styles) > 1 else styles[0], args.iterations,
-                          model=model, alpha=args.alpha, beta=args.beta, learning_rate=args.lr,
-                          noise_ratio=args.noise_ratio, seed=args.seed, output_dir=args.output_dir,
-                          save_every=args.save_every, progress=not args.quiet, verbose=not args.quiet,
-                          tv_weight=args.tv_weight, optimizer=args.optimizer, init=init,
-                          preserve_color=args.preserve_color, style_weights=args.style_weights,
-                          style_scale=plan.style_scale, sizes=plan.stages,
-                          preset="quick" if args.quick else None)
+        model = load_fast_vgg_model(args.weights, layers=layers, backbone=args.backbone)
+        result = stylise(content, styles if len(styles) > 1 else styles[0], args.iterations,
+                         model=model, alpha=args.alpha, beta=args.beta, learning_rate=args.lr,
+                         noise_ratio=args.noise_ratio, seed=args.seed, output_dir=args.output_dir,
+                         save_every=args.save_every, progress=not args.quiet, verbose=not args.quiet,
+                         tv_weight=args.tv_weight, optimizer=args.optimizer, init=init,
+                         preserve_color=args.preserve_color, style_weights=args.style_weights,
+                         style_scale=plan.style_scale, sizes=plan.stages,
+                         preset="quick" if args.quick else None)
     except (FileNotFoundError, ImageError, OutputDirError, WeightsError, WeightsNotFoundError,
             ValueError, ImportError) as err:
         return _error(err)

@@ -17,6 +17,9 @@ from .config import CONFIG
 
 #: VGG halves the resolution four times before conv5; below this the deep layers are ~1 pixel.
 MIN_SIDE = 32
+#: Smallest side of an image resized inside an optimisation (a multi-resolution stage, a scaled
+#: style image): smaller than MIN_SIDE, for a first coarse stage, but deep layers still have a pixel.
+MIN_RESIZED_SIDE = 16
 #: Larger images make a single optimisation step take minutes on a CPU and may exhaust memory.
 MAX_SIDE = 4000
 
@@ -147,6 +150,16 @@ def reshape_and_normalize_image(image):
     return image[np.newaxis] - CONFIG.MEANS
 
 
+def check_image(name, image):
+    """image as np.float32 (1, n_H, n_W, 3), or a ValueError that says how to make one (the one check
+    of a normalised image's shape: model_nn, the engine and the command line call it)."""
+    image = np.asarray(image, np.float32)
+    if image.ndim != 4 or image.shape[0] != 1 or image.shape[-1] != CONFIG.COLOR_CHANNELS:
+        raise ValueError(f"{name} must be a normalised image of shape (1, n_H, n_W, 3), got "
+                         f"{image.shape}. Use reshape_and_normalize_image(load_image(path)).")
+    return image
+
+
 def generate_noise_image(content_image, noise_ratio=CONFIG.NOISE_RATIO, seed=None):
     """The course's initial image: uniform noise in [-20, 20] blended with the content image.
 
@@ -160,12 +173,7 @@ def generate_noise_image(content_image, noise_ratio=CONFIG.NOISE_RATIO, seed=Non
     Returns:
     input_image -- np.float32 array of shape (1, n_H, n_W, 3), normalised
     """
-    content_image = np.asarray(content_image, dtype=np.float32)
-    if content_image.ndim != 4 or content_image.shape[0] != 1:
-        raise ValueError(
-            f"content_image must be a normalised image of shape (1, n_H, n_W, 3), got "
-            f"{content_image.shape}. Use reshape_and_normalize_image(load_image(path))."
-        )
+    content_image = check_image("content_image", content_image)
     if not 0.0 <= noise_ratio <= 1.0:
         raise ValueError(f"noise_ratio must be in [0, 1], got {noise_ratio}")
     rng = np.random.default_rng(seed)

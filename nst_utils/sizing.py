@@ -11,10 +11,7 @@ Sizes are (width, height) in pixels. Nothing here imports TensorFlow.
 from dataclasses import dataclass
 from pathlib import Path
 
-from .images import MAX_SIDE, MIN_SIDE
-
-#: Smallest side of a --multires stage: engine.resize.MIN_RESIZED_SIDE (not imported: it loads TensorFlow).
-MIN_STAGE_SIDE = 16
+from .images import MAX_SIDE, MIN_RESIZED_SIDE, MIN_SIDE
 
 
 class UsageError(ValueError):
@@ -109,7 +106,7 @@ def plan_sizes(box, content, styles, style_scale=None, stages=None):
     if stages:
         stage_sizes = [_checked(tuple(s) if box.exact else fit(original, s), "content", path, original,
                                 f"--multires {','.join(fmt(s) for s in stages)}", "Use larger stages",
-                                MIN_STAGE_SIDE)
+                                MIN_RESIZED_SIDE)
                        for s in stages] + [target]
     plan = Plan(target, style_sizes, stage_sizes, scale)
     plan.line = describe(plan, box, content, styles, style_scale)

@@ -1,76 +1,66 @@
-"""The optimisation: minimise J(G) over the pixels of G with tf.GradientTape, as in the course.
+"""The optimisation, as in the course: minimise J(G) over the pixels of G with Adam.
 
-make_cost_function is the course's J(G) = alpha J_content + beta J_style for fixed targets,
-make_train_step the course's train_step (one Adam update inside a tf.GradientTape), model_nn the
-course's loop. The course first, the engine behind it: the options beyond the course (L-BFGS,
-multi-resolution, colour preservation, ...) and the loop's bookkeeping live in nst_utils.engine,
-which this module hands over to, inside make_cost_function (the fixed Gram targets, total
-variation) and model_nn (the run), without importing it when loaded.
+make_cost_function is J(G) = alpha J_content + beta J_style for fixed targets, make_train_step the
+course's train_step (one Adam update inside a tf.GradientTape), model_nn the course's loop: start
+from a noisy content image, take num_iterations steps, print the costs and save an image every 20.
+Options beyond the course (L-BFGS, total variation, colour preservation, several styles, several
+sizes) are nst_utils.engine.stylise, which builds on these functions.
+
+Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS.
 """
+import math
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from .config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
-from .costs import compute_content_cost, total_cost
+from .config import CONFIG, CONTENT_LAYER, MAX_ITERATIONS_ENV, STYLE_LAYERS, capped_iterations
+from .costs import compute_content_cost, compute_style_cost, total_cost
+from .images import check_image, ensure_output_dir, generate_noise_image, save_image
+from .vgg import load_vgg_model
 
 
 def make_cost_function(model, a_C, a_S, alpha=10, beta=40, content_layer=CONTENT_LAYER,
-                       style_layers=STYLE_LAYERS, tv_weight=0.0, fixed_style_grams=True):
-    """The cost J(G) = alpha J_content + beta J_style (+ tv_weight TV(G)) for fixed targets.
+                       style_layers=STYLE_LAYERS):
+    """The cost J(G) = alpha J_content + beta J_style for fixed targets.
 
     Arguments:
+    model -- activations model, image -> {layer name: activations}
     a_C -- activations of the content image at content_layer, (1, n_H, n_W, n_C)
-    a_S -- {style layer name: activations of the style image} (the course), or an
-           engine.objective.GramTargets (several style images, or a style image of another size)
-    tv_weight -- weight of engine.regularizers.total_variation(G); 0 (the course) leaves it out
-    fixed_style_grams -- compute the style image's Gram matrices once, not at every step (same cost
-                         up to float rounding, a faster step on a CPU); False evaluates
-                         compute_style_cost exactly as the course writes it
+    a_S -- {style layer name: activations of the style image}, or a function
+           {layer name: activations of G} -> J_style (the engine passes fixed Gram targets this way)
 
     Returns:
     cost -- function(generated_image (1, n_H, n_W, 3)) -> (J, J_content, J_style), usable inside
             tf.function and a GradientTape
     """
-    from .engine.objective import style_cost_function
-    from .engine.regularizers import total_variation
-
-    a_C = tf.constant(a_C)
-    style_cost = style_cost_function(a_S, style_layers, fixed_style_grams)
+    style_cost = a_S if callable(a_S) else lambda a_G: compute_style_cost(a_S, a_G, style_layers)
 
     def cost(generated_image):
         a_G = model(generated_image)
         J_content = compute_content_cost(a_C, a_G[content_layer])
         J_style = style_cost(a_G)
-        J = total_cost(J_content, J_style, alpha=alpha, beta=beta)
-        if tv_weight:
-            J += tv_weight * total_variation(generated_image)
-        return J, J_content, J_style
+        return total_cost(J_content, J_style, alpha=alpha, beta=beta), J_content, J_style
 
     return cost
 
 
-def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40,
-                    content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS, jit_compile=False, *,
-                    tv_weight=0.0, fixed_style_grams=True):
-    """Build the course's ``train_step`` for fixed targets.
+def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40, content_layer=CONTENT_LAYER,
+                    style_layers=STYLE_LAYERS, jit_compile=False, *, cost=None):
+    """Build the course's ``train_step`` for fixed targets (arguments: see make_cost_function).
 
-    Arguments:
-    model -- activations model, image -> {layer name: activations}
-    a_C -- activations of the content image at content_layer, (1, n_H, n_W, n_C)
-    a_S -- {style layer name: activations of the style image}, or engine.objective.GramTargets
     optimizer -- a keras optimizer, e.g. keras.optimizers.Adam(2.0)
     jit_compile -- compile the step with XLA (tf.function(jit_compile=True))
-    tv_weight -- weight of the total-variation term (0: the course; see make_cost_function)
-    fixed_style_grams -- see make_cost_function
+    cost -- J(G) to minimise instead of make_cost_function's (the engine's, with its options)
 
     Returns:
     train_step -- tf.function(generated_image: tf.Variable (1, n_H, n_W, 3)) -> (J, J_content, J_style),
                   the costs of the image *before* the update it applies
     """
-    cost = make_cost_function(model, a_C, a_S, alpha, beta, content_layer, style_layers,
-                              tv_weight=tv_weight, fixed_style_grams=fixed_style_grams)
+    cost = cost or make_cost_function(model, a_C, a_S, alpha, beta, content_layer, style_layers)
 
     @tf.function(jit_compile=jit_compile)
     def train_step(generated_image):
@@ -103,63 +93,73 @@ class NSTResult:
     stopped: str = None
 
 
+def progress_bar(progress, **kwargs):
+    """A tqdm bar (hidden unless progress); tqdm.auto's notebook bar only when shown, because it
+    warns on stderr in notebooks without ipywidgets even for a hidden bar."""
+    if progress:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm(disable=not progress, **kwargs)
+
+
+def same_size(content_image, style_image):
+    """ValueError, with what to do, unless both normalised images have the same size (the course)."""
+    if content_image.shape != style_image.shape:
+        raise ValueError(
+            f"content_image is {content_image.shape[2]}x{content_image.shape[1]} but style_image is "
+            f"{style_image.shape[2]}x{style_image.shape[1]} (width x height); load both with the same "
+            "size, e.g. load_image(path, size=(CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT)), or "
+            "pass style_scale=1.0 to nst_utils.engine.stylise to resize the style image.")
+
+
 def model_nn(content_image, style_image, num_iterations=200, *, model=None, input_image=None,
              alpha=10, beta=40, learning_rate=2.0, noise_ratio=CONFIG.NOISE_RATIO, seed=None,
-             content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS,
-             output_dir=CONFIG.OUTPUT_DIR, save_every=20, report_every=20, progress=True, verbose=True,
-             tv_weight=0.0, optimizer="adam", init="noise", preserve_color=False,
-             style_weights=None, style_scale=None, sizes=None, preset=None):
-    """Run the course's optimisation loop (the defaults are exactly the course's).
+             content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS, output_dir=CONFIG.OUTPUT_DIR,
+             save_every=20, report_every=20, progress=True, verbose=True):
+    """The course's loop: num_iterations Adam steps on G, from generate_noise_image(content_image).
 
-    Arguments:
-    content_image, style_image -- normalised images (1, n_H, n_W, 3), same size (the course);
-                   style_image may be a list of style images to blend (see style_weights)
-    num_iterations -- Adam steps (course: 200), or L-BFGS cost evaluations; with sizes, the count
-                   for each size (a number) or a list with one count per size
-    model -- activations model from load_vgg_model(); None loads VGG19 with the layers needed
-    input_image -- initial G (normalised); None uses init
-    output_dir -- where '<i>.png' is written every save_every iterations and 'generated_image.png' at
-                  the end; None writes nothing
-    report_every -- costs are recorded (and printed if verbose) every this many iterations
-
-    Options beyond the course (each off by default):
-    tv_weight -- weight w of the term w * TV(G) added to J (engine/regularizers.py, squared pixel
-                 units); it competes with the cost G converges to. With vgg16-hed at 200x150 and 100
-                 L-BFGS evaluations (J ~400 at the end), w = 3 and 30 lower the result's TV by about
-                 20% and 40% (scripts/make_gallery.py); short runs (J 1e4-1e6) need 1e2-1e4.
-    optimizer -- "adam" (the course, learning_rate) or "lbfgs" (Gatys et al.; engine/optimize.py,
-                 num_iterations counts cost evaluations, each costing about one Adam step)
-    init -- "noise" (the course: generate_noise_image(content, noise_ratio, seed)), "content" (C
-            itself), "spectrum" (C with the style's colours, spectrum, histograms: engine/start.py),
-            or a normalised image to start from (resized if needed)
-    preserve_color -- transfer the style to the luminance only and keep the content's colours
-                      (engine/color.py; Gatys et al. 2016): NST runs on grey versions of C and S (S's
-                      luminance matched to C's mean and spread), then the result's luminance Y is
-                      recombined with C's chroma I, Q. Costs reported are those of the grey images.
-    style_weights -- blend weights of the style images (normalised to sum 1; default equal)
-    style_scale -- None (the course: the style image must have the content's size), or a number s:
-                   each style image is resized so that its longer side is s times the content's
-                   (aspect kept); smaller s gives smaller brush strokes / texture elements
-    sizes -- multi-resolution: list of (width, height) stages, e.g. [(200, 150), (400, 300)];
-             optimise at the first, upsample the result, continue at the next. Content (and style,
-             in proportion) are resized for each stage. None: one stage at the content's size.
-    preset -- None, or "quick": optimizer="lbfgs", init="spectrum" and a scaled first L-BFGS step
-              (engine/options.py); 8-16 evaluations reach the course's final cost, in about a tenth
-              of its time (README). Options given values other than their defaults keep them.
-    With several style images or a style_scale, the style cost uses Gram matrices normalised by
-    their own n_H n_W (engine/objective.py), which equals the course's formula when sizes match.
-
-    Returns:
-    NSTResult with the final image, the cost history and the saved paths. With sizes, each history
-    entry also has "size"; iterations are numbered across the stages.
-    Ctrl-C, SIGTERM or a non-finite cost stops the loop early; the last good image is kept and saved.
+    content_image, style_image -- normalised images of the same size; model -- load_vgg_model()'s
+    (None loads VGG19); input_image -- start image instead of the noise; output_dir -- '<i>.png'
+    every save_every iterations and 'generated_image.png' at the end (None: nothing written).
+    Costs are recorded (and printed if verbose) every report_every iterations.
+    Returns an NSTResult. A non-finite cost stops the loop and keeps the last good image.
     """
-    from .engine.options import Options, Settings
-    from .engine.pipeline import stylise
-
-    options = Options.with_input_image(
-        input_image, tv_weight=tv_weight, optimizer=optimizer, init=init, preserve_color=preserve_color,
-        style_weights=style_weights, style_scale=style_scale, sizes=sizes, preset=preset)
-    settings = Settings(alpha, beta, learning_rate, noise_ratio, seed, content_layer, style_layers,
-                        output_dir, save_every, report_every, progress, verbose)
-    return stylise(content_image, style_image, num_iterations, model, options, settings)
+    content_image, style_image = check_image("content_image", content_image), check_image("style_image", style_image)
+    same_size(content_image, style_image)
+    output_dir = None if output_dir is None else Path(ensure_output_dir(output_dir))  # fail before the work
+    if model is None:
+        model = load_vgg_model(layers=[content_layer] + [name for name, _ in style_layers])
+    a_C, a_S = model(content_image)[content_layer], model(style_image)
+    train_step = make_train_step(model, a_C, a_S, keras.optimizers.Adam(learning_rate), alpha, beta,
+                                 content_layer, style_layers)
+    start = generate_noise_image(content_image, noise_ratio, seed) if input_image is None else input_image
+    generated_image = tf.Variable(check_image("input_image", start))
+    iterations = capped_iterations(num_iterations)
+    if iterations < num_iterations and verbose:
+        print(f"{MAX_ITERATIONS_ENV} is set: running {iterations} of {num_iterations} iterations.")
+    result, began = NSTResult(image=None), time.perf_counter()
+    with progress_bar(progress, total=iterations, desc="NST", unit="it") as bar:
+        for i in range(iterations):
+            last_good = generated_image.numpy()
+            J, J_content, J_style = (float(c) for c in train_step(generated_image))
+            if not all(math.isfinite(c) for c in (J, J_content, J_style)):
+                result.stopped = (f"cost became non-finite at iteration {i} (J={J}); stopped and kept "
+                                  "the last good image. Try a smaller learning_rate.")
+                generated_image.assign(last_good)
+                break
+            bar.update(1)
+            if i % report_every == 0:
+                result.history.append({"iteration": i, "J": J, "J_content": J_content, "J_style": J_style,
+                                       "seconds": time.perf_counter() - began})
+                if verbose:  # bar.write keeps the bar below the lines
+                    bar.write(f"Iteration {i} :\ntotal cost = {J:.6g}\n"
+                              f"content cost = {J_content:.6g}\nstyle cost = {J_style:.6g}")
+            if output_dir is not None and save_every and i % save_every == 0:
+                result.saved.append(save_image(output_dir / f"{i}.png", generated_image.numpy()))
+    if result.stopped and verbose:
+        print("Stopped early:", result.stopped)
+    result.image = generated_image.numpy()
+    if output_dir is not None:
+        result.saved.append(save_image(output_dir / "generated_image.png", result.image))
+    return result

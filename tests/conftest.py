@@ -3,7 +3,7 @@ import signal
 import numpy as np
 import pytest
 
-from nst_utils.grading.standin import write_notop_h5
+from standin_weights import write_notop_h5
 
 
 @pytest.fixture(scope="session")
@@ -15,8 +15,10 @@ def standin_weights(tmp_path_factory):
 @pytest.fixture(scope="session")
 def vgg19_standin(standin_weights):
     from nst_utils import load_vgg_model
+    from nst_utils.weights import WeightsWarning
 
-    return load_vgg_model(standin_weights)
+    with pytest.warns(WeightsWarning, match="not the genuine VGG19 file"):  # it is a stand-in
+        return load_vgg_model(standin_weights)
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,31 @@
-"""The engine behind the course's model_nn: its options beyond the course and the optimisation loop.
+"""The engine behind the course: stylise, the course's run (train.model_nn) with options beyond the
+course, on the network with faster convolutions. It builds on the course's modules; they never
+import it.
 
+- pipeline.py: stylise; colour preservation, multi-resolution stages, the start image, the style targets.
 - options.py: Settings (the course's knobs) and Options (tv_weight, optimizer, init, preserve_color,
   style_weights, style_scale, sizes, preset), checked when made; PRESETS ("quick").
-- pipeline.py: colour preservation, multi-resolution stages, the start image, the style targets.
-- optimize.py: the one loop, Adam or L-BFGS: progress bar, kept image, Ctrl-C/SIGTERM/non-finite stops.
+- network.py: vgg.load_vgg_model / build_vgg with fast.conv's convolution (by device).
+- optimize.py: the engine's loop, Adam or L-BFGS: kept image, Ctrl-C/SIGTERM/non-finite stops.
 - traced.py: L-BFGS's J(G) and dJ/dG, traced once per network and size and reused across runs;
   threads.py: one BLAS thread while SciPy's L-BFGS-B runs.
 - start.py: the "spectrum" start image (the content with the style's colours and Fourier spectrum).
-- objective.py: one Gram matrix, one layer style cost (optionally size-normalised), Gram targets.
+- objective.py: the course's J(G) with fixed Gram targets (optionally size-normalised) and total
+  variation; make_cost_function, make_train_step.
 - color.py, resize.py, regularizers.py, measures.py: YIQ colour, resizing, total variation, and the
   numbers that say what an option did.
 
-The engine imports the course's modules; they do not import it when loaded (train.py hands over
-to it inside make_cost_function and model_nn).
+``from nst_utils.engine import stylise`` loads TensorFlow on first use only (PEP 562), so that the
+command line's parser can read options.py without it.
 """
+
+
+def __getattr__(name):
+    if name != "stylise":
+        raise AttributeError(f"module 'nst_utils.engine' has no attribute {name!r}")
+    from ..quiet import start_tensorflow
+
+    start_tensorflow()
+    from .pipeline import stylise
+
+    return stylise

@@ -16,14 +16,19 @@ T = sum_k w_k Gn(a_{S_k}). Because the cost is quadratic, ||T - Gn(a_G)||^2 diff
 sum_k w_k ||Gn(a_{S_k}) - Gn(a_G)||^2 only by a constant, so both have the same gradient:
 blending the targets is the same optimisation as weighting the per-style costs.
 
+make_cost_function and make_train_step here are the course's (train.py) with the engine's style
+targets and total variation: the same J(G), one copy of it.
+
 Activations are (1, n_H, n_W, n_C) float32; Gram matrices (n_C, n_C) float32.
 """
 import numpy as np
 import tensorflow as tf
 
-from ..config import STYLE_LAYERS
+from .. import train as course
+from ..config import CONTENT_LAYER, STYLE_LAYERS
 from ..costs import check_shapes, check_style_layers, compute_style_cost
 from ..fast import gram as fast_gram
+from .regularizers import total_variation
 
 _SIZE_HINT = "Resize the style image to the content image's size."
 
@@ -167,3 +172,37 @@ def style_cost_function(a_S, style_layers, fixed_style_grams=True):
         return fixed_style_cost(a_S, style_layers)
     a_S = {name: tf.constant(a_S[name]) for name, _ in style_layers}
     return lambda a_G: compute_style_cost(a_S, a_G, style_layers)
+
+
+def make_cost_function(model, a_C, a_S, alpha=10, beta=40, content_layer=CONTENT_LAYER,
+                       style_layers=STYLE_LAYERS, tv_weight=0.0, fixed_style_grams=True):
+    """The course's J(G) (train.make_cost_function) with the engine's options.
+
+    a_S -- {style layer name: activations of the style image} (the course), or GramTargets
+           (several style images, or a style image of another size)
+    tv_weight -- weight of total_variation(G) added to J; 0 (the course) leaves it out
+    fixed_style_grams -- see style_cost_function
+
+    Returns:
+    cost -- function(generated_image (1, n_H, n_W, 3)) -> (J, J_content, J_style)
+    """
+    a_C = a_C if isinstance(a_C, tf.Variable) else tf.constant(a_C)
+    cost = course.make_cost_function(model, a_C, style_cost_function(a_S, style_layers, fixed_style_grams),
+                                     alpha, beta, content_layer, style_layers)
+    if not tv_weight:
+        return cost
+
+    def with_total_variation(generated_image):
+        J, J_content, J_style = cost(generated_image)
+        return J + tv_weight * total_variation(generated_image), J_content, J_style
+
+    return with_total_variation
+
+
+def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40, content_layer=CONTENT_LAYER,
+                    style_layers=STYLE_LAYERS, jit_compile=False, *, tv_weight=0.0, fixed_style_grams=True):
+    """The course's train_step (train.make_train_step) on make_cost_function's J(G)."""
+    cost = make_cost_function(model, a_C, a_S, alpha, beta, content_layer, style_layers, tv_weight,
+                              fixed_style_grams)
+    return course.make_train_step(model, a_C, a_S, optimizer, alpha, beta, content_layer, style_layers,
+                                  jit_compile, cost=cost)

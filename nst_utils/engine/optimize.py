@@ -1,7 +1,8 @@
 """The optimisation loop, one for both optimisers: Adam (the course) and L-BFGS (Gatys et al., the
 optimiser of Johnson's Torch neural-style).
 
-Loop holds what both share: the progress bar, the cost history and reports, the images saved every
+Loop holds what both share (the course's own loop is train.model_nn; this one adds what the
+options need): the progress bar, the cost history and reports, the images saved every
 save_every iterations, the image kept (Adam: the last one whose cost was finite, and after the last
 step the updated image, as the course; L-BFGS: the evaluated image of lowest J) and the early stops:
 Ctrl-C, SIGTERM (handled only while the loop runs, like Ctrl-C) and a non-finite cost. Each
@@ -22,7 +23,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from .. import train as course  # looked up at run time: make_train_step
+from ..train import progress_bar
+from . import objective  # looked up at run time: make_train_step
 from .threads import single_blas_thread
 from .traced import make_value_and_gradient, value_and_gradient_for  # noqa: F401 (public here before)
 
@@ -95,15 +97,6 @@ class Reporter:
             self.save(f"{i}.png", image)
 
 
-def progress_bar(progress, **kwargs):
-    # tqdm.auto warns (on stderr) in notebooks without ipywidgets even for a disabled bar.
-    if progress:
-        from tqdm.auto import tqdm
-    else:
-        from tqdm import tqdm
-    return tqdm(disable=not progress, **kwargs)
-
-
 class Loop:
     """One stage of iterations offset, offset + 1, ...: a context manager around an optimiser.
 
@@ -154,7 +147,7 @@ def run_adam(loop, model, stage, settings, options):
     import keras
 
     generated_image = tf.Variable(np.asarray(stage.start_image, np.float32))
-    train_step = course.make_train_step(
+    train_step = objective.make_train_step(
         model, stage.a_C, stage.a_S, keras.optimizers.Adam(settings.learning_rate), settings.alpha,
         settings.beta, settings.content_layer, settings.style_layers, tv_weight=options.tv_weight)
     image = generated_image.numpy()  # the image the next train_step evaluates
@@ -202,11 +195,10 @@ def run_lbfgs(loop, model, stage, settings, options, history_size=10):
                  options={"maxiter": n, "maxfun": n, "maxcor": history_size, "ftol": 0.0, "gtol": 0.0})
 
 
-OPTIMIZERS = {"adam": run_adam, "lbfgs": run_lbfgs}
-
-
 def optimize(model, stage, settings, options, report):
-    """Run options.optimizer on one stage; returns the image kept (normalised, see Loop)."""
+    """Run options.optimizer (one of options.OPTIMIZERS) on one stage; returns the image kept
+    (normalised, see Loop)."""
+    run = run_lbfgs if options.optimizer == "lbfgs" else run_adam
     with Loop(report, options.optimizer, stage.iterations, stage.offset, stage.start_image) as loop:
-        OPTIMIZERS[options.optimizer](loop, model, stage, settings, options)
+        run(loop, model, stage, settings, options)
     return loop.image

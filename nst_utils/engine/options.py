@@ -1,13 +1,15 @@
-"""What a run of model_nn is asked to do: the course's settings and the options beyond the course.
+"""What a run of stylise is asked to do: the course's settings and the options beyond the course.
 
-model_nn (train.py) collects its keyword arguments into these two objects and hands them to
-pipeline.stylise. Both check their values when made, before any optimisation starts.
+pipeline.stylise collects its keyword arguments into these two objects. Both check their values
+when made, before any optimisation starts. No TensorFlow import: the command line reads the
+lists below before it loads TensorFlow.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
+from ..images import check_image
 
 INITS = ("noise", "content", "spectrum")
 OPTIMIZERS = ("adam", "lbfgs")
@@ -19,15 +21,6 @@ OPTIMIZERS = ("adam", "lbfgs")
 PRESETS = {"quick": {"optimizer": "lbfgs", "init": "spectrum", "lbfgs_step": 1.0}}
 #: Evaluations a "quick" run needs for about the course's final cost (the command line's default).
 QUICK_ITERATIONS = 20
-
-
-def check_image(name, image):
-    """image as np.float32 (1, n_H, n_W, 3), or a ValueError that says how to make one."""
-    image = np.asarray(image, np.float32)
-    if image.ndim != 4 or image.shape[0] != 1 or image.shape[-1] != 3:
-        raise ValueError(f"{name} must be a normalised image of shape (1, n_H, n_W, 3), got "
-                         f"{image.shape}. Use reshape_and_normalize_image(load_image(path)).")
-    return image
 
 
 @dataclass(frozen=True)
@@ -51,7 +44,7 @@ class Settings:
 
 @dataclass(frozen=True)
 class Options:
-    """The options beyond the course, each off by default (see model_nn for their meaning).
+    """The options beyond the course, each off by default (see pipeline.stylise for their meaning).
 
     init -- "noise" (the course), "content", "spectrum" or a normalised image (1, n_H, n_W, 3)
     sizes -- None (one stage at the content's size) or [(width, height), ...] stages

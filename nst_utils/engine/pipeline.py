@@ -1,8 +1,9 @@
-"""From model_nn's arguments to a result: the images' colour, the multi-resolution stages, the start
-image and the style targets of each stage, around the one optimisation loop (optimize.py).
+"""stylise: the course's run (train.model_nn) with the options beyond the course: the images' colour,
+the multi-resolution stages, the start image and the style targets of each stage, around the
+engine's optimisation loop (optimize.py), on the network with the engine's convolutions.
 
 With the course's settings and no option this is the course's run: one stage at the content's size,
-the noisy content image as start, the style image's activations as targets, Adam.
+the noisy content image as start, the style image's Gram matrices as targets, Adam.
 
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS; sizes are
 (width, height) in pixels.
@@ -10,14 +11,14 @@ Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEAN
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..config import MAX_ITERATIONS_ENV, capped_iterations
-from ..images import ensure_output_dir, generate_noise_image, save_image
-from ..train import NSTResult
-from ..vgg import load_vgg_model
+from ..config import CONFIG, CONTENT_LAYER, MAX_ITERATIONS_ENV, STYLE_LAYERS, capped_iterations
+from ..images import check_image, ensure_output_dir, generate_noise_image, save_image
+from ..train import NSTResult, same_size
 from .color import luminance_image, transfer_chroma
+from .network import load_fast_vgg_model
 from .objective import GramTargets, blend_weights, gram_targets
 from .optimize import Reporter, optimize
-from .options import check_image
+from .options import Options, Settings
 from .resize import resize_image, scaled_size
 from .start import spectrum_start
 
@@ -41,12 +42,7 @@ def _checked_images(content_image, style_image, options):
         raise ValueError("style_image is an empty list; give at least one style image.")
     styles = [check_image("style_image", s) for s in styles]
     for image in styles if options.style_scale is None else []:
-        if content_image.shape != image.shape:
-            raise ValueError(
-                f"content_image is {content_image.shape[2]}x{content_image.shape[1]} but style_image is "
-                f"{image.shape[2]}x{image.shape[1]} (width x height); load both with the same "
-                "size, e.g. load_image(path, size=(CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT)), or "
-                "pass style_scale=1.0 to resize the style image to the content's size.")
+        same_size(content_image, image)
     return content_image, styles
 
 
@@ -104,8 +100,63 @@ def _stages(model, content_image, styles, num_iterations, options, settings):
         offset += run
 
 
-def stylise(content_image, style_image, num_iterations, model, options, settings):
-    """model_nn's work (see its docstring): returns an NSTResult."""
+def stylise(content_image, style_image, num_iterations=200, *, model=None, input_image=None,
+             alpha=10, beta=40, learning_rate=2.0, noise_ratio=CONFIG.NOISE_RATIO, seed=None,
+             content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS,
+             output_dir=CONFIG.OUTPUT_DIR, save_every=20, report_every=20, progress=True, verbose=True,
+             tv_weight=0.0, optimizer="adam", init="noise", preserve_color=False,
+             style_weights=None, style_scale=None, sizes=None, preset=None):
+    """train.model_nn's run (the defaults are exactly the course's) with the options beyond the course.
+
+    Arguments as model_nn's, and:
+    content_image, style_image -- normalised images (1, n_H, n_W, 3), same size (the course);
+                   style_image may be a list of style images to blend (see style_weights)
+    num_iterations -- Adam steps (course: 200), or L-BFGS cost evaluations; with sizes, the count
+                   for each size (a number) or a list with one count per size
+    model -- activations model; None loads VGG19 with the engine's convolutions (network.py)
+    input_image -- initial G (normalised); None uses init
+
+    Options beyond the course (each off by default):
+    tv_weight -- weight w of the term w * TV(G) added to J (regularizers.py, squared pixel units);
+                 it competes with the cost G converges to. With vgg16-hed at 200x150 and 100 L-BFGS
+                 evaluations (J ~400 at the end), w = 3 and 30 lower the result's TV by about 20% and
+                 40% (scripts/make_gallery.py); short runs (J 1e4-1e6) need 1e2-1e4.
+    optimizer -- "adam" (the course, learning_rate) or "lbfgs" (Gatys et al.; optimize.py,
+                 num_iterations counts cost evaluations, each costing about one Adam step)
+    init -- "noise" (the course: generate_noise_image(content, noise_ratio, seed)), "content" (C
+            itself), "spectrum" (C with the style's colours, spectrum, histograms: start.py),
+            or a normalised image to start from (resized if needed)
+    preserve_color -- transfer the style to the luminance only and keep the content's colours
+                      (color.py; Gatys et al. 2016): NST runs on grey versions of C and S (S's
+                      luminance matched to C's mean and spread), then the result's luminance Y is
+                      recombined with C's chroma I, Q. Costs reported are those of the grey images.
+    style_weights -- blend weights of the style images (normalised to sum 1; default equal)
+    style_scale -- None (the course: the style image must have the content's size), or a number s:
+                   each style image is resized so that its longer side is s times the content's
+                   (aspect kept); smaller s gives smaller brush strokes / texture elements
+    sizes -- multi-resolution: list of (width, height) stages, e.g. [(200, 150), (400, 300)];
+             optimise at the first, upsample the result, continue at the next. None: one stage.
+    preset -- None, or "quick": optimizer="lbfgs", init="spectrum" and a scaled first L-BFGS step
+              (options.py); 8-16 evaluations reach the course's final cost, in about a tenth of its
+              time (docs/performance.md). Options given values other than their defaults keep them.
+    With several style images or a style_scale, the style cost uses Gram matrices normalised by
+    their own n_H n_W (objective.py), which equals the course's formula when sizes match.
+
+    Returns:
+    NSTResult with the final image, the cost history and the saved paths. With sizes, each history
+    entry also has "size"; iterations are numbered across the stages.
+    Ctrl-C, SIGTERM or a non-finite cost stops the loop early; the last good image is kept and saved.
+    """
+    options = Options.with_input_image(
+        input_image, tv_weight=tv_weight, optimizer=optimizer, init=init, preserve_color=preserve_color,
+        style_weights=style_weights, style_scale=style_scale, sizes=sizes, preset=preset)
+    settings = Settings(alpha, beta, learning_rate, noise_ratio, seed, content_layer, style_layers,
+                        output_dir, save_every, report_every, progress, verbose)
+    return run(content_image, style_image, num_iterations, model, options, settings)
+
+
+def run(content_image, style_image, num_iterations, model, options, settings):
+    """stylise's work, from its arguments collected in Options and Settings: returns an NSTResult."""
     content_image, styles = _checked_images(content_image, style_image, options)
     blend_weights(options.style_weights, len(styles))  # checks them, and the counts, before any work
     options.stage_iterations(num_iterations)
@@ -113,7 +164,7 @@ def stylise(content_image, style_image, num_iterations, model, options, settings
     if output_dir is not None:
         output_dir = ensure_output_dir(output_dir)  # fail now, not after minutes of optimisation
     if model is None:
-        model = load_vgg_model(layers=[settings.content_layer] + [name for name, _ in settings.style_layers])
+        model = load_fast_vgg_model(layers=[settings.content_layer] + [name for name, _ in settings.style_layers])
     colour = Colour(content_image, options.preserve_color)
     content = colour.network_view(content_image)
     styles = [colour.network_view(s, match=content_image) for s in styles]

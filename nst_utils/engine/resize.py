@@ -2,8 +2,7 @@
 import numpy as np
 import tensorflow as tf
 
-#: Below this, VGG's conv5 layers see less than one pixel.
-MIN_RESIZED_SIDE = 16
+from ..images import MIN_RESIZED_SIDE
 
 
 def resize_image(image, size):

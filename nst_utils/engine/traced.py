@@ -5,7 +5,7 @@ about a second the first time it runs (at 200x150 on the project's machine: as l
 evaluations). When the targets a_C and the style Gram matrices are constants of the function, every
 run must pay it again. Here they are variables that the function reads: a run assigns its targets
 and reuses the function traced by an earlier run with the same network, image size, layers and
-weights. The costs are the same as make_cost_function's (same operations on the same values).
+weights. The costs are objective.make_cost_function's, reading the targets from the variables.
 
 Functions are kept per network (forgotten with it), the MAX_PER_MODEL most recently used ones.
 """
@@ -15,9 +15,7 @@ from collections import OrderedDict
 import numpy as np
 import tensorflow as tf
 
-from ..costs import compute_content_cost, total_cost
-from .objective import GramTargets
-from .regularizers import total_variation
+from .objective import GramTargets, make_cost_function
 
 MAX_PER_MODEL = 8
 _FUNCTIONS = weakref.WeakKeyDictionary()  # model -> OrderedDict(key -> TracedCost)
@@ -31,17 +29,8 @@ class TracedCost:
         self.grams = {name: tf.Variable(g, trainable=False) for name, g in targets.grams.items()}
         style = GramTargets(self.grams, targets.normalized)
         network = weakref.ref(model)  # the function must not keep the network (the cache's key) alive
-        content_layer, style_layers = settings.content_layer, settings.style_layers
-        alpha, beta = settings.alpha, settings.beta
-
-        def cost(generated_image):  # make_cost_function's cost, reading the targets' variables
-            a_G = network()(generated_image)
-            J_content = compute_content_cost(self.a_C, a_G[content_layer])
-            J_style = style.style_cost(a_G, style_layers)
-            J = total_cost(J_content, J_style, alpha=alpha, beta=beta)
-            if tv_weight:
-                J += tv_weight * total_variation(generated_image)
-            return J, J_content, J_style
+        cost = make_cost_function(lambda image: network()(image), self.a_C, style, settings.alpha,
+                                  settings.beta, settings.content_layer, settings.style_layers, tv_weight)
 
         self.value_and_gradient = make_value_and_gradient(cost, shape)
 
@@ -56,7 +45,7 @@ def make_value_and_gradient(cost_function, shape):
 
     Arguments:
     cost_function -- image (1, n_H, n_W, 3) tensor -> (J, J_content, J_style), e.g. from
-                     train.make_cost_function
+                     objective.make_cost_function
     shape -- (1, n_H, n_W, 3)
     """
     @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])

@@ -1,8 +1,8 @@
 """A drop-in for keras.layers.Conv2D on VGG's 3x3, stride 1, 'same' convolutions, faster on a CPU.
 
-vgg.build_vgg builds the course's network with plain keras.layers.Conv2D unless asked for this
-layer (``fast_input_gradient=True``, the default of load_vgg_model). Two changes, both giving the
-same values up to float rounding:
+vgg.build_vgg builds the course's network with plain keras.layers.Conv2D; the engine
+(engine/network.py) passes conv_layer()'s class as its ``conv`` instead. Two changes, both giving
+the same values up to float rounding:
 
 - The gradient with respect to the input is itself a 'same' convolution of the output gradient
   with the kernel rotated by 180 degrees and its in/out channels swapped. TensorFlow's CPU kernel
@@ -23,10 +23,26 @@ computed if someone differentiates with respect to the weights.
 
 Tensors are NHWC float32: x (1, n_H, n_W, c_in), kernel (3, 3, c_in, c_out).
 """
+import functools
+
 import keras
 import tensorflow as tf
 
 from . import choice, winograd
+
+
+def conv_layer(fast_input_gradient=None, winograd=None):
+    """The conv layer class for vgg.build_vgg's ``conv``: keras.layers.Conv2D, or with
+    fast_input_gradient this module's Conv2D (same values up to float rounding, a faster step on
+    a CPU); winograd computes every conv but conv1_1 by Winograd F(6x6, 3x3) or F(4x4, 3x3).
+    None: decided by the device (choice.cpu_fast_paths_default), on for a CPU, off with a GPU."""
+    if fast_input_gradient is None or winograd is None:
+        on = choice.cpu_fast_paths_default()
+        fast_input_gradient = on if fast_input_gradient is None else fast_input_gradient
+        winograd = on if winograd is None else winograd
+    if not fast_input_gradient:
+        return keras.layers.Conv2D
+    return functools.partial(Conv2D, winograd=winograd)
 
 
 def rotated(kernel):

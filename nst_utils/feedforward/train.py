@@ -5,7 +5,7 @@ package's own costs:
 
 for a training crop x and the network's output f(x), with the course's layers (content conv4_2,
 style conv1_1..conv5_1 at 0.2) on the same VGG as the optimisation. The style image S and the crops
-differ in size, so J_style uses the engine's size-normalised Gram targets (nst_utils.gram_targets,
+differ in size, so J_style uses the engine's size-normalised Gram targets (engine.objective.gram_targets,
 equal to the course's formula when the sizes match); S's Grams are computed once.
 """
 import time
@@ -15,9 +15,12 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from .. import (CONTENT_LAYER, STYLE_LAYERS, compute_content_cost, gram_targets, load_vgg_model,
-                total_cost, total_variation)
-from ..engine.optimize import Interruptible, progress_bar
+from ..config import CONTENT_LAYER, STYLE_LAYERS
+from ..engine.network import load_fast_vgg_model
+from ..engine.objective import gram_targets
+from ..engine.optimize import Interruptible
+from ..engine.regularizers import total_variation
+from ..train import make_cost_function, progress_bar
 from .network import DEFAULT_CHANNELS, DEFAULT_RESIDUAL_BLOCKS, build_transform_net
 from .weights import save_transform_net
 
@@ -39,6 +42,10 @@ class PerceptualLoss:
         # Constants of the whole training: computed once, not at every step.
         self.targets = gram_targets(vgg, [style_image], style_layers=style_layers)
 
+    def style_cost(self, a_G):
+        """J_style of one image's activations {layer name: (1, n_H, n_W, n_C)} against S's targets."""
+        return self.targets.style_cost(a_G, self.style_layers)
+
     def __call__(self, content, stylised):
         """Mean over the batch of (J, J_content, J_style, TV).
 
@@ -49,13 +56,14 @@ class PerceptualLoss:
         a_G = self.vgg(stylised)
         batch = content.shape[0]
         sums = [tf.constant(0.0)] * 4
-        # The course's costs take one image (1, n_H, n_W, n_C) at a time.
+        # The course's J(G) takes one image (1, n_H, n_W, n_C) at a time; a_G is computed for the batch.
         for i in range(batch):
             a_G_i = {name: a[i:i + 1] for name, a in a_G.items()}
-            J_content = compute_content_cost(a_C[i:i + 1], a_G_i[self.content_layer])
-            J_style = self.targets.style_cost(a_G_i, self.style_layers)
+            cost = make_cost_function(lambda image: a_G_i, a_C[i:i + 1], self.style_cost, self.alpha,
+                                      self.beta, self.content_layer)
+            J, J_content, J_style = cost(stylised[i:i + 1])
             tv = total_variation(stylised[i:i + 1])
-            J = total_cost(J_content, J_style, self.alpha, self.beta) + self.tv_weight * tv
+            J += self.tv_weight * tv
             sums = [s + v for s, v in zip(sums, (J, J_content, J_style, tv))]
         return tuple(s / batch for s in sums)
 
@@ -118,8 +126,8 @@ def train(style_image, batch_source, *, steps=None, minutes=None, learning_rate=
     if steps is None and minutes is None:
         raise ValueError("give steps or minutes (or both)")
     if vgg is None:
-        vgg = load_vgg_model(backbone=backbone,
-                             layers=[CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS])
+        vgg = load_fast_vgg_model(backbone=backbone,
+                                  layers=[CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS])
     if net is None:
         net = build_transform_net(channels, residual_blocks, seed=seed)
     loss = PerceptualLoss(vgg, style_image, alpha, beta, tv_weight)

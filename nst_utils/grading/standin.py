@@ -1,16 +1,9 @@
-"""Stand-in VGG weights (random, He-scaled) in the on-disk format of Keras's
-vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5, for places where the genuine file cannot be had:
-the tests, the benchmarks and the grader make them for themselves.
-
-That file is a Keras 1/2 "legacy" HDF5 weights file: the root attribute ``layer_names`` lists every
-layer (input, convs, pools); each layer is a group whose attribute ``weight_names`` lists its datasets
-(``<layer>_W_1:0`` kernel (3, 3, c_in, c_out) and ``<layer>_b_1:0`` bias), empty for layers without
-weights. Keras's ``load_weights`` reads it by layer order.
+"""Stand-in VGG weights (random, He-scaled), for places where the genuine file cannot be had: the
+grader's tiny network, the benchmarks, and the tests (which write them as a Keras notop file,
+tests/standin_weights.py).
 """
-import h5py
 import numpy as np
 
-from ..genuine import STANDIN_ATTRIBUTE
 from ..vgg import FILTERS, VGG19_BLOCKS
 
 
@@ -26,31 +19,6 @@ def standin_conv_weights(seed=0, blocks=VGG19_BLOCKS):
             weights[f"block{b}_conv{i}"] = (kernel, bias)
             c_in = c_out
     return weights
-
-
-def write_notop_h5(path, seed=0, blocks=VGG19_BLOCKS, corrupt_layer=None):
-    """Write stand-in notop weights to ``path``; ``corrupt_layer`` gets a kernel of the wrong shape."""
-    weights = standin_conv_weights(seed, blocks)
-    layer_names = ["input_1"]
-    for b, n in enumerate(blocks, 1):
-        layer_names += [f"block{b}_conv{i}" for i in range(1, n + 1)] + [f"block{b}_pool"]
-    with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = np.array([n.encode() for n in layer_names])
-        # Says what the file is: load_vgg_model does not warn that its md5 is not VGG19's.
-        f.attrs[STANDIN_ATTRIBUTE] = "random stand-in weights (nst_utils.grading.standin), not ImageNet's"
-        for name in layer_names:
-            group = f.create_group(name)
-            if name not in weights:
-                group.attrs["weight_names"] = np.array([], dtype="S1")
-                continue
-            kernel, bias = weights[name]
-            if name == corrupt_layer:
-                kernel = kernel[:, :, :, :-1]
-            names = [f"{name}_W_1:0", f"{name}_b_1:0"]
-            group.attrs["weight_names"] = np.array([n.encode() for n in names])
-            group.create_dataset(names[0], data=kernel)
-            group.create_dataset(names[1], data=bias)
-    return path
 
 
 #: The tiny network's layers: VGG's names, so that the course's layer lists apply, with few channels.
