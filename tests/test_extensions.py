@@ -1,4 +1,4 @@
-"""The options of model_nn beyond the course, each shown to do what it claims with a number.
+"""The options beyond the course (nst_utils.engine.stylise), each shown to do what it claims with a number.
 
 Effects are measured on the pretrained ``vgg16-hed`` backbone (real ImageNet features, offline) at
 small sizes with few iterations. Statistics are recomputed here in NumPy, independently of the
@@ -20,7 +20,8 @@ from nst_utils.engine.regularizers import total_variation
 from nst_utils.engine.resize import resize_image, scaled_size
 from nst_utils.engine.objective import (GramTargets, blend_weights, compute_layer_style_cost_from_gram,
                                      gram_targets)
-from nst_utils.train import make_cost_function, make_train_step
+from nst_utils.engine.objective import make_cost_function, make_train_step
+from nst_utils.engine.pipeline import stylise
 
 LAYERS = [CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS]
 SMALL = (64, 48)
@@ -166,11 +167,12 @@ def test_resize_commutes_with_normalisation_and_scaled_size(C):
 
 # --- defaults are the course ------------------------------------------------------------------
 
-def test_defaults_reproduce_the_course_loop_exactly(hed, C, S):
-    """model_nn with no options = the course's train_step loop written out here."""
+@pytest.mark.parametrize("run", [model_nn, stylise], ids=["model_nn", "stylise"])
+def test_defaults_reproduce_the_course_loop_exactly(hed, C, S, run):
+    """model_nn, and stylise with no options, = the course's train_step loop written out here."""
     import keras
 
-    result = model_nn(C, S, 5, model=hed, seed=4, report_every=1, **QUIET)
+    result = run(C, S, 5, model=hed, seed=4, report_every=1, **QUIET)
     from nst_utils import generate_noise_image
 
     a_C, a_S = hed(C)[CONTENT_LAYER], hed(S)
@@ -206,7 +208,7 @@ def test_make_train_step_keeps_its_positional_signature(hed, C, S):
 def test_tv_weight_lowers_the_total_variation_of_the_result(hed, C, S):
     tvs = []
     for w in (0.0, 1e3, 1e4):
-        r = model_nn(C, S, 20, model=hed, seed=0, tv_weight=w, **QUIET)
+        r = stylise(C, S, 20, model=hed, seed=0, tv_weight=w, **QUIET)
         tvs.append(np_tv(to_picture(r.image)))
     print("TV of the result for tv_weight 0, 1e3, 1e4:", [round(t, 1) for t in tvs])
     assert tvs[0] > 1.5 * tvs[1] > 1.5 * 1.5 * tvs[2], tvs
@@ -224,7 +226,7 @@ def test_lbfgs_reaches_a_lower_cost_than_adam_in_the_same_evaluations(hed, C, S)
     cost = make_cost_function(hed, hed(C)[CONTENT_LAYER], hed(S))
     final = {}
     for opt in ("adam", "lbfgs"):
-        r = model_nn(C, S, 20, model=hed, seed=0, optimizer=opt, report_every=1, **QUIET)
+        r = stylise(C, S, 20, model=hed, seed=0, optimizer=opt, report_every=1, **QUIET)
         assert len(r.history) == 20  # one entry per cost evaluation: the same budget
         final[opt] = float(cost(r.image)[0])
     print("J after 20 evaluations:", final)
@@ -232,31 +234,31 @@ def test_lbfgs_reaches_a_lower_cost_than_adam_in_the_same_evaluations(hed, C, S)
 
 
 def test_lbfgs_image_is_the_best_evaluated(hed, C, S):
-    r = model_nn(C, S, 12, model=hed, seed=0, optimizer="lbfgs", report_every=1, **QUIET)
+    r = stylise(C, S, 12, model=hed, seed=0, optimizer="lbfgs", report_every=1, **QUIET)
     cost = make_cost_function(hed, hed(C)[CONTENT_LAYER], hed(S))
     assert float(cost(r.image)[0]) == pytest.approx(min(h["J"] for h in r.history), rel=1e-4)
 
 
 def test_init_content_starts_at_zero_content_cost(hed, C, S):
-    r = model_nn(C, S, 1, model=hed, init="content", report_every=1, **QUIET)
+    r = stylise(C, S, 1, model=hed, init="content", report_every=1, **QUIET)
     assert r.history[0]["J_content"] == 0.0
-    noisy = model_nn(C, S, 1, model=hed, seed=0, report_every=1, **QUIET)
+    noisy = stylise(C, S, 1, model=hed, seed=0, report_every=1, **QUIET)
     assert noisy.history[0]["J_content"] > 0.1
 
 
 def test_init_from_a_given_image_starts_there(hed, C, S, S2):
-    r = model_nn(C, S, 1, model=hed, init=S2, report_every=1, **QUIET)
+    r = stylise(C, S, 1, model=hed, init=S2, report_every=1, **QUIET)
     J_expected = float(make_cost_function(hed, hed(C)[CONTENT_LAYER], hed(S))(tf.constant(S2))[0])
     assert r.history[0]["J"] == pytest.approx(J_expected, rel=1e-5)
     with pytest.raises(ValueError, match="init must be one of"):
-        model_nn(C, S, 1, model=hed, init="random", **QUIET)
+        stylise(C, S, 1, model=hed, init="random", **QUIET)
     with pytest.raises(ValueError, match="either input_image or init"):
-        model_nn(C, S, 1, model=hed, init="content", input_image=C, **QUIET)
+        stylise(C, S, 1, model=hed, init="content", input_image=C, **QUIET)
 
 
 def test_preserve_color_keeps_the_content_chroma(hed, C, S):
-    r = model_nn(C, S, 20, model=hed, seed=0, preserve_color=True, optimizer="lbfgs", **QUIET)
-    plain = model_nn(C, S, 20, model=hed, seed=0, optimizer="lbfgs", **QUIET)
+    r = stylise(C, S, 20, model=hed, seed=0, preserve_color=True, optimizer="lbfgs", **QUIET)
+    plain = stylise(C, S, 20, model=hed, seed=0, optimizer="lbfgs", **QUIET)
     yiq_c = np_yiq(C + CONFIG.MEANS)
     # The float result carries C's chroma exactly; the saved 8-bit picture up to rounding/clipping.
     chroma_float = np.abs(np_yiq(r.image + CONFIG.MEANS)[..., 1:] - yiq_c[..., 1:]).max()
@@ -284,7 +286,7 @@ def test_style_blend_weights_move_the_gram_statistics_between_the_styles(hed, C,
 
     shares = []
     for w2 in (0.0, 0.5, 1.0):
-        r = model_nn(C, [S, S2], 20, model=hed, seed=0, style_weights=[1 - w2, w2], optimizer="lbfgs",
+        r = stylise(C, [S, S2], 20, model=hed, seed=0, style_weights=[1 - w2, w2], optimizer="lbfgs",
                      **QUIET)
         d1, d2 = distances(r.image)
         shares.append(d1 / (d1 + d2))  # 0: Gram statistics of S, 1: those of S2
@@ -294,8 +296,8 @@ def test_style_blend_weights_move_the_gram_statistics_between_the_styles(hed, C,
 
 
 def test_blend_with_one_style_at_full_weight_equals_that_style(hed, C, S, S2):
-    a = model_nn(C, [S, S2], 3, model=hed, seed=0, style_weights=[1, 0], report_every=1, **QUIET)
-    b = model_nn(C, S, 3, model=hed, seed=0, report_every=1, **QUIET)
+    a = stylise(C, [S, S2], 3, model=hed, seed=0, style_weights=[1, 0], report_every=1, **QUIET)
+    b = stylise(C, S, 3, model=hed, seed=0, report_every=1, **QUIET)
     assert [h["J"] for h in a.history] == pytest.approx([h["J"] for h in b.history], rel=1e-4)
 
 
@@ -313,11 +315,11 @@ def test_style_scale_sets_the_target_size_and_the_texture_scale(hed, C, S):
         seen.append(np.shape(image))
         return hed(image)
 
-    model_nn(C, S, 1, model=spy, style_scale=0.5, **QUIET)
+    stylise(C, S, 1, model=spy, style_scale=0.5, **QUIET)
     assert (1, 24, 32, 3) in seen  # the style image went through VGG at half the content's size
     stats = {}
     for scale in (0.5, 2.0):
-        r = model_nn(C, S, 25, model=hed, seed=0, style_scale=scale, optimizer="lbfgs", **QUIET)
+        r = stylise(C, S, 25, model=hed, seed=0, style_scale=scale, optimizer="lbfgs", **QUIET)
         stats[scale] = np_texture_scale(r.image)
     print("texture statistic (higher = finer) for style_scale 0.5, 2:", stats)
     assert stats[0.5] > 1.5 * stats[2.0], stats
@@ -332,9 +334,9 @@ def test_multires_beats_single_resolution_with_less_pixel_work(hed):
     S = image("brushstrokes", (96, 72))
     cost = make_cost_function(hed, hed(C)[CONTENT_LAYER], hed(S))
     t0 = time.perf_counter()
-    single = model_nn(C, S, 30, model=hed, seed=0, **QUIET)
+    single = stylise(C, S, 30, model=hed, seed=0, **QUIET)
     t1 = time.perf_counter()
-    multi = model_nn(C, S, [45, 15], model=hed, seed=0, sizes=[(48, 36), (96, 72)], report_every=5,
+    multi = stylise(C, S, [45, 15], model=hed, seed=0, sizes=[(48, 36), (96, 72)], report_every=5,
                      **QUIET)
     t2 = time.perf_counter()
     assert multi.image.shape == C.shape
@@ -347,13 +349,13 @@ def test_multires_beats_single_resolution_with_less_pixel_work(hed):
 
 def test_option_errors_are_clear(hed, C, S):
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        model_nn(C, S, 1, model=hed, optimizer="sgd", **QUIET)
+        stylise(C, S, 1, model=hed, optimizer="sgd", **QUIET)
     with pytest.raises(ValueError, match="one per size"):
-        model_nn(C, S, [1, 2, 3], model=hed, sizes=[(64, 48), (128, 96)], **QUIET)
+        stylise(C, S, [1, 2, 3], model=hed, sizes=[(64, 48), (128, 96)], **QUIET)
     with pytest.raises(ValueError, match="style_scale=1.0"):
-        model_nn(C, image("brushstrokes", (96, 72)), 1, model=hed, **QUIET)
+        stylise(C, image("brushstrokes", (96, 72)), 1, model=hed, **QUIET)
     with pytest.raises(ValueError, match="tv_weight"):
-        model_nn(C, S, 1, model=hed, tv_weight=-1, **QUIET)
+        stylise(C, S, 1, model=hed, tv_weight=-1, **QUIET)
 
 
 def test_gram_targets_blend_linearly(hed, S, S2):
@@ -364,7 +366,7 @@ def test_gram_targets_blend_linearly(hed, S, S2):
 
 
 def test_saved_images_are_the_final_ones_with_lbfgs_and_colour(hed, C, S, tmp_path):
-    r = model_nn(C, S, 5, model=hed, seed=0, optimizer="lbfgs", preserve_color=True,
+    r = stylise(C, S, 5, model=hed, seed=0, optimizer="lbfgs", preserve_color=True,
                  output_dir=tmp_path, save_every=2, progress=False, verbose=False)
     assert [p.name for p in r.saved] == ["0.png", "2.png", "4.png", "generated_image.png"]
     assert np.array_equal(load_image(tmp_path / "generated_image.png"), to_picture(r.image))
@@ -383,7 +385,7 @@ def test_repeated_runs_do_not_print_a_retracing_warning(hed, C, S, optimizer):
     logger.addHandler(handler)
     try:
         for _ in range(7):
-            model_nn(C, S, 1, model=hed, seed=0, optimizer=optimizer, **QUIET)
+            stylise(C, S, 1, model=hed, seed=0, optimizer=optimizer, **QUIET)
     finally:
         logger.removeHandler(handler)
     assert not [r.getMessage() for r in records if "retracing" in r.getMessage()]

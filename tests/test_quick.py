@@ -3,7 +3,8 @@ runs, one BLAS thread in L-BFGS, the command line's --quick."""
 import numpy as np
 import pytest
 
-from nst_utils import CONFIG, CONTENT_LAYER, model_nn
+from nst_utils import CONFIG, CONTENT_LAYER
+from nst_utils.engine.pipeline import stylise
 from nst_utils.engine import traced
 from nst_utils.engine.options import PRESETS, QUICK_ITERATIONS, Options
 from nst_utils.engine.start import spectrum_start
@@ -43,13 +44,13 @@ def test_preset_and_step_values_are_checked():
             Options(lbfgs_step=bad)
 
 
-def test_model_nn_refuses_an_unknown_preset_before_any_work(small_images, monkeypatch):
+def test_stylise_refuses_an_unknown_preset_before_any_work(small_images, monkeypatch):
     from nst_utils.engine import pipeline
 
-    monkeypatch.setattr(pipeline, "stylise", lambda *a, **k: pytest.fail("should not run"))
+    monkeypatch.setattr(pipeline, "run", lambda *a, **k: pytest.fail("should not run"))
     content, style = small_images
     with pytest.raises(ValueError, match="preset must be one of"):
-        model_nn(content, style, 1, preset="Quick", **QUIET)
+        stylise(content, style, 1, preset="Quick", **QUIET)
 
 
 # --- the spectrum start ------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def test_spectrum_start_is_much_closer_to_the_style_than_the_content(vgg16_hed, 
 
 def test_a_quick_run_lowers_the_cost(vgg19_standin, small_images):
     content, style = small_images
-    result = model_nn(content, style, 8, model=vgg19_standin, preset="quick", **QUIET)
+    result = stylise(content, style, 8, model=vgg19_standin, preset="quick", **QUIET)
     costs = [h["J"] for h in result.history]
     assert len(costs) == 8 and result.stopped is None
     assert min(costs) < 0.5 * costs[0]
@@ -114,9 +115,9 @@ def test_a_quick_run_lowers_the_cost(vgg19_standin, small_images):
 
 def test_quick_reaches_the_course_cost_in_a_tenth_of_the_evaluations(vgg16_hed, small_images):
     content, style = small_images
-    course = model_nn(content, style, 200, model=vgg16_hed, seed=0, **QUIET)
+    course = stylise(content, style, 200, model=vgg16_hed, seed=0, **QUIET)
     target = course.history[-1]["J"]  # J*, as benchmarks/quality.py takes it
-    quick = model_nn(content, style, 30, model=vgg16_hed, preset="quick", **QUIET)
+    quick = stylise(content, style, 30, model=vgg16_hed, preset="quick", **QUIET)
     assert quick.history[0]["J"] > target  # not there from the start
     reached = next(i for i, h in enumerate(quick.history, 1) if h["J"] <= target)
     assert reached <= 20, (reached, target)  # 9 at 64x48 when written
@@ -132,20 +133,20 @@ def test_a_second_run_reuses_the_traced_function_with_its_own_targets(vgg19_stan
     real = traced.make_value_and_gradient
     monkeypatch.setattr(traced, "make_value_and_gradient", lambda *a: made.append(1) or real(*a))
     run = dict(model=vgg19_standin, optimizer="lbfgs", init="content", **QUIET)
-    model_nn(content, style, 3, **run)
-    reused = model_nn(content, other_style, 3, **run)
+    stylise(content, style, 3, **run)
+    reused = stylise(content, other_style, 3, **run)
     assert len(made) == 1
     traced.forget()
-    fresh = model_nn(content, other_style, 3, **run)
+    fresh = stylise(content, other_style, 3, **run)
     assert len(made) == 2
     assert [h["J"] for h in reused.history] == pytest.approx([h["J"] for h in fresh.history], rel=1e-6)
-    model_nn(content, style, 3, alpha=5, **run)  # other weights: another function
+    stylise(content, style, 3, alpha=5, **run)  # other weights: another function
     assert len(made) == 3
 
 
 # --- the command line ----------------------------------------------------------------------------
 
-def _fake_model_nn(calls):
+def _fake_stylise(calls):
     def fake(content, style, num_iterations, **kwargs):
         calls.append(dict(kwargs, num_iterations=num_iterations))
         return NSTResult(image=content, saved=["generated_image.png"])
@@ -160,11 +161,11 @@ def _fake_model_nn(calls):
     ([], None, 200, "noise"),
 ])
 def test_the_quick_flag_is_the_preset(standin_weights, tmp_path, monkeypatch, flags, preset, iterations, init):
-    import nst_utils.train
     from nst_utils.cli import main
+    from nst_utils.engine import pipeline
 
     calls = []
-    monkeypatch.setattr(nst_utils.train, "model_nn", _fake_model_nn(calls))
+    monkeypatch.setattr(pipeline, "stylise", _fake_stylise(calls))
     assert main(["--weights", standin_weights, "--size", "64x48", "-o", str(tmp_path), "--quiet"] + flags) == 0
     (call,) = calls
     assert (call["preset"], call["num_iterations"], call["init"]) == (preset, iterations, init)

@@ -1,4 +1,5 @@
-"""The optimisation loop (model_nn, train_step) at small size on stand-in VGG19 weights."""
+"""The optimisation loops at small size on stand-in VGG19 weights: the course's (model_nn,
+train_step) and the engine's stops (stylise: Ctrl-C, SIGTERM)."""
 import os
 import signal
 
@@ -10,6 +11,8 @@ from PIL import Image
 import nst_utils.train as train
 from nst_utils import (CONTENT_LAYER, STYLE_LAYERS, OutputDirError, compute_content_cost,
                        compute_style_cost, generate_noise_image, model_nn, total_cost)
+from nst_utils.engine import objective
+from nst_utils.engine.pipeline import stylise
 
 
 def test_train_step_returns_costs_and_lowers_them(vgg19_standin, small_images):
@@ -88,9 +91,9 @@ def test_non_finite_cost_stops_with_last_good_image(vgg19_standin, small_images,
     assert (tmp_path / "generated_image.png").exists()
 
 
-def test_ctrl_c_stops_with_last_good_image(vgg19_standin, small_images, tmp_path, monkeypatch,
-                                           no_iteration_cap):
-    real = train.make_train_step
+def test_ctrl_c_stops_stylise_with_last_good_image(vgg19_standin, small_images, tmp_path, monkeypatch,
+                                                   no_iteration_cap):
+    real = objective.make_train_step
 
     def interrupting(*args, **kwargs):
         step = real(*args, **kwargs)
@@ -103,9 +106,9 @@ def test_ctrl_c_stops_with_last_good_image(vgg19_standin, small_images, tmp_path
             return step(image)
         return wrapped
 
-    monkeypatch.setattr(train, "make_train_step", interrupting)
+    monkeypatch.setattr(objective, "make_train_step", interrupting)
     content, style = small_images
-    result = model_nn(content, style, 50, model=vgg19_standin, seed=0, output_dir=tmp_path,
+    result = stylise(content, style, 50, model=vgg19_standin, seed=0, output_dir=tmp_path,
                       report_every=1, save_every=0, progress=False, verbose=False)
     assert "interrupted" in result.stopped
     assert [h["iteration"] for h in result.history] == [0, 1, 2]
@@ -150,18 +153,18 @@ def _sigterm_on_call(real, n):
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
-def test_sigterm_stops_like_ctrl_c(vgg19_standin, small_images, tmp_path, monkeypatch, no_iteration_cap,
+def test_sigterm_stops_stylise_like_ctrl_c(vgg19_standin, small_images, tmp_path, monkeypatch, no_iteration_cap,
                                    optimizer):
     from nst_utils.engine import optimize
 
     if optimizer == "adam":
-        monkeypatch.setattr(train, "make_train_step", _sigterm_on_call(train.make_train_step, 3))
+        monkeypatch.setattr(objective, "make_train_step", _sigterm_on_call(objective.make_train_step, 3))
     else:
         monkeypatch.setattr(optimize, "value_and_gradient_for",  # called once per run
                             _sigterm_on_call(optimize.value_and_gradient_for, 3))
     before = signal.getsignal(signal.SIGTERM)
     content, style = small_images
-    result = model_nn(content, style, 50, model=vgg19_standin, seed=0, output_dir=tmp_path, optimizer=optimizer,
+    result = stylise(content, style, 50, model=vgg19_standin, seed=0, output_dir=tmp_path, optimizer=optimizer,
                       report_every=1, save_every=0, progress=False, verbose=False)
     assert "interrupted (SIGTERM)" in result.stopped
     assert 1 <= len(result.history) <= 3 and np.isfinite(result.image).all()
@@ -173,6 +176,6 @@ def test_sigterm_stops_like_ctrl_c(vgg19_standin, small_images, tmp_path, monkey
 
 def test_non_finite_hint_depends_on_the_optimizer(vgg19_standin, small_images, no_iteration_cap):
     content, style = small_images
-    result = model_nn(content, style, 5, model=vgg19_standin, seed=0, output_dir=None, alpha=float("inf"),
+    result = stylise(content, style, 5, model=vgg19_standin, seed=0, output_dir=None, alpha=float("inf"),
                       optimizer="lbfgs", progress=False, verbose=False)
     assert "non-finite" in result.stopped and "learning_rate" not in result.stopped
