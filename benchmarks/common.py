@@ -22,16 +22,25 @@ ALPHA, BETA, LEARNING_RATE = 10.0, 40.0, 2.0
 ADAM_EPSILON = 1e-7
 
 
+def torch_available():
+    try:
+        import importlib.util
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def standin_conv_weights(seed=0, blocks=VGG19_BLOCKS):
-    """{course layer name: (kernel (3, 3, c_in, c_out), bias (c_out,))}: the tests' stand-in weights
-    (nst_utils/grading/standin.py, random, He-scaled), keyed by the course's layer names.
+    """{course layer name: (kernel (3, 3, c_in, c_out), bias (c_out,))}: the stand-in weights of
+    nst_utils/grading/standin.py (random, He-scaled; the one copy), under the course's layer names.
 
     Timing does not depend on the values; He scaling keeps activations (and so the costs that the two
     implementations must agree on) of a sensible size."""
     from nst_utils.grading.standin import standin_conv_weights as keras_named
+    from nst_utils.vgg import conv_layer_names, keras_layer_name
 
-    # 'block3_conv2' -> 'conv3_2'
-    return {f"conv{name[5]}_{name[-1]}": w for name, w in keras_named(seed, blocks).items()}
+    weights = keras_named(seed, blocks)
+    return {name: weights[keras_layer_name(name)] for name in conv_layer_names(blocks)}
 
 
 def load_inputs(path):

@@ -7,14 +7,14 @@ CONFIG_JSON keys: size [W, H], iterations (the baseline's, 200), budget (iterati
 backbone ("vgg16-hed": real pretrained features), threads.
 
 Each option runs `budget` iterations (Adam steps or L-BFGS cost evaluations; with multi-resolution,
-`budget` at each size) and is timed from the call of model_nn until its cost first reaches J*.
+`budget` at each size) and is timed from the call of stylise until its cost first reaches J*.
 
-Warm and first calls: model_nn's L-BFGS reuses the TensorFlow function it traced in an earlier call
+Warm and first calls: stylise's L-BFGS reuses the TensorFlow function it traced in an earlier call
 on the same network and size (nst_utils/engine/traced.py); the course's Adam step is traced in every
 call. So that no option profits from the one before it, the kept functions are dropped before each
 option, which is then called twice with 2 iterations (the first traces, the second does not; their
 difference is `first_call_s`) before the timed call. `time_to_target_s` and `speedup` are those of a
-warm call (as in a notebook that runs model_nn again); `first_call_time_to_target_s` and
+warm call (as in a notebook that runs stylise again); `first_call_time_to_target_s` and
 `first_call_speedup` add first_call_s (the option's first call in a process, e.g. the command line).
 """
 import gc
@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmarks import common
 
-#: The package's faster options, as model_nn keywords. HALF_THEN_FULL stands for the stages
+#: The package's faster options, as stylise keywords. HALF_THEN_FULL stands for the stages
 #: [(W/2, H/2), (W, H)] of a multi-resolution run at the benchmark's size (W, H).
 HALF_THEN_FULL = "half-then-full"
 OPTIONS = [
@@ -42,16 +42,16 @@ OPTIONS = [
 
 
 def option_kwargs(kwargs, width, height):
-    """model_nn keywords of an OPTIONS entry at the benchmark's size (placeholders filled in)."""
+    """stylise keywords of an OPTIONS entry at the benchmark's size (placeholders filled in)."""
     if kwargs.get("sizes") == HALF_THEN_FULL:
         kwargs = {**kwargs, "sizes": [(width // 2, height // 2), (width, height)]}
     return kwargs
 
 
 def time_to_target(history, total_s, target):
-    """Seconds from the call of model_nn until the cost first reached `target`, or None.
+    """Seconds from the call of stylise until the cost first reached `target`, or None.
 
-    history 'seconds' count from the start of model_nn's loop; the setup before it (the targets
+    history 'seconds' count from the start of stylise's loop; the setup before it (the targets
     a_C and a_S) is total_s minus the last entry's seconds (the loop ends right after its last
     entry when nothing is saved)."""
     if not history:
@@ -100,31 +100,28 @@ def main(argv):
     tf.config.threading.set_intra_op_parallelism_threads(threads)
 
     from nst_utils.config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
-    from nst_utils.costs import compute_content_cost, compute_style_cost, total_cost
     from nst_utils.engine import traced
+    from nst_utils.engine.network import load_fast_vgg_model
+    from nst_utils.engine.pipeline import stylise
     from nst_utils.images import load_image, reshape_and_normalize_image
-    from nst_utils.train import model_nn
-    from nst_utils.vgg import load_vgg_model
+    from nst_utils.train import make_cost_function
 
     content = reshape_and_normalize_image(load_image(CONFIG.CONTENT_IMAGE, size=(width, height)))
     style = reshape_and_normalize_image(load_image(CONFIG.STYLE_IMAGE, size=(width, height)))
-    model = load_vgg_model(layers=[CONTENT_LAYER] + [n for n, _ in STYLE_LAYERS], backbone=config["backbone"])
-    a_C = model(content)[CONTENT_LAYER]
-    a_S = model(style)
+    model = load_fast_vgg_model(layers=[CONTENT_LAYER] + [n for n, _ in STYLE_LAYERS], backbone=config["backbone"])
+    course_cost = make_cost_function(model, model(content)[CONTENT_LAYER], model(style))
 
     def cost_of(image):
-        """J of an image at full size, computed outside model_nn: for the image a run returns (the
+        """J of an image at full size, computed outside stylise: for the image a run returns (the
         one after its last update, whose cost the run itself never evaluates)."""
-        a_G = model(np.asarray(image, np.float32))
-        return float(total_cost(compute_content_cost(a_C, a_G[CONTENT_LAYER]),
-                                compute_style_cost(a_S, a_G, STYLE_LAYERS)))
+        return float(course_cost(np.asarray(image, np.float32))[0])
 
     common_kwargs = dict(seed=0, output_dir=None, report_every=1, progress=False, verbose=False,
                          model=model)
 
     def run(iterations, **kwargs):
         t0 = time.perf_counter()
-        res = model_nn(content, style, iterations, **common_kwargs, **kwargs)
+        res = stylise(content, style, iterations, **common_kwargs, **kwargs)
         return res, time.perf_counter() - t0
 
     run(2)  # process-level one-off costs (kernel set-up, allocator) are no option's fault

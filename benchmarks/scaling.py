@@ -43,9 +43,7 @@ def row_of(size, results):
 
 def run(args, prepare, time_variant, log):
     """{"rows": [...], "plot": path or None} for args.scaling_sizes; PyTorch left out if skipped."""
-    from benchmarks.step_time import torch_available
-
-    names = [OURS] + ([] if args.skip_pytorch or not torch_available() else [PYTORCH])
+    names = [OURS] + ([] if args.skip_pytorch or not common.torch_available() else [PYTORCH])
     rows = []
     for width, height in args.scaling_sizes:
         inputs = prepare(width, height)

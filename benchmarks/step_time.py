@@ -125,14 +125,6 @@ def build_parser():
     return p
 
 
-def torch_available():
-    try:
-        import importlib.util
-        return importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def run_worker(script, args, threads, log, env=None):
     """Run a worker script in a fresh process; returns its JSON result or a dict with 'error'."""
     out = Path(tempfile.mkdtemp(prefix="nst-bench-")) / "result.json"
@@ -220,7 +212,7 @@ def main(argv=None):
         if args.skip_pytorch:
             notes.append("PyTorch part skipped (--skip-pytorch).")
             names = [n for n in names if n not in TORCH_VARIANTS]
-        elif not torch_available():
+        elif not common.torch_available():
             notes.append("PyTorch part skipped: torch is not installed "
                          "(pip install -r requirements-bench.txt).")
             names = [n for n in names if n not in TORCH_VARIANTS]

@@ -6,8 +6,8 @@ VARIANT_JSON keys (all optional):
   name          label in the report
   intra, inter  TensorFlow intra-/inter-op thread pool sizes (0: TensorFlow's default, one per core)
   full_network  true: keep all 16 convs of VGG19 instead of cutting after conv5_1 as model_nn does
-  train_step    extra keyword arguments for make_train_step (e.g. {"jit_compile": false})
-  build_vgg     extra keyword arguments for build_vgg (e.g. {"winograd": false})
+  train_step    extra keyword arguments for engine.objective.make_train_step (e.g. {"jit_compile": false})
+  build_vgg     extra keyword arguments for engine.network.build_fast_vgg (e.g. {"winograd": false})
   device        "cpu" (default) or "gpu": build and run the step on /GPU:0 (an error if TensorFlow sees
                 no GPU); on a GPU build_vgg leaves the CPU fast paths out by itself
   choice        values for nst_utils.fast.choice's constants (e.g. {"LARGE_TILE_MIN_PIXELS": 1e12}:
@@ -41,9 +41,10 @@ def main(argv):
         raise SystemExit(common.NO_GPU.format(framework="TensorFlow"))
     import keras
 
+    from nst_utils.engine.network import build_fast_vgg
+    from nst_utils.engine.objective import make_train_step
     from nst_utils.fast import choice, native
-    from nst_utils.train import make_train_step
-    from nst_utils.vgg import VGG19_BLOCKS, build_vgg
+    from nst_utils.vgg import VGG19_BLOCKS
 
     result = {"framework": "tensorflow", "version": tf.__version__, "variant": variant,
               "baseline_rss_mb": baseline_rss_mb, "device": device,
@@ -59,8 +60,8 @@ def main(argv):
     style_names = [name for name, _ in common.STYLE_LAYERS]
     layers = None if variant.get("full_network") else [common.CONTENT_LAYER] + style_names
     with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
-        model = build_vgg(common.standin_conv_weights(), VGG19_BLOCKS, "avg", layers, name="vgg19_standin",
-                          **build_extra)
+        model = build_fast_vgg(common.standin_conv_weights(), VGG19_BLOCKS, "avg", layers, name="vgg19_standin",
+                               **build_extra)
         result["conv_layers"] = sum(1 for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
         a_C = model(data["content"])[common.CONTENT_LAYER]
         generated = tf.Variable(data["init"])

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import matplotlib
 
-from nst_utils import (load_image, load_vgg_model, make_cost_function, model_nn,
-                       reshape_and_normalize_image, to_picture)
+from nst_utils import load_image, make_cost_function, reshape_and_normalize_image, stylise, to_picture
 from nst_utils.config import CONTENT_LAYER, REPO_ROOT as ROOT, STYLE_LAYERS
+from nst_utils.engine.network import load_fast_vgg_model
 from nst_utils.engine.measures import (chroma_distance, picture_total_variation, style_distance_share,
                                        texture_fineness)
 
@@ -70,12 +70,12 @@ def main(argv=None):
     numbers.update({"backbone": "vgg16-hed", "evaluations": N})
     t_all = time.perf_counter()
 
-    model = load_vgg_model(backbone="vgg16-hed", layers=[CONTENT_LAYER] + [n for n, _ in STYLE_LAYERS])
+    model = load_fast_vgg_model(backbone="vgg16-hed", layers=[CONTENT_LAYER] + [n for n, _ in STYLE_LAYERS])
     quiet = dict(model=model, seed=0, output_dir=None, progress=False, verbose=False)
 
     def timed(*a, **k):
         start = time.perf_counter()
-        result = model_nn(*a, **quiet, **k)
+        result = stylise(*a, **quiet, **k)
         return result, round(time.perf_counter() - start, 1)
 
     if "main" in args.only:  # 400x300, L-BFGS, multi-resolution

@@ -8,8 +8,9 @@ from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS
 from nst_utils.costs import compute_style_cost
 from nst_utils.engine.objective import fixed_style_cost, gram_of_unrolled
 from nst_utils.fast import choice
-from nst_utils.train import make_train_step
-from nst_utils.vgg import VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
+from nst_utils.engine.objective import make_train_step
+from nst_utils.engine.network import build_fast_vgg as build_vgg  # the engine's network
+from nst_utils.vgg import VGG19_BLOCKS, conv_layer_names, keras_layer_name
 from nst_utils.grading.standin import standin_conv_weights
 
 LAYERS = [CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS]

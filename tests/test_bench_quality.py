@@ -28,12 +28,12 @@ def test_multiresolution_options_run_half_then_full_size():
     assert quality.option_kwargs(options["L-BFGS"], 200, 150) == {"optimizer": "lbfgs"}
 
 
-def test_every_option_is_a_keyword_of_model_nn():
+def test_every_option_is_a_keyword_of_stylise():
     import inspect
 
-    from nst_utils.train import model_nn
+    from nst_utils.engine.pipeline import stylise
 
-    accepted = set(inspect.signature(model_nn).parameters)
+    accepted = set(inspect.signature(stylise).parameters)
     for label, kwargs in quality.OPTIONS:
         assert set(kwargs) <= accepted, label
 

@@ -1,4 +1,4 @@
-"""GPU ready: when TensorFlow sees a GPU, build_vgg leaves out the CPU-only fast paths (cuDNN picks
+"""GPU ready: when TensorFlow sees a GPU, the engine's network (build_fast_vgg) leaves out the CPU-only fast paths (cuDNN picks
 its own Winograd/FFT convolutions there). No GPU here: the device list is faked."""
 import keras
 import pytest
@@ -7,7 +7,8 @@ import tensorflow as tf
 from nst_utils.fast import choice
 from nst_utils.fast.conv import Conv2D as FastConv2D
 from nst_utils.grading.standin import standin_conv_weights
-from nst_utils.vgg import VGG16_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
+from nst_utils.engine.network import build_fast_vgg as build_vgg  # the engine's network
+from nst_utils.vgg import VGG16_BLOCKS, conv_layer_names, keras_layer_name
 
 LAYERS = ["conv1_1", "conv2_1"]
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import nst_utils.vgg as vgg
+import nst_utils.weights as weights
 from nst_utils import CONFIG, WeightsError, WeightsNotFoundError, load_vgg_model
-from nst_utils.grading.standin import write_notop_h5
+from standin_weights import write_notop_h5
 
 VGG19_CONVS = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv3_4",
                "conv4_1", "conv4_2", "conv4_3", "conv4_4", "conv5_1", "conv5_2", "conv5_3", "conv5_4"]
@@ -49,8 +49,7 @@ def test_activations_equal_an_independent_forward_pass(vgg19_standin, standin_we
     ref = reference_forward(standin_weights, image)
     assert sorted(ours) == sorted(VGG19_CONVS)
     for name in VGG19_CONVS:
-        # Winograd's rounding (vgg19_standin uses it from conv1_2 on) is relative to the layer's
-        # largest activation, about 1e-5 of it, not to each value
+        # float32 rounding over deep layers is relative to the layer's largest activation
         atol = max(1e-3, 2e-5 * np.abs(ref[name]).max())
         np.testing.assert_allclose(ours[name].numpy(), ref[name], rtol=1e-4, atol=atol, err_msg=name)
     # 36x52 -> pools with 'same' padding: 18x26, 9x13, 5x7, 3x4
@@ -64,6 +63,31 @@ def test_channel_flip_matters(vgg19_standin, standin_weights, image):
         bias = f["block1_conv1"]["block1_conv1_b_1:0"][()]
     unflipped = tf.nn.relu(tf.nn.conv2d(image, kernel, 1, "SAME") + bias).numpy()
     assert np.abs(vgg19_standin(image)["conv1_1"].numpy() - unflipped).mean() > 1.0
+
+
+def test_the_course_network_is_plain_keras_and_takes_a_conv_class(standin_weights):
+    import keras
+
+    course = load_vgg_model(standin_weights, layers=["conv2_1"])
+    assert {type(layer) for layer in course.layers if "conv" in layer.name} == {keras.layers.Conv2D}
+
+    class Marked(keras.layers.Conv2D):
+        pass
+
+    plugged = load_vgg_model(standin_weights, layers=["conv2_1"], conv=Marked)
+    assert {type(layer) for layer in plugged.layers if "conv" in layer.name} == {Marked}
+
+
+def test_a_standin_file_is_not_taken_for_the_genuine_one(standin_weights, monkeypatch):
+    with pytest.warns(weights.WeightsWarning, match="not the genuine VGG19 file's 253f8cb5"):
+        weights.find_vgg19_weights(standin_weights)
+    # the same file with the genuine md5 (pretended) gets no warning: the md5 is what decides
+    monkeypatch.setattr(weights, "VGG19_WEIGHTS_MD5", weights.md5sum(standin_weights))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert weights.find_vgg19_weights(standin_weights) == standin_weights
 
 
 def test_max_pooling_option(standin_weights, image):
@@ -102,56 +126,56 @@ def test_model_is_not_trainable_and_works_in_tf_function(vgg19_standin, image):
 def isolated(monkeypatch, tmp_path):
     """No env override, an empty pretrained_model/ and an empty Keras cache."""
     monkeypatch.delenv("NST_VGG19_WEIGHTS", raising=False)
-    monkeypatch.setattr(CONFIG, "VGG_MODEL", str(tmp_path / "pretrained_model" / vgg.VGG19_WEIGHTS_FILE))
+    monkeypatch.setattr(CONFIG, "VGG_MODEL", str(tmp_path / "pretrained_model" / weights.VGG19_WEIGHTS_FILE))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     (tmp_path / "pretrained_model").mkdir()
     return tmp_path
 
 
 def test_explicit_path_then_env_var(isolated, standin_weights, monkeypatch):
-    assert vgg.find_vgg19_weights(standin_weights) == standin_weights
+    assert weights.find_vgg19_weights(standin_weights) == standin_weights
     monkeypatch.setenv("NST_VGG19_WEIGHTS", standin_weights)
-    assert vgg.find_vgg19_weights() == standin_weights
+    assert weights.find_vgg19_weights() == standin_weights
     with pytest.raises(WeightsNotFoundError, match="no file at"):
-        vgg.find_vgg19_weights(str(isolated / "missing.h5"))
+        weights.find_vgg19_weights(str(isolated / "missing.h5"))
 
 
 def test_pretrained_model_folder_is_md5_checked(isolated, standin_weights, monkeypatch):
-    local = isolated / "pretrained_model" / vgg.VGG19_WEIGHTS_FILE
+    local = isolated / "pretrained_model" / weights.VGG19_WEIGHTS_FILE
     local.write_bytes(open(standin_weights, "rb").read())
     with pytest.raises(WeightsError, match="md5 .* 253f8cb515780f3b799900260a226db6.*download"):
-        vgg.find_vgg19_weights()
-    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_MD5", vgg.md5sum(standin_weights))
-    assert vgg.find_vgg19_weights() == str(local)
+        weights.find_vgg19_weights()
+    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_MD5", weights.md5sum(standin_weights))
+    assert weights.find_vgg19_weights() == str(local)
     model = load_vgg_model(layers=["conv1_1"])  # the whole default path, no arguments
     assert [layer.name for layer in model.layers][-1] == "conv1_1"
 
 
 def test_keras_cache_then_md5_checked_download(isolated, standin_weights, monkeypatch):
-    md5 = vgg.md5sum(standin_weights)
+    md5 = weights.md5sum(standin_weights)
     monkeypatch.setattr(vgg, "VGG19_WEIGHTS_MD5", md5)
     # the download: a file:// origin goes through keras.utils.get_file like the real https one
     monkeypatch.setattr(vgg, "VGG19_WEIGHTS_URL", "file://" + standin_weights)
-    path = vgg.find_vgg19_weights()
-    cached = isolated / "keras_home" / "models" / vgg.VGG19_WEIGHTS_FILE
-    assert path == str(cached) and vgg.md5sum(path) == md5
+    path = weights.find_vgg19_weights()
+    cached = isolated / "keras_home" / "models" / weights.VGG19_WEIGHTS_FILE
+    assert path == str(cached) and weights.md5sum(path) == md5
     # now it is in the cache: found there even when the origin is unreachable
     monkeypatch.setattr(vgg, "VGG19_WEIGHTS_URL", "http://127.0.0.1:9/unreachable.h5")
-    assert vgg.find_vgg19_weights() == str(cached)
+    assert weights.find_vgg19_weights() == str(cached)
 
 
 def test_download_with_wrong_md5_is_refused(isolated, standin_weights, monkeypatch):
     monkeypatch.setattr(vgg, "VGG19_WEIGHTS_URL", "file://" + standin_weights)
     with pytest.raises(WeightsNotFoundError, match="corrupted|hash"):
-        vgg.find_vgg19_weights()  # the stand-in's md5 is not the genuine file's
+        weights.find_vgg19_weights()  # the stand-in's md5 is not the genuine file's
 
 
 def test_offline_error_says_where_to_put_which_file(isolated, monkeypatch):
-    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_URL", "http://127.0.0.1:9/" + vgg.VGG19_WEIGHTS_FILE)
+    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_URL", "http://127.0.0.1:9/" + weights.VGG19_WEIGHTS_FILE)
     with pytest.raises(WeightsNotFoundError) as err:
         load_vgg_model()
     message = str(err.value)
-    assert vgg.VGG19_WEIGHTS_FILE in message and "253f8cb515780f3b799900260a226db6" in message
+    assert weights.VGG19_WEIGHTS_FILE in message and "253f8cb515780f3b799900260a226db6" in message
     assert CONFIG.VGG_MODEL in message and "vgg16-hed" in message and "NST_VGG19_WEIGHTS" in message
 
 

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from nst_utils.fast import choice, native, winograd
-from nst_utils.vgg import FILTERS, VGG19_BLOCKS, build_vgg, conv_layer_names, keras_layer_name
+from nst_utils.engine.network import build_fast_vgg as build_vgg  # the engine's network
+from nst_utils.vgg import FILTERS, VGG19_BLOCKS, conv_layer_names, keras_layer_name
 from nst_utils.grading.standin import standin_conv_weights
 
 
@@ -296,13 +297,14 @@ def test_winograd_kernels_are_not_saved_with_the_weights(weights, tmp_path):
 
 
 @pytest.mark.usefixtures("winograd_on_small_images")
-def test_load_vgg_model_chooses_the_convolutions(standin_weights, vgg19_standin):
-    from nst_utils import load_vgg_model
+def test_load_fast_vgg_model_chooses_the_convolutions(standin_weights):
+    from nst_utils.engine.network import load_fast_vgg_model
 
-    direct = load_vgg_model(standin_weights, layers=["conv4_2"], winograd=False)
+    direct = load_fast_vgg_model(standin_weights, layers=["conv4_2"], winograd=False)
     assert not any(getattr(layer, "_use_winograd", False) for layer in direct.layers)
-    assert vgg19_standin.get_layer("conv4_2")._use_winograd
-    assert_close(vgg19_standin(image(4))["conv4_2"].numpy(), direct(image(4))["conv4_2"].numpy(), 1e-5)
+    fast = load_fast_vgg_model(standin_weights, layers=["conv4_2"])
+    assert fast.get_layer("conv4_2")._use_winograd
+    assert_close(fast(image(4))["conv4_2"].numpy(), direct(image(4))["conv4_2"].numpy(), 1e-5)
 
 
 def test_one_op_for_the_layers_with_small_kernels():

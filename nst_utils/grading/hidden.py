@@ -170,8 +170,7 @@ def expected(name, seed):
 
         (_, case), = cases(name, seed)
         step = make_train_step(case["model"], case["a_C"], case["a_S"], case["optimizer"], case["alpha"],
-                               case["beta"], case["content_layer"], case["style_layers"],
-                               fixed_style_grams=False)
+                               case["beta"], case["content_layer"], case["style_layers"])
         return [_steps(step, case["start"])]
     reference = getattr(costs, name)
     return [_plain(reference(*args, **kwargs)) for args, kwargs in cases(name, seed)]

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from ..config import CONFIG, MAX_ITERATIONS_ENV, REPO_ROOT
-from .exercises import END, START, blank_region, graded_name
+from .markers import END, START, blank_region, graded_name
 from .submission import TEST_TAG, tagged
 
 ASSIGNMENT = "nst"
