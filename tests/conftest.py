@@ -1,3 +1,4 @@
+import re
 import signal
 
 import numpy as np
@@ -7,9 +8,14 @@ from standin_weights import write_notop_h5
 
 
 @pytest.fixture(scope="session")
-def standin_weights(tmp_path_factory):
-    """Path of stand-in VGG19 notop weights (seed 0), written once per session."""
-    return str(write_notop_h5(tmp_path_factory.mktemp("weights") / "standin_notop.h5", seed=0))
+def standin_weights(tmp_path_factory, pytestconfig):
+    """Path of stand-in VGG19 notop weights (seed 0), written once per session.
+
+    Not the genuine file: loading it gives a WeightsWarning, which the tests that are about it
+    expect (pytest.warns); the others ignore that one warning for that one file."""
+    path = str(write_notop_h5(tmp_path_factory.mktemp("weights") / "standin_notop.h5", seed=0))
+    pytestconfig.addinivalue_line("filterwarnings", f"ignore:the weights file '{re.escape(path)}':UserWarning")
+    return path
 
 
 @pytest.fixture(scope="session")

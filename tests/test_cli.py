@@ -229,14 +229,18 @@ def test_lbfgs_non_finite_cost_hint_is_not_about_a_learning_rate(standin_weights
 
 def test_weights_that_are_not_vgg19_get_a_one_line_warning(standin_weights, tmp_path, no_iteration_cap,
                                                           monkeypatch, capsys):
-    """The tests' stand-in weights are what a user's wrong file would be: not the genuine one."""
+    """A copy of the tests' stand-in weights is what a user's wrong file would be: not the genuine
+    one (the session ignores the warning for the stand-in's own path only)."""
+    import shutil
+
+    other = str(shutil.copy(standin_weights, tmp_path / "other.h5"))
     content = _picture(tmp_path / "c.png", 64, 48)
     run = [content, content, "--size", "64x48", "--iterations", "1", "-o", str(tmp_path), "--quiet"]
-    assert main(run + ["--weights", standin_weights]) == 0
+    assert main(run + ["--weights", other]) == 0
     err = capsys.readouterr().err
     assert err.startswith("warning: the weights file") and "253f8cb515780f3b799900260a226db6" in err
     assert len(err.splitlines()) == 1
-    monkeypatch.setenv("NST_VGG19_WEIGHTS", standin_weights)
+    monkeypatch.setenv("NST_VGG19_WEIGHTS", other)
     import nst_utils.weights as weights
 
     with pytest.warns(weights.WeightsWarning, match="from NST_VGG19_WEIGHTS"):

@@ -1,59 +1,102 @@
-"""The package's layout rules: the course first, the engine behind it (issue 11)."""
+"""The package's layout rules: the course first, the engine behind it (issues 11 and 25)."""
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import layout_rules
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "nst_utils"
-COURSE = ["config", "images", "costs", "vgg", "train", "plotting"]
-BEHIND = ("engine", "fast", "grading")
-#: The only places where a course module reaches behind itself, inside a function, when asked to:
-#: the network builder opting into the fast convolutions, and train.py handing the style targets,
-#: total variation and the run of model_nn's options to the engine.
-HAND_OVERS = {("vgg", "conv_layer"): {"fast"}, ("train", "make_cost_function"): {"engine"},
-              ("train", "model_nn"): {"engine"}}
 
 
-def _imported_parts(node):
-    """The nst_utils subpackage ('engine', 'fast', 'grading') an import statement reaches, or None."""
-    if isinstance(node, ast.ImportFrom):
-        names = [node.module or ""] if node.level == 0 else \
-            [".".join(filter(None, [node.module, alias.name])) for alias in node.names]
-        names = [n.removeprefix("nst_utils.") if node.level == 0 else n for n in names]
-    else:
-        names = [alias.name.removeprefix("nst_utils.") for alias in node.names if alias.name.startswith("nst_utils")]
-    return {n.split(".")[0] for n in names} & set(BEHIND)
+# --- rules 1-3 of issue 25 on the import graph (tests/layout_rules.py) ------------------------------
+
+def test_no_import_cycle():
+    assert layout_rules.cycles(layout_rules.import_graph(ROOT)) == []
 
 
-def _imports(module):
-    """[(enclosing function name or None, subpackages reached)] of a course module."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
-    found = []
-
-    def visit(node, function):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                visit(child, function or child.name)
-            elif isinstance(child, (ast.Import, ast.ImportFrom)):
-                found.append((function, _imported_parts(child)))
-            else:
-                visit(child, function)
-
-    visit(tree, None)
-    return found
+def test_the_course_reaches_nothing_behind_it():
+    """config, images, costs, vgg, train, plotting import nothing from engine/, fast/, grading/,
+    feedforward/, directly or through another module, not even inside a function."""
+    assert layout_rules.course_reaching_behind(layout_rules.import_graph(ROOT)) == {}
 
 
-@pytest.mark.parametrize("module", COURSE)
-def test_course_modules_do_not_import_the_engine(module):
-    for function, reached in _imports(module):
-        if not reached:
-            continue
-        assert function is not None, f"{module}.py imports {reached} when loaded"
-        assert reached <= HAND_OVERS.get((module, function), set()), \
-            f"{module}.{function} imports {reached}; the course hands over only at {sorted(HAND_OVERS)}"
+def test_one_of_each():
+    """One J(G) (train.make_cost_function: the only caller of total_cost), one shape check of a
+    normalised image (images.check_image), one list of optimisers, one place for minimum sides."""
+    # (the public tests call it to test the learner's total_cost, not to build a J(G))
+    assert [m for m in layout_rules.calls(ROOT, "total_cost") if not m.endswith("public_tests")] == \
+        ["nst_utils.train"]
+    assert layout_rules.functions_raising(ROOT, "normalised image of shape") == [("nst_utils.images", "check_image")]
+    assert layout_rules.assignments(ROOT, layout_rules.is_optimiser_list) == [("nst_utils.engine.options", "OPTIMIZERS")]
+    assert {m for m, _ in layout_rules.assignments(ROOT, layout_rules.is_minimum_side)} == {"nst_utils.images"}
+
+
+@pytest.fixture
+def copy(tmp_path):
+    """A copy of the trees the rules read, to plant violations in."""
+    for tree in layout_rules.TREES:
+        shutil.copytree(ROOT / tree, tmp_path / tree, ignore=shutil.ignore_patterns("__pycache__", "*.npz", "*.so"))
+    return tmp_path
+
+
+def plant(root, relative, code):
+    path = root / relative
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n" + code + "\n", encoding="utf-8")
+
+
+def test_the_rules_hold_on_the_copy(copy):
+    graph = layout_rules.import_graph(copy)
+    assert len(graph) > 60 and "nst_utils.engine.pipeline" in graph["nst_utils.cli"]
+    assert layout_rules.cycles(graph) == [] and layout_rules.course_reaching_behind(graph) == {}
+
+
+def test_a_planted_cycle_inside_a_function_is_found(copy):
+    plant(copy, "nst_utils/engine/options.py", "def f():\n    from .pipeline import stylise")
+    assert ["nst_utils.engine.options", "nst_utils.engine.pipeline"] in \
+        [c for c in layout_rules.cycles(layout_rules.import_graph(copy)) if len(c) == 2]
+
+
+def test_a_planted_cycle_between_scripts_and_benchmarks_is_found(copy):
+    plant(copy, "benchmarks/common.py", "def f():\n    import benchmarks.scaling")
+    assert ["benchmarks.common", "benchmarks.scaling"] in layout_rules.cycles(layout_rules.import_graph(copy))
+
+
+@pytest.mark.parametrize("module, code, course_module", [
+    ("train", "def f():\n    from .engine import objective", "train"),   # relative, inside a function
+    ("vgg", "from nst_utils.fast.conv import conv_layer", "vgg"),          # absolute
+    ("images", "def f():\n    import nst_utils.feedforward.data", "images"),
+    ("weights", "from .grading import standin", "vgg"),                    # vgg -> weights -> grading
+])
+def test_a_planted_arrow_from_the_course_is_found(copy, module, code, course_module):
+    plant(copy, f"nst_utils/{module}.py", code)
+    assert "nst_utils." + course_module in layout_rules.course_reaching_behind(layout_rules.import_graph(copy))
+
+
+@pytest.mark.parametrize("relative, code, rule", [
+    ("nst_utils/engine/start.py", "def j(a, b):\n    return total_cost(a, b)", "J"),
+    ("nst_utils/engine/resize.py",
+     "def f(x):\n    raise ValueError(f'x must be a normalised image of shape (1, n_H, n_W, 3), got {x}')", "shape"),
+    ("nst_utils/cli.py", "OPTIMIZERS = ('adam', 'lbfgs')", "optimisers"),
+    ("nst_utils/sizing.py", "MIN_STAGE_SIDE = 16", "side"),
+])
+def test_a_planted_second_copy_is_found(copy, relative, code, rule):
+    plant(copy, relative, code)
+    with pytest.raises(AssertionError):
+        if rule == "J":
+            assert [m for m in layout_rules.calls(copy, "total_cost") if not m.endswith("public_tests")] == \
+                ["nst_utils.train"]
+        elif rule == "shape":
+            assert layout_rules.functions_raising(copy, "normalised image of shape") == \
+                [("nst_utils.images", "check_image")]
+        elif rule == "optimisers":
+            assert layout_rules.assignments(copy, layout_rules.is_optimiser_list) == \
+                [("nst_utils.engine.options", "OPTIMIZERS")]
+        else:
+            assert {m for m, _ in layout_rules.assignments(copy, layout_rules.is_minimum_side)} == {"nst_utils.images"}
 
 
 def _run(code):
@@ -85,17 +128,22 @@ def _package_sources():
     return {p: ast.parse(p.read_text()) for p in PACKAGE.rglob("*.py")}
 
 
-def test_one_optimisation_loop():
-    """Ctrl-C, SIGTERM and the progress bar are handled in one place: engine/optimize.py."""
-    places = set()
+def test_one_progress_bar_and_one_place_for_ctrl_c():
+    """The progress bar is made in one place (train.progress_bar, the course's loop; the engine uses
+    it); Ctrl-C and SIGTERM are handled in one place (engine/optimize.py, the engine's loop)."""
+    bars, stops = set(), set()
     for path, tree in _package_sources().items():
         for node in ast.walk(tree):
             text = ast.unparse(node) if isinstance(node, (ast.ExceptHandler, ast.Call)) else ""
+            if text.startswith("tqdm("):
+                bars.add(path.relative_to(PACKAGE).as_posix())
             if ("KeyboardInterrupt" in text and isinstance(node, ast.ExceptHandler)) or \
-                    text.startswith(("tqdm(", "signal.signal(")):
-                places.add(path.relative_to(PACKAGE).as_posix())
-    places.discard("grading/grader.py")  # the grader's own kernel handling, not an optimisation loop
-    assert places == {"engine/optimize.py"}
+                    text.startswith("signal.signal("):
+                stops.add(path.relative_to(PACKAGE).as_posix())
+    # the grader's own bar over notebooks and its kernel handling, not an optimisation loop
+    bars.discard("grading/grader.py")
+    stops.discard("grading/grader.py")
+    assert bars == {"train.py"} and stops == {"engine/optimize.py"}
 
 
 def test_size_limits():

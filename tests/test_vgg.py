@@ -145,7 +145,7 @@ def test_pretrained_model_folder_is_md5_checked(isolated, standin_weights, monke
     local.write_bytes(open(standin_weights, "rb").read())
     with pytest.raises(WeightsError, match="md5 .* 253f8cb515780f3b799900260a226db6.*download"):
         weights.find_vgg19_weights()
-    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_MD5", weights.md5sum(standin_weights))
+    monkeypatch.setattr(weights, "VGG19_WEIGHTS_MD5", weights.md5sum(standin_weights))
     assert weights.find_vgg19_weights() == str(local)
     model = load_vgg_model(layers=["conv1_1"])  # the whole default path, no arguments
     assert [layer.name for layer in model.layers][-1] == "conv1_1"
@@ -153,25 +153,25 @@ def test_pretrained_model_folder_is_md5_checked(isolated, standin_weights, monke
 
 def test_keras_cache_then_md5_checked_download(isolated, standin_weights, monkeypatch):
     md5 = weights.md5sum(standin_weights)
-    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_MD5", md5)
+    monkeypatch.setattr(weights, "VGG19_WEIGHTS_MD5", md5)
     # the download: a file:// origin goes through keras.utils.get_file like the real https one
-    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_URL", "file://" + standin_weights)
+    monkeypatch.setattr(weights, "VGG19_WEIGHTS_URL", "file://" + standin_weights)
     path = weights.find_vgg19_weights()
     cached = isolated / "keras_home" / "models" / weights.VGG19_WEIGHTS_FILE
     assert path == str(cached) and weights.md5sum(path) == md5
     # now it is in the cache: found there even when the origin is unreachable
-    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_URL", "http://127.0.0.1:9/unreachable.h5")
+    monkeypatch.setattr(weights, "VGG19_WEIGHTS_URL", "http://127.0.0.1:9/unreachable.h5")
     assert weights.find_vgg19_weights() == str(cached)
 
 
 def test_download_with_wrong_md5_is_refused(isolated, standin_weights, monkeypatch):
-    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_URL", "file://" + standin_weights)
+    monkeypatch.setattr(weights, "VGG19_WEIGHTS_URL", "file://" + standin_weights)
     with pytest.raises(WeightsNotFoundError, match="corrupted|hash"):
         weights.find_vgg19_weights()  # the stand-in's md5 is not the genuine file's
 
 
 def test_offline_error_says_where_to_put_which_file(isolated, monkeypatch):
-    monkeypatch.setattr(vgg, "VGG19_WEIGHTS_URL", "http://127.0.0.1:9/" + weights.VGG19_WEIGHTS_FILE)
+    monkeypatch.setattr(weights, "VGG19_WEIGHTS_URL", "http://127.0.0.1:9/" + weights.VGG19_WEIGHTS_FILE)
     with pytest.raises(WeightsNotFoundError) as err:
         load_vgg_model()
     message = str(err.value)

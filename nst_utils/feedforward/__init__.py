@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..images import check_image
+
 #: The model shipped with the package: brushstrokes.png, trained by scripts/train_feedforward.py
 #: (how: models/README.md next to it).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "brushstrokes.npz"
@@ -34,9 +36,7 @@ def stylize(net, image):
     Returns:
     stylised -- np.float32 (1, n_H, n_W, 3), normalised the same way (save_image / to_picture show it)
     """
-    image = np.asarray(image, np.float32)
-    if image.ndim != 4 or image.shape[0] != 1 or image.shape[-1] != 3:
-        raise ValueError(f"image must be a normalised image of shape (1, n_H, n_W, 3), got {image.shape}")
+    image = check_image("image", image)
     _, n_H, n_W, _ = image.shape
     # The network halves the size twice: reflect-pad to multiples of 4, crop the result back.
     pad_H, pad_W = -n_H % 4, -n_W % 4
