@@ -108,7 +108,8 @@ def main(argv):
 
     content = reshape_and_normalize_image(load_image(CONFIG.CONTENT_IMAGE, size=(width, height)))
     style = reshape_and_normalize_image(load_image(CONFIG.STYLE_IMAGE, size=(width, height)))
-    model = load_fast_vgg_model(layers=[CONTENT_LAYER] + [n for n, _ in STYLE_LAYERS], backbone=config["backbone"])
+    model = load_fast_vgg_model(layers=[CONTENT_LAYER] + [n for n, _ in STYLE_LAYERS],
+                                backbone=config["backbone"])
     course_cost = make_cost_function(model, model(content)[CONTENT_LAYER], model(style))
 
     def cost_of(image):

@@ -49,7 +49,7 @@ TF_VARIANTS = {
     # conv gradient, the style cost recomputing the style image's Gram matrices every step, no XLA.
     "tf-course": {"build_vgg": {"fast_input_gradient": False},
                   "train_step": {"fixed_style_grams": False, "jit_compile": False}},
-    # What model_nn and make_train_step do by default now: this is "ours".
+    # What stylise and the command line run (engine.objective.make_train_step on build_fast_vgg): "ours".
     "tf-default": {},
     # The same in a process with TensorFlow's pooling CPU allocator, as `python -m nst_utils` runs
     "tf-default-bfc": {"env": {"TF_CPU_ALLOCATOR_USE_BFC": "true"}},

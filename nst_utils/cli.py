@@ -45,7 +45,7 @@ def _weights(text):
 
 
 def _add_beyond_the_course(parser):
-    """The options beyond the course (model_nn's keywords after the course's)."""
+    """The options beyond the course (stylise's keywords after the course's)."""
     extra = parser.add_argument_group("beyond the course")
     extra.add_argument("--quick", action="store_true",
                        help="preset for a quick result: L-BFGS (--optimizer lbfgs) from the content image "
@@ -83,7 +83,7 @@ def _add_beyond_the_course(parser):
 #: it reuses memory from one step to the next, where the default one maps large blocks afresh every
 #: time and faults their pages in again (measured on a 2-core AVX2 EPYC at 400x300: 7 % of the step
 #: and 150 MB of peak memory). Read when TensorFlow runs its first op; a value already set is kept.
-#: The notebooks leave the learner's TensorFlow as it is (README, Performance).
+#: The notebooks leave the learner's TensorFlow as it is (docs/performance.md).
 POOLED_CPU_MEMORY = ("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 

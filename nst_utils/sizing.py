@@ -2,7 +2,7 @@
 
 By default the content image is fitted inside the --size box (scaled up or down, aspect kept) and each
 style image keeps its own aspect with its longer side --style-scale (default 1) times the content's
-longer side; model_nn compares Gram matrices normalised by their number of positions, so the sizes
+longer side; stylise compares Gram matrices normalised by their number of positions, so the sizes
 need not match. ``--size WxH!`` resizes the content, and the style images unless --style-scale is
 given, to exactly WxH, as the course does.
 
@@ -64,7 +64,7 @@ def check_stages(stages, box):
 
 @dataclass
 class Plan:
-    """The sizes a run uses: content, each style, the --multires stages, model_nn's style_scale."""
+    """The sizes a run uses: content, each style, the --multires stages, stylise's style_scale."""
 
     content: tuple
     styles: list

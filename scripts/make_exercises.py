@@ -3,7 +3,7 @@
     python scripts/make_exercises.py            # write notebooks/exercises/<name>.ipynb
     python scripts/make_exercises.py --check    # exit 1 if the committed exercise notebook is stale
     python scripts/make_exercises.py --execute  # first re-run the solution notebook and store its outputs
-    python scripts/make_exercises.py --nbgrader COURSE_DIR  # write an nbgrader course (see README)
+    python scripts/make_exercises.py --nbgrader COURSE_DIR  # write an nbgrader course (see docs/instructors.md)
 """
 import sys
 

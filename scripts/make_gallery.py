@@ -1,4 +1,4 @@
-"""Make the README gallery: docs/gallery/*.png and docs/gallery/numbers.json.
+"""Make the gallery (docs/cli.md): docs/gallery/*.png and docs/gallery/numbers.json.
 
     python scripts/make_gallery.py            # ~15 minutes on a 2-core CPU; after pip install -e .
                                               # (or with PYTHONPATH=$PWD)

@@ -1,6 +1,6 @@
 """The benchmark script must keep running: its TensorFlow part, tiny settings, no PyTorch needed.
 
-The full benchmark (minutes) is not run in CI; see benchmarks/step_time.py and README "Performance".
+The full benchmark (minutes) is not run in CI; see benchmarks/step_time.py and docs/performance.md.
 """
 import json
 import math

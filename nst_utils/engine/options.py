@@ -14,10 +14,11 @@ from ..images import check_image
 INITS = ("noise", "content", "spectrum")
 OPTIMIZERS = ("adam", "lbfgs")
 
-#: Named bundles of options (model_nn's preset, the command line's --quick). "quick": L-BFGS from
+#: Named bundles of options (stylise's preset, the command line's --quick). "quick": L-BFGS from
 #: the content image with the style's colours, spectrum and histograms (start.py), its first step
 #: scaled to about one pixel unit (optimize.run_lbfgs). It reaches the final cost of the course's
-#: 200 Adam steps in 8-16 evaluations (vgg16-hed, 200x150, five image pairs; README, "Time to quality").
+#: 200 Adam steps in 8-16 evaluations (vgg16-hed, 200x150, five image pairs; docs/performance.md,
+#: "Time to quality").
 PRESETS = {"quick": {"optimizer": "lbfgs", "init": "spectrum", "lbfgs_step": 1.0}}
 #: Evaluations a "quick" run needs for about the course's final cost (the command line's default).
 QUICK_ITERATIONS = 20
@@ -49,7 +50,7 @@ class Options:
     init -- "noise" (the course), "content", "spectrum" or a normalised image (1, n_H, n_W, 3)
     sizes -- None (one stage at the content's size) or [(width, height), ...] stages
     lbfgs_step -- None (SciPy's first step) or the root-mean-square pixel change of L-BFGS's first
-                  trial step (optimize.run_lbfgs); not a model_nn keyword, set by a preset
+                  trial step (optimize.run_lbfgs); not a stylise keyword, set by a preset
     preset -- None or a name in PRESETS: its options replace those left at their defaults (an
               option given another value keeps it); preset then records which preset was applied
     """
@@ -95,7 +96,7 @@ class Options:
 
     @classmethod
     def with_input_image(cls, input_image, **options):
-        """model_nn's input_image is the init image under its course name; not both."""
+        """stylise's input_image (model_nn's name) is the init image under its course name; not both."""
         if input_image is None:
             return cls(**options)
         if not (isinstance(options.get("init", "noise"), str) and options.get("init", "noise") == "noise"):

@@ -164,7 +164,8 @@ def run(content_image, style_image, num_iterations, model, options, settings):
     if output_dir is not None:
         output_dir = ensure_output_dir(output_dir)  # fail now, not after minutes of optimisation
     if model is None:
-        model = load_fast_vgg_model(layers=[settings.content_layer] + [name for name, _ in settings.style_layers])
+        layers = [settings.content_layer] + [name for name, _ in settings.style_layers]
+        model = load_fast_vgg_model(layers=layers)
     colour = Colour(content_image, options.preserve_color)
     content = colour.network_view(content_image)
     styles = [colour.network_view(s, match=content_image) for s in styles]
