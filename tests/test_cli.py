@@ -256,3 +256,22 @@ def test_help_is_quick_and_without_tensorflow():
     seconds = time.perf_counter() - start
     assert proc.returncode == 0 and "WxH[!]" in proc.stdout and "| tensorflow" not in proc.stderr
     assert seconds < 1.0, seconds
+
+
+def test_the_command_line_runs_the_engine_on_the_fast_convolutions(standin_weights, tmp_path, monkeypatch):
+    """The course's network is plain Keras; the command line plugs the engine's convolution into it
+    (on this CPU: fast.conv.Conv2D with Winograd) and runs stylise, not the course's model_nn."""
+    import nst_utils.train
+    from nst_utils.engine import pipeline
+    from nst_utils.fast.conv import Conv2D as FastConv2D
+
+    seen = []
+    real = pipeline.stylise
+    monkeypatch.setattr(pipeline, "stylise", lambda *a, **k: seen.append(k["model"]) or real(*a, **k))
+    monkeypatch.setattr(nst_utils.train, "model_nn", lambda *a, **k: pytest.fail("the course's loop ran"))
+    assert main(["--weights", standin_weights, "--size", "64x48", "--iterations", "1", "-o", str(tmp_path),
+                 "--quiet"]) == 0
+    (model,) = seen
+    convs = [layer for layer in model.layers if "conv" in layer.name]
+    assert convs and all(isinstance(layer, FastConv2D) for layer in convs)
+    assert any(layer.winograd for layer in convs)
