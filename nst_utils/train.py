@@ -140,14 +140,16 @@ def model_nn(content_image, style_image, num_iterations=200, *, model=None, inpu
         print(f"{MAX_ITERATIONS_ENV} is set: running {iterations} of {num_iterations} iterations.")
     result, began = NSTResult(image=None), time.perf_counter()
     with progress_bar(progress, total=iterations, desc="NST", unit="it") as bar:
+        last_good = generated_image.numpy()  # the last image whose cost was finite
         for i in range(iterations):
-            last_good = generated_image.numpy()
-            J, J_content, J_style = (float(c) for c in train_step(generated_image))
+            before = generated_image.numpy()
+            J, J_content, J_style = (float(c) for c in train_step(generated_image))  # costs of `before`
             if not all(math.isfinite(c) for c in (J, J_content, J_style)):
                 result.stopped = (f"cost became non-finite at iteration {i} (J={J}); stopped and kept "
                                   "the last good image. Try a smaller learning_rate.")
                 generated_image.assign(last_good)
                 break
+            last_good = before
             bar.update(1)
             if i % report_every == 0:
                 result.history.append({"iteration": i, "J": J, "J_content": J_content, "J_style": J_style,

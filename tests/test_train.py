@@ -84,9 +84,13 @@ def test_non_finite_cost_stops_with_last_good_image(vgg19_standin, small_images,
                                                     no_iteration_cap, capsys):
     content, style = small_images
     result = model_nn(content, style, 20, model=vgg19_standin, seed=0, output_dir=tmp_path,
-                      learning_rate=1e38, save_every=0, progress=False)
+                      learning_rate=1e38, save_every=0, report_every=1, progress=False)
     assert result.stopped and "non-finite" in result.stopped and "learning_rate" in result.stopped
     assert np.isfinite(result.image).all()
+    # the image kept is the last one whose cost was finite: the last one recorded
+    cost = train.make_cost_function(vgg19_standin, vgg19_standin(content)[CONTENT_LAYER], vgg19_standin(style))
+    J = float(cost(tf.constant(result.image))[0])
+    assert np.isfinite(J) and J == pytest.approx(result.history[-1]["J"], rel=1e-4)
     assert "Stopped early" in capsys.readouterr().out
     assert (tmp_path / "generated_image.png").exists()
 
