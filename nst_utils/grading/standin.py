@@ -1,6 +1,5 @@
 """Stand-in VGG weights (random, He-scaled), for places where the genuine file cannot be had: the
-grader's tiny network, the benchmarks, and the tests (which write them as a Keras notop file,
-tests/standin_weights.py).
+grader's tiny network and the benchmarks make them for themselves.
 """
 import numpy as np
 
