@@ -94,9 +94,17 @@ def image_size(path):
     return width, height
 
 
+def sides_in_range(size, low=MIN_SIDE):
+    """Whether each side of size (width, height) is in [low, MAX_SIDE] pixels: the one rule for the
+    sides of an image, which load_image and the command line's sizes (sizing.py) both apply."""
+    return min(size) >= low and max(size) <= MAX_SIDE
+
+
 def _check_sides(path, picture_size, size):
     """ImageError unless each side of the picture is in [MIN_SIDE, MAX_SIDE]; blames size if given."""
     width, height = picture_size
+    if sides_in_range(picture_size):
+        return
     what = f"size={tuple(size)}" if size is not None else f"'{path}' is {width}x{height} pixels"
     if min(width, height) < MIN_SIDE:
         fix = "Pass a larger size" if size is not None else "Use a larger image or pass size=(400, 300)"

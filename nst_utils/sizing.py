@@ -11,7 +11,7 @@ Sizes are (width, height) in pixels. Nothing here imports TensorFlow.
 from dataclasses import dataclass
 from pathlib import Path
 
-from .images import MAX_SIDE, MIN_RESIZED_SIDE, MIN_SIDE
+from .images import MAX_SIDE, MIN_RESIZED_SIDE, MIN_SIDE, sides_in_range
 
 
 class UsageError(ValueError):
@@ -48,7 +48,7 @@ def longer_side(size, length):
 
 def check_box(box):
     """UsageError unless each side of --size is in [MIN_SIDE, MAX_SIDE] pixels."""
-    if min(box) < MIN_SIDE or max(box) > MAX_SIDE:
+    if not sides_in_range(box):
         raise UsageError(f"--size {box}: each side must be between {MIN_SIDE} and {MAX_SIDE} pixels "
                          f"(default 400x300).")
 
@@ -75,7 +75,7 @@ class Plan:
 
 def _checked(size, what, path, original, flags, fix, low=MIN_SIDE):
     """size, or a UsageError naming the flags, the file and the size that is out of range."""
-    if min(size) < low or max(size) > MAX_SIDE:
+    if not sides_in_range(size, low):
         raise UsageError(f"{flags}: {what} '{path}' ({fmt(original)}) would be {fmt(size)} pixels; "
                          f"each side must be between {low} and {MAX_SIDE}. {fix}.")
     return tuple(size)
