@@ -71,14 +71,15 @@ class _Unsafe(Exception):
     """A cache folder that must not be used: not this user's, or writable by others."""
 
 
-def _cpu_features():
+def cpu_flags():
+    """The CPU's feature flags as /proc/cpuinfo lists them ('' where it does not)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith(("flags", "Features")):
                 return line
     except OSError:
         pass
-    return platform.processor()
+    return platform.processor() or ""
 
 
 def compiler_command():
@@ -108,7 +109,7 @@ def library_key(tf, compiler):
         version = f"{proc.returncode}\n{proc.stdout}"
     except (OSError, subprocess.SubprocessError) as error:
         raise RuntimeError(f"{shlex.join(compiler)} --version failed: {error}") from None
-    parts = [SOURCE.read_bytes(), tf.__version__.encode(), platform.machine().encode(), _cpu_features().encode(),
+    parts = [SOURCE.read_bytes(), tf.__version__.encode(), platform.machine().encode(), cpu_flags().encode(),
              shlex.join(_build_command(tf, compiler, "OUT")).encode(), version.encode()]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
 
@@ -350,6 +351,18 @@ def off_notice():
     if not choice.cpu_fast_paths_default() or ops() is not None:
         return ""
     return status()
+
+
+def require_sizes(what, **shapes):
+    """Raise ValueError, before any op runs, if a known dimension of these shapes is 0 or negative:
+    the compiled ops refuse them too (an error instead of a crash), and an empty image is always a
+    mistake upstream. shapes: name -> a shape (tf.TensorShape, tuple; None for an unknown size)."""
+    for name, shape in shapes.items():
+        dims = list(shape)
+        if any(d is not None and int(d) <= 0 for d in dims):
+            shown = tuple(None if d is None else int(d) for d in dims)
+            raise ValueError(f"{what}: {name} has an empty or negative size, shape {shown}; every size must be "
+                             f"at least 1 (an image of 0 pixels or 0 channels: check how it was loaded or resized)")
 
 
 def in_xla():
