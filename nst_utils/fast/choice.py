@@ -46,10 +46,13 @@ FUSED_MAX_KERNEL_TILE_VALUES = 2 ** 20
 #: products run as TensorFlow's own ops, which is faster than TensorFlow's direct convolutions on
 #: one CPU and slower on another. The whole course step (stand-in VGG19, Adam, NST_NATIVE=0), paired
 #: in one run (interleaved processes, 2 threads each, a machine shared with other jobs; CPU seconds
-#: per step, median of 10 steps at 200x150 and 6 at 400x300):
+#: per step, median of 10 steps at 200x150 and 6 at 400x300; benchmarks.tf_step's worker, as
+#: `python -m benchmarks.step_time --variants tf-tf-transforms,tf-plain-direct,tf-plain-keras
+#: --skip-pytorch --skip-quality --skip-floor --size 200x150 --rounds 2 --steps 5` runs it):
 #:   2-core AVX-512 EPYC, 200x150: Winograd in TensorFlow's ops 0.33, direct convolutions with the
-#:   fast input gradient 0.47, plain Keras convolutions 0.47; 400x300: 1.10 against 1.78 and 1.76.
-#:   2-core AVX2 EPYC (issue 26), 400x300: Winograd in TensorFlow's ops 2.51 s/step, plain
+#:   fast input gradient 0.47, plain Keras convolutions 0.47; 400x300: 1.11, 1.83 and 1.81 (the
+#:   compiled ops: 0.77).
+#:   2-core AVX2 EPYC (issue 26's report): Winograd in TensorFlow's ops 2.51 s/step, plain
 #:   convolutions 1.87.
 #: So Winograd in TensorFlow's ops where the CPU has AVX-512, the direct convolution where it has
 #: not. None: by the CPU; True or False overrides it (tests, benchmarks).
