@@ -317,6 +317,7 @@ def test_prune_removes_only_this_modules_old_files_of_other_keys(tmp_path):
         "compiled_ops-0123456789abcdef.so.sha256": True,
         "compiled_ops-0123456789abcdef.failed": True,
         "compiled_ops-1111111111111111.x8s_ab.tmp": True,  # a build that did not finish
+        "compiled_ops-fedcba9876543210.so.sha256.k2j_1.tmp": True,  # its digest, being written
         "compiled_ops-fedcba9876543210.so": False,         # the key in use, however old
         "compiled_ops-fedcba9876543210.so.sha256": False,
         "compiled_ops.lock": False,

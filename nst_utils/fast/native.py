@@ -58,7 +58,7 @@ FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC", "-Wno
 LOCK_NAME = "compiled_ops.lock"
 #: The files this module writes in a cache folder: a library, its digest, a failed build's marker,
 #: and a build's temporary files (compiled_ops-KEY.RANDOM.tmp).
-OWN_FILE = re.compile(r"compiled_ops-(?P<key>[0-9a-f]{16})(\.so|\.so\.sha256|\.failed|\.[\w-]+\.tmp)")
+OWN_FILE = re.compile(r"compiled_ops-(?P<key>[0-9a-f]{16})(\.so|\.so\.sha256|\.failed|\.[\w.-]+\.tmp)")
 #: Libraries of other keys (another TensorFlow, compiler or CPU sharing this home) are removed when
 #: unused this long; the library in use is touched each time it is loaded.
 PRUNE_AFTER_DAYS = 7
