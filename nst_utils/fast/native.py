@@ -193,8 +193,11 @@ def _compile(tf, compiler, library, failed):
                                    dir=library.parent)
     os.close(fd)
     try:
-        proc = subprocess.run(_build_command(tf, compiler, partial), capture_output=True, text=True,
-                              timeout=BUILD_TIMEOUT_S)
+        try:
+            proc = subprocess.run(_build_command(tf, compiler, partial), capture_output=True, text=True,
+                                  timeout=BUILD_TIMEOUT_S)
+        except (OSError, subprocess.SubprocessError) as error:  # the compiler's, not the cache folder's
+            raise RuntimeError(f"running {shlex.join(compiler)} failed: {error}") from None
         if proc.returncode != 0:
             message = (proc.stderr or proc.stdout).strip()[-400:]
             _write_private(failed, f"{shlex.join(compiler)} exited with {proc.returncode}:\n{message}\n")
