@@ -20,7 +20,8 @@ is intact:
   a name others can guess, and a warning says so once.
 - A library is named by a key: the sha256 of the source, TensorFlow's version and build flags, the
   machine, its CPU flags, the compiler's command and its ``--version`` output (a shared home on
-  other CPUs or another compiler gets one build each). It is built into a temporary file, its
+  other CPUs or another compiler gets one build each; reusing a build needs the compiler too,
+  for that key). It is built into a temporary file, its
   sha256 written beside it (``.sha256``) and both moved in place (os.replace). Before loading, the
   library and its digest must be regular files of this user that nobody else can write, and the
   library's bytes must match the digest; a library that does not (truncated, changed, planted) is
@@ -38,7 +39,6 @@ path runs (choice.py says which); status() says why and what to do. NST_NATIVE=0
 ops off without starting a compiler: the grader's kernels run so.
 """
 import atexit
-import fcntl
 import hashlib
 import logging
 import os
@@ -267,6 +267,10 @@ def _build_or_reuse(tf, compiler, key, folder):
 
 
 def _load_from(tf, compiler, key, folder):
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock, and no g++ build of TensorFlow's custom ops either
+        raise RuntimeError("compiled ops need a POSIX system (file locks)") from None
     fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # one build at a time; the others wait, then check and load it
