@@ -29,11 +29,6 @@ from nst_utils.fast import native
 loaded = native.ops() is not None
 print(json.dumps({"loaded": loaded, "why_not": native.why_not()}))
 """
-KEY = """
-import tensorflow as tf
-from nst_utils.fast import native
-print(native.library_key(tf, native.compiler_command()))
-"""
 # Logs every call to $CALLS; answers --version; a build sleeps $FAKECC_SLEEP, fails if $FAKECC_FAIL,
 # else copies $FAKECC_LIBRARY to the -o file.
 FAKE_COMPILER = """#!/bin/sh
@@ -133,9 +128,17 @@ def fake_compiler(tmp_path, real_build):
 
 
 def key_for(tmp_path, **env):
-    proc = subprocess.run([sys.executable, "-c", KEY], env=environment(tmp_path, **env), cwd=REPO,
-                          capture_output=True, text=True, timeout=300, check=True)
-    return proc.stdout.strip().splitlines()[-1]
+    """The key a probe with this environment uses (computed here: the same TensorFlow, CPU and source)."""
+    import tensorflow as tf
+
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(environment(tmp_path, **env))
+        return native.library_key(tf, native.compiler_command())
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def nobody():
