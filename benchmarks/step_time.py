@@ -62,7 +62,10 @@ TF_VARIANTS = {
     "tf-default-xla": {"train_step": {"jit_compile": True}},
     "tf-default-inter1": {"inter": 1},
     # Winograd with its transforms in TensorFlow's ops instead of the compiled ones (native.py)
-    "tf-tf-transforms": {"env": {"NST_NATIVE": "0"}},
+    "tf-tf-transforms": {"env": {"NST_NATIVE": "0"}, "choice": {"PLAIN_WINOGRAD": True}},
+    # The other plain paths without the compiled ops (fast.choice.PLAIN_WINOGRAD chooses between them)
+    "tf-plain-direct": {"env": {"NST_NATIVE": "0"}, "build_vgg": {"winograd": False}},
+    "tf-plain-keras": {"env": {"NST_NATIVE": "0"}, "build_vgg": {"fast_input_gradient": False, "winograd": False}},
     # Winograd F(4x4, 3x3) everywhere, no F(6x6, 3x3) tiles
     "tf-4x4-tiles": {"choice": {"LARGE_TILE_MIN_PIXELS": 10**12}},
 }

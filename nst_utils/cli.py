@@ -244,6 +244,12 @@ def run(args):
 
     os.environ.setdefault(*POOLED_CPU_MEMORY)
     start_tensorflow()  # without the start-up lines a newcomer takes for errors
+    if not args.quiet:
+        from .fast.native import off_notice
+
+        notice = off_notice()  # why the compiled ops are off and how to get them, once
+        if notice:
+            print(notice, file=sys.stderr)
     from .engine.network import load_fast_vgg_model
     from .engine.pipeline import stylise
     from .weights import WeightsError, WeightsNotFoundError

@@ -53,3 +53,16 @@ def test_the_style_costs_gram_and_its_gradient(monkeypatch):
                                    rtol=1e-4, atol=1e-4)
     assert calls == [(500, 64)]  # the compiled op for 64 channels only
     assert gram.gram(tf.zeros([2, 3])).shape == (3, 3)
+
+
+@pytest.mark.parametrize("shape", [(0, 64), (5, 0), (0, 3)])
+def test_empty_activations_are_a_value_error(shape):
+    with pytest.raises(ValueError, match="empty or negative size"):
+        gram.gram(tf.zeros(shape))
+
+
+def test_the_compiled_gram_refuses_empty_activations():
+    # an error, not the SIGFPE of dividing by 0 channels
+    for shape in ((5, 0), (0, 32)):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="empty dimension"):
+            compiled_ops().nst_gram(np.zeros(shape, np.float32))

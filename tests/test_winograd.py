@@ -65,6 +65,7 @@ def test_compiled_transforms_equal_the_tensorflow_ones(shape, tile):
 def test_tensorflow_transforms_when_nothing_compiles(monkeypatch, tile):
     # Without a compiler (or with NST_NATIVE=0) the convolution is the same, in TensorFlow's ops.
     monkeypatch.setattr(native, "ops", lambda: None)
+    monkeypatch.setattr(choice, "PLAIN_WINOGRAD", True)
     rng = np.random.default_rng(2)
     x = rng.normal(0, 50, (1, 11, 17, 6)).astype(np.float32)
     kernel = rng.normal(0, 0.1, (3, 3, 6, 10)).astype(np.float32)
@@ -73,14 +74,15 @@ def test_tensorflow_transforms_when_nothing_compiles(monkeypatch, tile):
     np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=3e-5 * np.abs(expected).max())
 
 
-@pytest.mark.parametrize("ops", ["compiled", "fused", "tensorflow"])
+@pytest.mark.parametrize("ops", ["compiled", "fused", "tensorflow", "direct"])
 @pytest.mark.parametrize("tile", [4, 6])
 def test_input_gradient_is_the_rotated_kernels_convolution(monkeypatch, tile, ops):
     # input_gradient=True is the 'same' convolution with the kernel rotated by 180 degrees and its
     # channels swapped: the input gradient of the forward convolution (compiled ops: three or one).
     monkeypatch.setattr(choice, "FUSED_MAX_KERNEL_TILE_VALUES", 10**12 if ops == "fused" else 0)
-    if ops == "tensorflow":
+    if ops in ("tensorflow", "direct"):
         monkeypatch.setattr(native, "ops", lambda: None)
+        monkeypatch.setattr(choice, "PLAIN_WINOGRAD", ops == "tensorflow")
     rng = np.random.default_rng(3)
     dy = rng.normal(0, 1, (1, 10, 13, 37)).astype(np.float32)
     kernel = rng.normal(0, 0.1, (3, 3, 21, 37)).astype(np.float32)
@@ -90,7 +92,7 @@ def test_input_gradient_is_the_rotated_kernels_convolution(monkeypatch, tile, op
     np.testing.assert_allclose(out, expected, rtol=0, atol=3e-5 * np.abs(expected).max())
 
 
-@pytest.mark.parametrize("ops", ["compiled", "fused", "tensorflow"])
+@pytest.mark.parametrize("ops", ["compiled", "fused", "tensorflow", "direct"])
 @pytest.mark.parametrize("tile", [4, 6])
 def test_a_layer_with_bias_and_relu_in_one_pass(monkeypatch, tile, ops):
     # fast.conv.Conv2D hands a ReLU layer's bias and activation to the output transform; its
@@ -102,8 +104,9 @@ def test_a_layer_with_bias_and_relu_in_one_pass(monkeypatch, tile, ops):
     monkeypatch.setattr(choice, "FUSED_MAX_KERNEL_TILE_VALUES", 10**12 if ops == "fused" else 0)
     monkeypatch.setattr(choice, "MIN_PIXELS", 1)
     monkeypatch.setattr(choice, "LARGE_TILE_MIN_PIXELS", 1 if tile == 6 else 10**12)
-    if ops == "tensorflow":
+    if ops in ("tensorflow", "direct"):
         monkeypatch.setattr(native, "ops", lambda: None)
+        monkeypatch.setattr(choice, "PLAIN_WINOGRAD", ops == "tensorflow")
     rng = np.random.default_rng(tile)
     x = tf.constant(rng.normal(0, 1, (1, 14, 19, 64)).astype(np.float32))
     weights = tf.constant(rng.normal(0, 1, (1, 14, 19, 70)).astype(np.float32))
@@ -147,6 +150,69 @@ def test_compiled_products_are_the_winograd_products(shape, tile):
         expected = tiles.astype(np.float64) @ (kron.astype(np.float64) @ kernel.reshape(9, -1)).reshape(-1, c_in, c_out)
         assert_close(ops.nst_winograd_products(tiles, kernel, kron).numpy(), expected, 2e-6)
         assert_close(ops.nst_winograd_products(tiles, swapped, kron, swap_channels=True).numpy(), expected, 2e-6)
+
+
+def test_the_plain_path_is_the_direct_convolution_where_chosen(monkeypatch):
+    # Without the compiled ops, where Winograd in TensorFlow's ops is the slower path
+    # (choice.PLAIN_WINOGRAD), a Winograd layer runs TensorFlow's direct convolution: no tiles.
+    monkeypatch.setattr(native, "ops", lambda: None)
+    kernel = np.random.default_rng(4).normal(0, 0.1, (3, 3, 8, 8)).astype(np.float32)
+    spec = tf.TensorSpec([1, 12, 16, 8], tf.float32)
+    kinds = {}
+    for plain_winograd in (True, False):
+        monkeypatch.setattr(choice, "PLAIN_WINOGRAD", plain_winograd)
+        graph = tf.function(lambda x: winograd.winograd_conv2d(x, kernel, 4)).get_concrete_function(spec).graph
+        kinds[plain_winograd] = {op.type for op in graph.get_operations()}
+        for function in graph.as_graph_def().library.function:
+            kinds[plain_winograd] |= {node.op for node in function.node_def}
+    assert "SpaceToBatchND" in kinds[True] and "Conv2D" not in kinds[True]
+    assert "Conv2D" in kinds[False] and "SpaceToBatchND" not in kinds[False]
+
+
+@pytest.mark.parametrize("ops", ["compiled", "tensorflow", "direct"])
+@pytest.mark.parametrize("shape", [(1, 0, 5, 8), (1, 5, 0, 8), (0, 5, 5, 8), (1, 5, 5, 0)])
+def test_empty_sizes_are_a_value_error_on_every_path(monkeypatch, ops, shape):
+    # before any op runs: on main an empty image killed the process (SIGFPE) on the compiled path
+    # and gave a wrong shape on TensorFlow's
+    if ops == "compiled" and native.ops() is None:
+        pytest.skip(f"compiled ops unavailable: {native.why_not()}")
+    if ops != "compiled":
+        monkeypatch.setattr(native, "ops", lambda: None)
+        monkeypatch.setattr(choice, "PLAIN_WINOGRAD", ops == "tensorflow")
+    kernel = np.zeros((3, 3, shape[3], 4), np.float32)
+    for input_gradient in (False, True):
+        with pytest.raises(ValueError, match="empty or negative size"):
+            winograd.winograd_conv2d(tf.zeros(shape), kernel, 4, input_gradient=input_gradient)
+    with pytest.raises(ValueError, match="kernel has an empty"):
+        winograd.winograd_conv2d(tf.zeros((1, 5, 5, 8)), np.zeros((3, 3, 8, 0), np.float32), 4)
+
+
+def test_the_compiled_ops_refuse_empty_and_negative_sizes():
+    # The raw ops answer an error, never a crash (run in this process: a SIGFPE would kill pytest).
+    ops = native.ops()
+    if ops is None:
+        assert os.environ.get("CI") != "true", f"CI must build the compiled transforms: {native.why_not()}"
+        pytest.skip(f"compiled transforms unavailable: {native.why_not()}")
+    kron, none = winograd._KRON[4].kernel, np.zeros([0], np.float32)
+    calls = [
+        lambda: ops.nst_winograd_input(np.zeros((1, 0, 5, 8), np.float32)),
+        lambda: ops.nst_winograd_input(np.zeros((0, 4, 4, 8), np.float32)),
+        lambda: ops.nst_winograd_input(np.zeros((1, 4, 4, 8), np.float32), tile=0),
+        lambda: ops.nst_winograd_output(np.zeros((36, 2, 8), np.float32), none, height=-3, width=4),
+        lambda: ops.nst_winograd_output(np.zeros((36, 2, 8), np.float32), none, height=0, width=4),
+        lambda: ops.nst_winograd_output(np.zeros((36, 0, 8), np.float32), none, height=4, width=4),
+        lambda: ops.nst_winograd_conv(np.zeros((1, 0, 5, 8), np.float32), np.zeros((3, 3, 8, 8), np.float32), kron,
+                                      none),
+        lambda: ops.nst_winograd_conv(np.zeros((1, 4, 5, 8), np.float32), np.zeros((3, 3, 8, 0), np.float32), kron,
+                                      none),
+        lambda: ops.nst_winograd_products(np.zeros((36, 300, 0), np.float32), np.zeros((3, 3, 0, 8), np.float32),
+                                          kron),
+        lambda: ops.nst_winograd_products(np.zeros((36, 3, 8), np.float32), np.zeros((3, 3, 8, 0), np.float32),
+                                          kron),
+    ]
+    for call in calls:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="empty dimension|must be positive|must be 4 or 6"):
+            call()
 
 
 def test_needs_a_static_shape():

@@ -42,6 +42,39 @@ MIN_PIXELS = 400
 FUSED_MAX_KERNEL_TILE_VALUES = 2 ** 20
 
 
+#: Without the compiled ops (NST_NATIVE=0, no compiler, a failed build) Winograd's transforms and
+#: products run as TensorFlow's own ops, which is faster than TensorFlow's direct convolutions on
+#: one CPU and slower on another. The whole course step (stand-in VGG19, Adam, NST_NATIVE=0), paired
+#: in one run (interleaved processes, 2 threads each, a machine shared with other jobs; CPU seconds
+#: per step, median of 10 steps at 200x150 and 6 at 400x300; benchmarks.tf_step's worker, as
+#: `python -m benchmarks.step_time --variants tf-tf-transforms,tf-plain-direct,tf-plain-keras
+#: --skip-pytorch --skip-quality --skip-floor --size 200x150 --rounds 2 --steps 5` runs it):
+#:   2-core AVX-512 EPYC, 200x150: Winograd in TensorFlow's ops 0.33, direct convolutions with the
+#:   fast input gradient 0.47, plain Keras convolutions 0.47; 400x300: 1.11, 1.83 and 1.81 (the
+#:   compiled ops: 0.77).
+#:   2-core AVX2 EPYC (issue 26's report): Winograd in TensorFlow's ops 2.51 s/step, plain
+#:   convolutions 1.87.
+#: So Winograd in TensorFlow's ops where the CPU has AVX-512, the direct convolution where it has
+#: not. None: by the CPU; True or False overrides it (tests, benchmarks).
+PLAIN_WINOGRAD = None
+
+
+def plain_winograd():
+    """Whether Winograd layers run Winograd in TensorFlow's ops when the compiled ops are off (else
+    TensorFlow's direct convolution, with the fast input gradient): see PLAIN_WINOGRAD."""
+    if PLAIN_WINOGRAD is not None:
+        return PLAIN_WINOGRAD
+    from .native import cpu_flags
+
+    return "avx512f" in cpu_flags().split()
+
+
+def plain_path_name():
+    """What runs the convolutions when the compiled ops are off, for a status line."""
+    return ("Winograd in TensorFlow's ops" if plain_winograd()
+            else "TensorFlow's direct convolutions (faster than Winograd in its ops on this CPU)")
+
+
 def use_winograd(in_channels, out_channels, pixels=None):
     """Whether a 3x3 conv with these channel counts (on an image of this many pixels, if given)
     is faster as Winograd (see MIN_CHANNELS and MIN_PIXELS)."""

@@ -112,6 +112,19 @@ struct F6 {
 
 inline int64_t tiles_along(int64_t side, int out) { return (side + out - 1) / out; }
 
+// Every op refuses an empty or negative size with an error instead of running: an empty tensor
+// would divide by zero tiles, rows or channels further on (SIGFPE), and a negative size attr would
+// make a TensorShape abort the process.
+absl::Status all_positive(const Tensor& t, const char* name) {
+  for (int i = 0; i < t.dims(); ++i) {
+    if (t.dim_size(i) <= 0) {
+      return tensorflow::errors::InvalidArgument(name, " must have no empty dimension, got shape ",
+                                                 t.shape().DebugString());
+    }
+  }
+  return absl::OkStatus();
+}
+
 // The "tile" attr of both ops: the output tile side, 4 or 6.
 absl::Status read_tile(OpKernelConstruction* ctx, int* tile) {
   TF_RETURN_IF_ERROR(ctx->GetAttr("tile", tile));
@@ -253,6 +266,7 @@ class WinogradInputOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
     OP_REQUIRES(ctx, x.dims() == 4, tensorflow::errors::InvalidArgument("x must be (N, H, W, C)"));
+    OP_REQUIRES_OK(ctx, all_positive(x, "x"));
     if (tile_ == 6) {
       input_transform<F6>(ctx, x);
     } else {
@@ -271,9 +285,13 @@ class WinogradOutputOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ctx->GetAttr("height", &height_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("width", &width_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("relu", &relu_));
+    OP_REQUIRES(ctx, height_ > 0 && width_ > 0,
+                tensorflow::errors::InvalidArgument("height and width must be positive, got ", height_, " and ",
+                                                    width_));
   }
 
   void Compute(OpKernelContext* ctx) override {
+    OP_REQUIRES_OK(ctx, all_positive(ctx->input(0), "m"));
     if (tile_ == 6) {
       output_transform<F6>(ctx, ctx->input(0), ctx->input(1), relu_, height_, width_);
     } else {
@@ -618,6 +636,8 @@ class WinogradConvOp : public OpKernel {
     const Tensor &x = ctx->input(0), &kernel = ctx->input(1), &kron = ctx->input(2), &bias = ctx->input(3);
     const int n = tile_ + 2;
     OP_REQUIRES(ctx, x.dims() == 4, tensorflow::errors::InvalidArgument("x must be (N, H, W, K)"));
+    OP_REQUIRES_OK(ctx, all_positive(x, "x"));
+    OP_REQUIRES_OK(ctx, all_positive(kernel, "kernel"));
     OP_REQUIRES(ctx, kernel.dims() == 4 && kernel.dim_size(0) == 3 && kernel.dim_size(1) == 3 &&
                          kernel.dim_size(swapped_ ? 3 : 2) == x.dim_size(3),
                 tensorflow::errors::InvalidArgument(swapped_ ? "kernel must be (3, 3, C, K) with K = x's channels"
@@ -648,6 +668,8 @@ class WinogradProductsOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     const Tensor &v = ctx->input(0), &kernel = ctx->input(1), &kron = ctx->input(2);
     OP_REQUIRES(ctx, v.dims() == 3, tensorflow::errors::InvalidArgument("v must be (n*n, P, K)"));
+    OP_REQUIRES_OK(ctx, all_positive(v, "v"));
+    OP_REQUIRES_OK(ctx, all_positive(kernel, "kernel"));
     OP_REQUIRES(ctx, kernel.dims() == 4 && kernel.dim_size(0) == 3 && kernel.dim_size(1) == 3 &&
                          kernel.dim_size(swapped_ ? 3 : 2) == v.dim_size(2),
                 tensorflow::errors::InvalidArgument(swapped_ ? "kernel must be (3, 3, N, K) with K = v's last dimension"
@@ -716,6 +738,7 @@ class GramOp : public OpKernel {
     const Tensor& a = ctx->input(0);
     OP_REQUIRES(ctx, a.dims() == 2 && a.dim_size(1) % 32 == 0,
                 tensorflow::errors::InvalidArgument("a must be (P, C) with C a multiple of 32"));
+    OP_REQUIRES_OK(ctx, all_positive(a, "a"));
     const int64_t p = a.dim_size(0), c = a.dim_size(1);
     Tensor* g = nullptr;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({c, c}), &g));
@@ -757,6 +780,7 @@ REGISTER_OP("NstWinogradInput")
       TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 4, &x));
       int out;
       TF_RETURN_IF_ERROR(c->GetAttr("tile", &out));
+      if (out != 4 && out != 6) return tensorflow::errors::InvalidArgument("tile must be 4 or 6, got ", out);
       const int in = out + 2;
       auto dim = [&](int i) { return c->Value(c->Dim(x, i)); };
       if (!c->ValueKnown(c->Dim(x, 0)) || !c->ValueKnown(c->Dim(x, 1)) || !c->ValueKnown(c->Dim(x, 2))) {
@@ -783,6 +807,10 @@ REGISTER_OP("NstWinogradOutput")
       TF_RETURN_IF_ERROR(c->GetAttr("height", &height));
       TF_RETURN_IF_ERROR(c->GetAttr("width", &width));
       TF_RETURN_IF_ERROR(c->GetAttr("tile", &out));
+      if (height <= 0 || width <= 0 || (out != 4 && out != 6)) {
+        return tensorflow::errors::InvalidArgument("height and width must be positive and tile 4 or 6, got ", height,
+                                                   ", ", width, " and ", out);
+      }
       const int64_t per_image = tiles_along(height, out) * tiles_along(width, out);
       auto tiles = c->Dim(m, 1);
       auto n = c->ValueKnown(tiles) ? c->MakeDim(c->Value(tiles) / per_image) : c->UnknownDim();

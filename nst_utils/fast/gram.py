@@ -16,7 +16,8 @@ from . import choice, native
 
 def gram(a):
     """a^T a: (P, C) -> (C, C), by the compiled op if it can take a (channels a multiple of 32, not
-    in an XLA graph, no GPU to run on instead)."""
+    in an XLA graph, no GPU to run on instead). ValueError if a has an empty size (0 rows or channels)."""
+    native.require_sizes("gram", a=a.shape)
     channels = a.shape[-1]
     compiled = (channels is not None and channels % 32 == 0 and not native.in_xla()
                 and choice.cpu_fast_paths_default())

@@ -17,9 +17,10 @@ direct convolution summed in another order).
 
 The transforms and the products run as compiled ops when native.py can build them (one pass over
 memory for each transform; a matrix product of our own that makes the kernel's transform itself,
-2-3 times as fast as TensorFlow's transform and batched matmul) and as TensorFlow ops otherwise
-(same values up to rounding, slower). fast.conv.Conv2D uses this for the layers where
-it is faster on a CPU (see choice.winograd_tile).
+2-3 times as fast as TensorFlow's transform and batched matmul). Otherwise they run as TensorFlow
+ops (same values up to rounding, slower) where that beats TensorFlow's direct convolution, and
+that convolution runs instead where it does not (choice.plain_winograd). fast.conv.Conv2D uses
+this for the layers where it is faster on a CPU (see choice.winograd_tile).
 """
 import collections
 
@@ -162,14 +163,29 @@ def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False, bias=None, r
     Returns:
     (N, H, W, C_out) float32, or (N, H, W, C_in) with input_gradient. With the compiled ops it has
     no gradient of its own: fast.conv.fast_conv2d gives the convolution's.
+
+    Raises ValueError for a shape that is not static or has an empty (0) size, before any op runs.
     """
     if not x.shape.is_fully_defined():
         raise ValueError(f"winograd_conv2d needs a static input shape, got {x.shape}")
+    kernel = tf.convert_to_tensor(kernel, tf.float32)
+    native.require_sizes("winograd_conv2d", x=x.shape, kernel=kernel.shape)
     # Decided here, outside the traced function, so that an XLA step gets its own trace.
     compiled = not native.in_xla() and native.ops() is not None
     bias = tf.zeros([0]) if bias is None else tf.convert_to_tensor(bias, tf.float32)
-    return _winograd_conv2d(x, tf.convert_to_tensor(kernel, tf.float32), bias, tile, input_gradient, relu,
-                            compiled)
+    if not compiled and not choice.plain_winograd():
+        return _direct_conv2d(x, kernel, bias, input_gradient, relu)
+    return _winograd_conv2d(x, kernel, bias, tile, input_gradient, relu, compiled)
+
+
+def _direct_conv2d(x, kernel, bias, input_gradient, relu):
+    """What winograd_conv2d computes, by TensorFlow's direct convolution: the plain path where
+    Winograd in TensorFlow's ops is the slower one (choice.PLAIN_WINOGRAD)."""
+    from .conv import rotated  # conv.py imports this module
+
+    y = tf.nn.conv2d(x, rotated(kernel) if input_gradient else kernel, 1, "SAME")
+    y = y + bias if bias.shape[0] else y
+    return tf.nn.relu(y) if relu else y
 
 
 @tf.function
