@@ -63,9 +63,9 @@ def test_status_is_one_line_for_every_reason(monkeypatch):
 
 def test_the_plain_path_by_the_cpu(monkeypatch):
     monkeypatch.setattr(choice, "PLAIN_WINOGRAD", None)
-    monkeypatch.setattr(native, "cpu_flags", lambda: "flags : fpu avx2 fma")
+    monkeypatch.setattr(choice, "cpu_flags", lambda: "flags : fpu avx2 fma")
     assert not choice.plain_winograd()
-    monkeypatch.setattr(native, "cpu_flags", lambda: "flags : fpu avx2 avx512f fma")
+    monkeypatch.setattr(choice, "cpu_flags", lambda: "flags : fpu avx2 avx512f fma")
     assert choice.plain_winograd()
 
 

@@ -1,4 +1,4 @@
-"""The compiled ops' cache (nst_utils/fast/native.py): only this user's intact libraries are loaded, a
+"""The compiled ops' cache (nst_utils/fast/native.py, library_cache.py): only this user's intact libraries are loaded, a
 damaged one is rebuilt and the run goes on, one build at a time, the compiler command in the key,
 a failed build not retried, old files pruned, and NST_NATIVE=0 never starting a compiler.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from nst_utils.fast import native
+from nst_utils.fast import library_cache
 
 REPO = Path(__file__).resolve().parent.parent
 PROBE = """
@@ -135,7 +135,7 @@ def key_for(tmp_path, **env):
     try:
         os.environ.clear()
         os.environ.update(environment(tmp_path, **env))
-        return native.library_key(tf, native.compiler_command())
+        return library_cache.library_key(tf, library_cache.compiler_command())
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -177,14 +177,14 @@ def test_the_compiler_command_is_in_the_key(tmp_path, monkeypatch):
     fake = script(tmp_path / "fakecc", FAKE_COMPILER)
     monkeypatch.setenv("CALLS", str(tmp_path / "calls"))
     monkeypatch.setenv("CXX", f"{fake} --some-flag 'two words'")
-    assert native.compiler_command() == [str(fake), "--some-flag", "two words"]
-    keys = {native.library_key(tf, [str(fake)]), native.library_key(tf, [str(fake), "g++"])}
+    assert library_cache.compiler_command() == [str(fake), "--some-flag", "two words"]
+    keys = {library_cache.library_key(tf, [str(fake)]), library_cache.library_key(tf, [str(fake), "g++"])}
     monkeypatch.setenv("FAKECC_VERSION", "2")  # the same command, an upgraded compiler
-    keys.add(native.library_key(tf, [str(fake)]))
+    keys.add(library_cache.library_key(tf, [str(fake)]))
     assert len(keys) == 3
     monkeypatch.setenv("CXX", "/nonexistent/g++")
     with pytest.raises(RuntimeError, match="no C\\+\\+ compiler found"):
-        native.compiler_command()
+        library_cache.compiler_command()
 
 
 # ---- trust: only this user's intact libraries ------------------------------------------------------
@@ -314,7 +314,7 @@ def test_a_failed_build_is_not_retried_until_the_compiler_changes(tmp_path, fake
 def test_prune_removes_only_this_modules_old_files_of_other_keys(tmp_path):
     folder = tmp_path / "cache"
     folder.mkdir()
-    old = time.time() - (native.PRUNE_AFTER_DAYS + 1) * 86400
+    old = time.time() - (library_cache.PRUNE_AFTER_DAYS + 1) * 86400
     names = {
         "compiled_ops-0123456789abcdef.so": True,          # another key, unused for long
         "compiled_ops-0123456789abcdef.so.sha256": True,
@@ -332,7 +332,7 @@ def test_prune_removes_only_this_modules_old_files_of_other_keys(tmp_path):
         os.utime(folder / name, (old, old))
     recent = folder / "compiled_ops-2222222222222222.so"   # another key, used lately (another CPU)
     recent.write_text("x")
-    removed = native.prune(folder, "fedcba9876543210")
+    removed = library_cache.prune(folder, "fedcba9876543210")
     assert sorted(removed) == sorted(name for name, gone in names.items() if gone)
     assert recent.exists()
     if os.geteuid() == 0:  # another user's file of the pattern stays
@@ -340,7 +340,7 @@ def test_prune_removes_only_this_modules_old_files_of_other_keys(tmp_path):
         foreign.write_text("x")
         os.utime(foreign, (old, old))
         os.chown(foreign, pwd.getpwnam("nobody").pw_uid, -1)
-        assert native.prune(folder, "fedcba9876543210") == []
+        assert library_cache.prune(folder, "fedcba9876543210") == []
 
 
 # ---- NST_NATIVE=0: the grader's kernels ------------------------------------------------------------

@@ -7,8 +7,9 @@ tests/test_fast_gram.py).
 - winograd.py: 3x3 convolutions by Winograd F(4x4, 3x3) and F(6x6, 3x3).
 - choice.py: which convolutions use which (no TensorFlow import).
 - native.py: its tile transforms and products, and the style cost's Gram matrix, as compiled
-  TensorFlow ops (compiled_ops.cc), built with g++ on first use; without a compiler winograd.py and
-  gram.py use TensorFlow's ops (same values, slower).
+  TensorFlow ops (compiled_ops.cc), built on first use; without them the plain path of choice.py
+  runs (same values, slower) and status() says why. library_cache.py: the build and the private,
+  checked cache (only this user's intact libraries are loaded).
 - gram.py: the Gram matrix A^T A of the style cost (engine/objective.py), compiled where it can run.
 - conv.py: Conv2D, a keras Conv2D whose input gradient is a forward convolution, optionally
   computed by Winograd; conv_layer, the class to plug in (by device, as choice.py decides).

@@ -2,6 +2,8 @@
 on at all. No TensorFlow import at module level, so that the benchmark's FLOP count (which follows
 this rule) can use it in a process that has not loaded a framework.
 """
+import platform
+
 
 #: Output tile side m of Winograd F(4x4, 3x3), the default tile (input tiles m + 3 - 1 = 6).
 OUT_TILE = 4
@@ -59,13 +61,24 @@ FUSED_MAX_KERNEL_TILE_VALUES = 2 ** 20
 PLAIN_WINOGRAD = None
 
 
+def cpu_flags():
+    """The CPU's feature flags as /proc/cpuinfo lists them ('' where it does not)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = f.read().splitlines()
+        for line in lines:
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor() or ""
+
+
 def plain_winograd():
     """Whether Winograd layers run Winograd in TensorFlow's ops when the compiled ops are off (else
     TensorFlow's direct convolution, with the fast input gradient): see PLAIN_WINOGRAD."""
     if PLAIN_WINOGRAD is not None:
         return PLAIN_WINOGRAD
-    from .native import cpu_flags
-
     return "avx512f" in cpu_flags().split()
 
 

@@ -29,6 +29,7 @@ import keras
 import tensorflow as tf
 
 from . import choice, winograd
+from .winograd import rotated
 
 
 def conv_layer(fast_input_gradient=None, winograd=None):
@@ -43,11 +44,6 @@ def conv_layer(fast_input_gradient=None, winograd=None):
     if not fast_input_gradient:
         return keras.layers.Conv2D
     return functools.partial(Conv2D, winograd=winograd)
-
-
-def rotated(kernel):
-    """(3, 3, c_in, c_out) -> (3, 3, c_out, c_in): the kernel of the input gradient's convolution."""
-    return tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
 
 
 def _input_gradient(dy, x, kernel, tile):

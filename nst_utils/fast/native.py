@@ -10,277 +10,25 @@ first layers' whole convolution in one op. They are compiled once per machine wi
 like a shell would, so ``CXX="ccache g++"`` works; default g++, which TensorFlow's own custom ops
 need), against the installed TensorFlow's headers, with ``-march=native``.
 
-A compiled library is code run in this process, so it is loaded only if this user built it and it
-is intact:
-
-- The cache folder is ``$NST_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/nst_utils`` or
-  ``~/.cache/nst_utils``, created private (0700). It is used only if it belongs to this user and
-  nobody else can write to it; otherwise (or if it cannot be written) the library is built into a
-  fresh private folder for this process only (tempfile.mkdtemp), never into a shared folder with
-  a name others can guess, and a warning says so once.
-- A library is named by a key: the sha256 of the source, TensorFlow's version and build flags, the
-  machine, its CPU flags, the compiler's command and its ``--version`` output (a shared home on
-  other CPUs or another compiler gets one build each; reusing a build needs the compiler too,
-  for that key). It is built into a temporary file, its
-  sha256 written beside it (``.sha256``) and both moved in place (os.replace). Before loading, the
-  library and its digest must be regular files of this user that nobody else can write, and the
-  library's bytes must match the digest; a library that does not (truncated, changed, planted) is
-  named in a warning, removed and built again, and the run goes on.
-- One build at a time per cache folder (fcntl.flock on ``compiled_ops.lock``): processes started
-  together wait for the first one's build and load its result.
-- A build that fails leaves a marker (``.failed``, holding the compiler's message) for its key: later
-  runs use the plain path without calling the compiler again, until the compiler or the source
-  changes, or ``NST_NATIVE_REBUILD=1`` asks for a new try.
-- Libraries and markers of other keys not used for PRUNE_AFTER_DAYS are removed (only this module's
-  file names, only this user's files), and so are temporary files of builds that did not finish.
+The build and the cache, which trust a library only if this user built it and it is intact, are
+in library_cache.py.
 
 If anything fails (no compiler, no headers, another TensorFlow), ops() returns None and the plain
 path runs (choice.py says which); status() says why and what to do. NST_NATIVE=0 turns the compiled
 ops off without starting a compiler: the grader's kernels run so.
 """
 import atexit
-import hashlib
 import logging
 import os
-import platform
-import re
-import shlex
 import shutil
-import stat
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-SOURCE = Path(__file__).with_name("compiled_ops.cc")
-OP_NAMES = ("NstWinogradInput", "NstWinogradOutput", "NstWinogradProducts", "NstWinogradConv", "NstGram")
-FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC", "-Wno-deprecated-declarations")
-LOCK_NAME = "compiled_ops.lock"
-#: The files this module writes in a cache folder: a library, its digest, a failed build's marker,
-#: and a build's temporary files (compiled_ops-KEY.RANDOM.tmp).
-OWN_FILE = re.compile(r"compiled_ops-(?P<key>[0-9a-f]{16})(\.so|\.so\.sha256|\.failed|\.[\w.-]+\.tmp)")
-#: Libraries of other keys (another TensorFlow, compiler or CPU sharing this home) are removed when
-#: unused this long; the library in use is touched each time it is loaded.
-PRUNE_AFTER_DAYS = 7
-BUILD_TIMEOUT_S = 600
+from . import choice
+from .library_cache import OP_NAMES, cache_folder, compiler_command, library_key, load_from, private_folder, Unsafe
+
 log = logging.getLogger(__name__)
 _state = {}
-
-
-class _Unsafe(Exception):
-    """A cache folder that must not be used: not this user's, or writable by others."""
-
-
-def cpu_flags():
-    """The CPU's feature flags as /proc/cpuinfo lists them ('' where it does not)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("flags", "Features")):
-                return line
-    except OSError:
-        pass
-    return platform.processor() or ""
-
-
-def compiler_command():
-    """$CXX (default g++) as an argument list, split as a shell would ("ccache g++" -> 2 words), the
-    program resolved on PATH. Raises RuntimeError (saying what to do) if there is none."""
-    text = os.environ.get("CXX", "").strip() or "g++"
-    try:
-        words = shlex.split(text)
-    except ValueError as error:
-        raise RuntimeError(f"CXX={text!r} cannot be split into words ({error})") from None
-    program = shutil.which(words[0]) if words else None
-    if program is None:
-        raise RuntimeError(f"no C++ compiler found (CXX={text!r})")
-    return [program, *words[1:]]
-
-
-def _build_command(tf, compiler, output):
-    return [*compiler, *FLAGS, str(SOURCE), "-o", str(output), *tf.sysconfig.get_compile_flags(),
-            *tf.sysconfig.get_link_flags()]
-
-
-def library_key(tf, compiler):
-    """16 hex digits naming the library this source, TensorFlow, CPU and compiler make. Runs
-    ``compiler --version`` (its output is part of the key: an upgraded compiler builds anew)."""
-    try:
-        proc = subprocess.run([*compiler, "--version"], capture_output=True, text=True, timeout=60)
-        version = f"{proc.returncode}\n{proc.stdout}"
-    except (OSError, subprocess.SubprocessError) as error:
-        raise RuntimeError(f"{shlex.join(compiler)} --version failed: {error}") from None
-    parts = [SOURCE.read_bytes(), tf.__version__.encode(), platform.machine().encode(), cpu_flags().encode(),
-             shlex.join(_build_command(tf, compiler, "OUT")).encode(), version.encode()]
-    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
-
-
-def cache_folder():
-    """Where the libraries are kept: $NST_NATIVE_CACHE, else $XDG_CACHE_HOME/nst_utils or
-    ~/.cache/nst_utils."""
-    if os.environ.get("NST_NATIVE_CACHE"):
-        return Path(os.environ["NST_NATIVE_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nst_utils"
-
-
-def _private_folder(folder):
-    """Create folder (0700) if missing and check it is this user's and nobody else can write to it.
-    Raises _Unsafe or OSError."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.mkdir(folder, 0o700)
-    except FileExistsError:
-        pass
-    info = os.stat(folder)
-    if not stat.S_ISDIR(info.st_mode):
-        raise _Unsafe("it is not a folder")
-    if info.st_uid != os.geteuid():
-        raise _Unsafe(f"it belongs to uid {info.st_uid}, not to this user (uid {os.geteuid()})")
-    if info.st_mode & 0o022:
-        raise _Unsafe(f"others can write to it (mode {stat.S_IMODE(info.st_mode):o}); chmod 700 it")
-
-
-def _own_file_bytes(path):
-    """The bytes of path if it is a regular file (not a link) of this user that nobody else can write;
-    raises FileNotFoundError if it is missing, ValueError saying what is wrong otherwise."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
-        if info.st_uid != os.geteuid():
-            raise ValueError(f"it belongs to uid {info.st_uid}, not to this user")
-        if info.st_mode & 0o022:
-            raise ValueError(f"others can write to it (mode {stat.S_IMODE(info.st_mode):o})")
-        return file.read()
-
-
-def _digest_path(library):
-    return library.with_name(library.name + ".sha256")
-
-
-def check_library(library):
-    """'' if library (and its digest beside it) can be loaded: this user's, writable by no one
-    else, its bytes matching the digest written when it was built; else what is wrong. Raises
-    FileNotFoundError if the library is missing."""
-    try:
-        data = _own_file_bytes(library)
-    except (ValueError, OSError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        return str(error)
-    try:
-        recorded = _own_file_bytes(_digest_path(library)).decode("ascii", "replace").strip()
-    except FileNotFoundError:
-        return "no digest beside it (an unfinished build, or not built by nst_utils)"
-    except (ValueError, OSError) as error:
-        return f"its digest file: {error}"
-    if hashlib.sha256(data).hexdigest() != recorded:
-        return "its bytes do not match its digest (damaged or changed since it was built)"
-    return ""
-
-
-def _write_private(path, text):
-    """Write text to path atomically (a temporary file beside it, then os.replace), mode 0600."""
-    fd, partial = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as file:
-        file.write(text)
-    os.replace(partial, path)
-
-
-def _compile(tf, compiler, library, failed):
-    """Build library (then its digest) atomically; on a compiler error write the marker `failed`."""
-    fd, partial = tempfile.mkstemp(prefix=library.name.removesuffix(".so") + ".", suffix=".tmp",
-                                   dir=library.parent)
-    os.close(fd)
-    try:
-        try:
-            proc = subprocess.run(_build_command(tf, compiler, partial), capture_output=True, text=True,
-                                  timeout=BUILD_TIMEOUT_S)
-        except (OSError, subprocess.SubprocessError) as error:  # the compiler's, not the cache folder's
-            raise RuntimeError(f"running {shlex.join(compiler)} failed: {error}") from None
-        if proc.returncode != 0:
-            message = (proc.stderr or proc.stdout).strip()[-400:]
-            _write_private(failed, f"{shlex.join(compiler)} exited with {proc.returncode}:\n{message}\n")
-            raise RuntimeError(f"compiling {SOURCE.name} failed (remembered in {failed}): {message}")
-        os.chmod(partial, 0o700)  # whatever the umask: never group- or world-writable
-        digest = hashlib.sha256(Path(partial).read_bytes()).hexdigest()
-        os.replace(partial, library)
-        _write_private(_digest_path(library), digest + "\n")
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
-
-
-def prune(folder, key, now=None):
-    """Remove this module's files of other keys unused for PRUNE_AFTER_DAYS, and temporary files of
-    any build (call with the folder's lock held: no build is under way). Only this user's regular
-    files whose names OWN_FILE matches. Returns the names removed."""
-    now = time.time() if now is None else now
-    removed = []
-    for entry in os.scandir(folder):
-        match = OWN_FILE.fullmatch(entry.name)
-        if not match:
-            continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-            stale = entry.name.endswith(".tmp") or (
-                match["key"] != key and now - info.st_mtime > PRUNE_AFTER_DAYS * 86400)
-            if stale and stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid():
-                os.unlink(entry.path)
-                removed.append(entry.name)
-        except OSError:
-            continue
-    return removed
-
-
-def _build_or_reuse(tf, compiler, key, folder):
-    """The path of a checked library of this key in folder, built if needed, with the folder's lock
-    held (the caller loads it before releasing). Raises RuntimeError if it cannot be had."""
-    library = folder / f"compiled_ops-{key}.so"
-    failed = folder / f"compiled_ops-{key}.failed"
-    rebuild = os.environ.get("NST_NATIVE_REBUILD", "0") not in ("", "0")
-    prune(folder, key)
-    if failed.exists() and not rebuild:
-        try:
-            message = failed.read_text(errors="replace").strip()[-400:]
-        except OSError:
-            message = ""
-        raise RuntimeError(f"building failed before, not retried (see {failed}; NST_NATIVE_REBUILD=1 tries "
-                           f"again): {message}")
-    try:
-        problem = "rebuild asked for (NST_NATIVE_REBUILD)" if rebuild else check_library(library)
-        if problem and not rebuild:
-            log.warning("nst_utils: not loading the compiled ops library %s: %s; building it again", library,
-                        problem)
-    except FileNotFoundError:
-        problem = "not built yet"
-    if problem:
-        for path in (library, _digest_path(library), failed):
-            if os.path.lexists(path):
-                os.unlink(path)
-        _compile(tf, compiler, library, failed)
-        problem = check_library(library)
-        if problem:
-            raise RuntimeError(f"the library just built, {library}, fails its check: {problem}")
-    os.utime(library)  # in use: not pruned by processes of other keys
-    return library
-
-
-def _load_from(tf, compiler, key, folder):
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock, and no g++ build of TensorFlow's custom ops either
-        raise RuntimeError("compiled ops need a POSIX system (file locks)") from None
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # one build at a time; the others wait, then check and load it
-        library = _build_or_reuse(tf, compiler, key, folder)
-        try:
-            return tf.load_op_library(str(library))
-        except tf.errors.OpError as error:
-            raise RuntimeError(f"loading {library} failed: {error}") from None
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _load():
@@ -292,15 +40,15 @@ def _load():
     key = library_key(tf, compiler)
     folder = cache_folder()
     try:
-        _private_folder(folder)
-        library = _load_from(tf, compiler, key, folder)
-    except (_Unsafe, OSError) as error:
+        private_folder(folder)
+        library = load_from(tf, compiler, key, folder)
+    except (Unsafe, OSError) as error:
         # Never a shared folder with a name others can guess: a fresh private one, for this process.
         private = Path(tempfile.mkdtemp(prefix="nst_utils-"))
         atexit.register(shutil.rmtree, private, True)
         log.warning("nst_utils: cannot use the compiled ops cache %s (%s); building them into %s for this "
                     "run only (set NST_NATIVE_CACHE to a folder of your own to keep them)", folder, error, private)
-        library = _load_from(tf, compiler, key, private)
+        library = load_from(tf, compiler, key, private)
     # Used only inside fast.conv's custom gradient, which supplies the convolution's own
     # gradient: the tape may record these ops but never differentiates them.
     for name in OP_NAMES:
@@ -344,8 +92,6 @@ def status():
         how = "fix the compiler's error, then run once with NST_NATIVE_REBUILD=1"
     else:
         how = "see nst_utils.fast.native's documentation"
-    from . import choice
-
     return (f"Compiled ops: off ({why.splitlines()[0][:300] if why else 'unknown reason'}); {how}. "
             f"Running {choice.plain_path_name()}: same results, slower steps.")
 
@@ -353,8 +99,6 @@ def status():
 def off_notice():
     """status() if this process would use the compiled ops (a CPU run, see
     choice.cpu_fast_paths_default) but they are off; else ''."""
-    from . import choice
-
     if not choice.cpu_fast_paths_default() or ops() is not None:
         return ""
     return status()

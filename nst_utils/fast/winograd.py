@@ -145,6 +145,11 @@ def _output_from_tiles(products, shape):
     return out[:, :h, :w]
 
 
+def rotated(kernel):
+    """(3, 3, c_in, c_out) -> (3, 3, c_out, c_in): the kernel of the input gradient's convolution."""
+    return tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+
+
 def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False, bias=None, relu=False):
     """tf.nn.conv2d(x, kernel, 1, "SAME") for a 3x3 kernel, by Winograd F(m x m, 3x3), m = tile.
 
@@ -181,7 +186,6 @@ def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False, bias=None, r
 def _direct_conv2d(x, kernel, bias, input_gradient, relu):
     """What winograd_conv2d computes, by TensorFlow's direct convolution: the plain path where
     Winograd in TensorFlow's ops is the slower one (choice.PLAIN_WINOGRAD)."""
-    from .conv import rotated  # conv.py imports this module
 
     y = tf.nn.conv2d(x, rotated(kernel) if input_gradient else kernel, 1, "SAME")
     y = y + bias if bias.shape[0] else y
