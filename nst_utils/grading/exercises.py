@@ -25,11 +25,12 @@ from pathlib import Path
 
 import nbformat
 
-from ..config import REPO_ROOT as ROOT
+from ..resources import course_files
 
 NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
-SOLUTION = ROOT / "notebooks" / NAME
-EXERCISE = ROOT / "notebooks" / "exercises" / NAME
+# In a clone, course_files/notebooks is the symlink to the repository's notebooks/ (nst_utils.resources).
+SOLUTION = Path(course_files() / "notebooks" / NAME)
+EXERCISE = Path(course_files() / "notebooks" / "exercises" / NAME)
 START, END = "### START CODE HERE ###", "### END CODE HERE ###"
 
 

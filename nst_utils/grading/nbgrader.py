@@ -24,7 +24,8 @@ from pathlib import Path
 
 import nbformat
 
-from ..config import CONFIG, MAX_ITERATIONS_ENV, REPO_ROOT
+from ..config import CONFIG, MAX_ITERATIONS_ENV
+from ..resources import images_folder
 from .exercises import END, START, blank_region, graded_name
 from .submission import TEST_TAG, tagged
 
@@ -156,7 +157,7 @@ def write_course(course_dir, solution_path, course_id=COURSE_ID, exchange=None):
     path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
     images = folder / "images"
     images.mkdir(exist_ok=True)
-    for src in sorted((REPO_ROOT / "images").iterdir()):
+    for src in sorted(images_folder().iterdir()):
         if src.suffix in (".png", ".jpg", ".md"):  # the pictures and their sources and licences
             shutil.copy2(src, images / src.name)
     return path
