@@ -124,7 +124,9 @@ def make_exercise(solution_nb):
         if cell.cell_type == "code" and graded_name(cell):
             cell.source = blank_cell_source(cell.source)
             cell.outputs, cell.execution_count = [], None
-    return nb
+    from ..colab import exercise_badge  # its Open in Colab badge opens the exercise, not the solution
+
+    return exercise_badge(nb, NAME)
 
 
 def render(nb):
