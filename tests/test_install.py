@@ -215,3 +215,12 @@ def test_install_cell_runs_where_nst_utils_is_installed():
     done = subprocess.run([sys.executable, "-c", colab.install_source(NAME)], capture_output=True, text=True,
                           env=env, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_grader_without_its_extra_says_what_to_install():
+    """Installed without the extra "grade", the grader names the missing package and the pip command."""
+    hide = ("import runpy, sys; sys.modules['nbformat'] = None; "  # as if nbformat were not installed
+            "runpy.run_module('nst_utils.grade', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", hide, "x.ipynb"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "the grader needs nbformat: pip install 'nst-utils[grade]'" in done.stderr
