@@ -4,7 +4,8 @@
 # 3.0.5, NumPy 1.26.4, ...), the package installed from this checkout without its dependencies; then
 # the helpers' tests, the assignment notebook under nbval (its test cells), the CLI's default job and
 # the grader on the solution (6/6) and the exercise (0/6).
-# Not run by .ci/run (about 10 minutes on 2 cores); run it when a lower bound changes:
+# Not run by .ci/run (495 s on the 2-core machine, shared; 200 s of it installing); run it when a
+# lower bound changes:
 #   bash .ci/oldest_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
