@@ -224,3 +224,11 @@ def test_grader_without_its_extra_says_what_to_install():
     done = subprocess.run([sys.executable, "-c", hide, "x.ipynb"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "the grader needs nbformat: pip install 'nst-utils[grade]'" in done.stderr
+
+
+def test_nbgrader_notebook_badge_opens_the_exercise():
+    """The students of an nbgrader course get the exercise in Colab, not the solution."""
+    from nst_utils.grading.nbgrader import make_nbgrader_notebook
+
+    nb = make_nbgrader_notebook(nbformat.read(ROOT / "notebooks" / NAME, as_version=4))
+    assert f"/blob/{colab.BRANCH}/notebooks/exercises/{NAME})" in nb.cells[0].source

@@ -26,7 +26,7 @@ import nbformat
 
 from ..config import CONFIG, MAX_ITERATIONS_ENV
 from ..resources import images_folder
-from .exercises import END, START, blank_region, graded_name
+from .exercises import END, NAME, START, blank_region, graded_name
 from .submission import TEST_TAG, tagged
 
 ASSIGNMENT = "nst"
@@ -113,7 +113,9 @@ def make_nbgrader_notebook(solution_nb):
             if SETUP_TAG in tags:
                 cell.source = setup_source(cell.source)
             cell.metadata["nbgrader"] = _nbgrader_metadata(cell_id, locked=True)
-    return nb
+    from ..colab import exercise_badge  # the students' Open in Colab badge opens the exercise
+
+    return exercise_badge(nb, NAME)
 
 
 def config_source(course_id=COURSE_ID, exchange=None):
