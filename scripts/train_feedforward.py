@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from nst_utils.config import REPO_ROOT as ROOT  # the package installed with pip install -e .
+ROOT = Path(__file__).resolve().parent.parent  # the clone this script runs from
 
 
 def parse_args(argv=None):

@@ -1,12 +1,13 @@
 """Command-line flags of the options beyond the course (python -m nst_utils ... --tv-weight ...)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from nst_utils import load_image
 from nst_utils.cli import build_parser, main
-from nst_utils.config import REPO_ROOT
 
-IMAGES = REPO_ROOT / "images"
+IMAGES = Path(__file__).resolve().parent.parent / "images"
 BASE = [str(IMAGES / "chelsea.png"), str(IMAGES / "brushstrokes.png"), "--backbone", "vgg16-hed",
         "--size", "64x48", "--quiet", "--save-every", "0"]
 

@@ -6,6 +6,7 @@ package code under test.
 """
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import tensorflow as tf
 from nst_utils import (CONFIG, compute_layer_style_cost, load_image, load_vgg_model, model_nn,
                        reshape_and_normalize_image, to_picture)
 from nst_utils.engine.color import RGB_TO_YIQ, luminance_image, rgb_to_yiq, transfer_chroma, yiq_to_rgb
-from nst_utils.config import CONTENT_LAYER, REPO_ROOT, STYLE_LAYERS
+from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS
 from nst_utils.costs import compute_content_cost, compute_style_cost, total_cost
 from nst_utils.engine.regularizers import total_variation
 from nst_utils.engine.resize import resize_image, scaled_size
@@ -40,7 +41,7 @@ def hed():
 
 
 def image(name, size=SMALL):
-    return reshape_and_normalize_image(load_image(REPO_ROOT / "images" / f"{name}.png", size=size))
+    return reshape_and_normalize_image(load_image(Path(__file__).resolve().parent.parent / "images" / f"{name}.png", size=size))
 
 
 @pytest.fixture(scope="module")

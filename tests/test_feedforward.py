@@ -2,6 +2,7 @@
 weights and the command-line flag. Expected values come from the course's own cost functions, NumPy
 or measurements written down here, never from the code under test."""
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,6 @@ import tensorflow as tf
 from nst_utils import (CONFIG, CONTENT_LAYER, STYLE_LAYERS, compute_content_cost, compute_style_cost,
                        load_image, reshape_and_normalize_image)
 from nst_utils.cli import main
-from nst_utils.config import REPO_ROOT
 from nst_utils.feedforward import DEFAULT_MODEL, load_model, stylize
 from nst_utils.feedforward import data
 from nst_utils.feedforward.network import build_transform_net
@@ -167,7 +167,7 @@ def test_shipped_model_keeps_the_cat_recognisable(shipped, cat_result, vgg16_hed
     reverse) against -0.06 and 0.01."""
     C, G = cat_result
     controls = [stylize(shipped, C[:, ::-1].copy()),
-                stylize(shipped, normalised(REPO_ROOT / "images" / "mosaic.png", CAT))]
+                stylize(shipped, normalised(Path(__file__).resolve().parent.parent / "images" / "mosaic.png", CAT))]
     a_C = vgg16_hed(C)[CONTENT_LAYER]
     a_G = vgg16_hed(G)[CONTENT_LAYER]
     a_controls = [vgg16_hed(x)[CONTENT_LAYER] for x in controls]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..config import REPO_ROOT
+from ..resources import images_folder
 from ..images import load_image, reshape_and_normalize_image
 
 #: scikit-image sample images that are CC0 or public domain (licences from skimage.data's
@@ -43,7 +43,7 @@ def skimage_pictures(names=SKIMAGE_IMAGES):
 
 def repo_pictures(names=REPO_IMAGES, folder=None):
     """Pictures from the repository's images/ folder (or another folder)."""
-    folder = Path(folder) if folder is not None else REPO_ROOT / "images"
+    folder = Path(folder) if folder is not None else images_folder()
     return [load_image(folder / name) for name in names]
 
 

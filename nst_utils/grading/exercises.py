@@ -23,12 +23,14 @@ from pathlib import Path
 
 import nbformat
 
-from ..config import REPO_ROOT as ROOT
-from .markers import END, START, blank_cell_source, blank_region, graded_name  # noqa: F401 (public here)
+from ..resources import course_files
+from .markers import END, NAME, START, blank_cell_source, blank_region, graded_name  # noqa: F401 (public here)
 
-NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
-SOLUTION = ROOT / "notebooks" / NAME
-EXERCISE = ROOT / "notebooks" / "exercises" / NAME
+# In a clone, course_files/notebooks is the symlink to the repository's notebooks/ (nst_utils.resources).
+SOLUTION = Path(course_files() / "notebooks" / NAME)
+EXERCISE = Path(course_files() / "notebooks" / "exercises" / NAME)
+
+
 def make_exercise(solution_nb):
     """The exercise notebook (a new NotebookNode) for a solution notebook."""
     nb = nbformat.reads(nbformat.writes(solution_nb), as_version=4)  # deep copy
@@ -36,7 +38,9 @@ def make_exercise(solution_nb):
         if cell.cell_type == "code" and graded_name(cell):
             cell.source = blank_cell_source(cell.source)
             cell.outputs, cell.execution_count = [], None
-    return nb
+    from ..colab import exercise_badge  # its Open in Colab badge opens the exercise, not the solution
+
+    return exercise_badge(nb, NAME)
 
 
 def render(nb):

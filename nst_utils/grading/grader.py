@@ -34,13 +34,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import MAX_ITERATIONS_ENV, REPO_ROOT
+from ..config import MAX_ITERATIONS_ENV
 from ..quiet import native_stderr
+from ..resources import course_files
 from . import report as rep
 from .sandbox import Limits, Sandbox, bwrap_path
 
 NOTEBOOK_NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
-DEFAULT_REFERENCE = REPO_ROOT / "notebooks" / "exercises" / NOTEBOOK_NAME
+# The exercise notebook shipped with the package (nst_utils.resources): found in a wheel as in a clone.
+DEFAULT_REFERENCE = course_files() / "notebooks" / "exercises" / NOTEBOOK_NAME
 
 
 @dataclass

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import nbformat
 
-from ..config import CONFIG, MAX_ITERATIONS_ENV, REPO_ROOT
-from .markers import END, START, blank_region, graded_name
+from ..config import CONFIG, MAX_ITERATIONS_ENV
+from ..resources import images_folder
+from .markers import END, NAME, START, blank_region, graded_name
 from .submission import TEST_TAG, tagged
 
 ASSIGNMENT = "nst"
@@ -112,7 +113,9 @@ def make_nbgrader_notebook(solution_nb):
             if SETUP_TAG in tags:
                 cell.source = setup_source(cell.source)
             cell.metadata["nbgrader"] = _nbgrader_metadata(cell_id, locked=True)
-    return nb
+    from ..colab import exercise_badge  # the students' Open in Colab badge opens the exercise
+
+    return exercise_badge(nb, NAME)
 
 
 def config_source(course_id=COURSE_ID, exchange=None):
@@ -156,7 +159,7 @@ def write_course(course_dir, solution_path, course_id=COURSE_ID, exchange=None):
     path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
     images = folder / "images"
     images.mkdir(exist_ok=True)
-    for src in sorted((REPO_ROOT / "images").iterdir()):
+    for src in sorted(images_folder().iterdir()):
         if src.suffix in (".png", ".jpg", ".md"):  # the pictures and their sources and licences
             shutil.copy2(src, images / src.name)
     return path
