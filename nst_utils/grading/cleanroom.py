@@ -1,29 +1,47 @@
 """The two runs the grader makes of a learner's notebook, each in its own sandboxed kernel.
 
-- ``clean_room`` decides the scores. It starts a fresh kernel with the *reference's* set-up cells
-  (tagged ``grader:setup``), and for each exercise runs: the learner's graded defs (only the defs,
-  checked by submission.graded_source), the reference's test cell, and the hidden cases
-  (hidden.run_hidden). train_step runs on a small stand-in network made by the grader, so no VGG19
-  weights are needed. Nothing else of the learner's notebook runs there. A kernel that dies or is
-  killed is replaced by a fresh one for the next exercise.
+- ``clean_room`` decides the scores. It starts a fresh kernel that cannot reach the package (no
+  reference solution importable or readable there: sandbox.py, kitfiles.py), sets it up with the
+  grader's own cell (NumPy, TensorFlow, Keras, the notebook's input checks and layer lists, the
+  public tests, all from the kit), and for each exercise runs: the reference of the earlier
+  exercises it may call (only those), the learner's graded defs (only the defs, checked by
+  submission.graded_source), the reference's test cell, and the hidden cases, whose inputs the
+  grader writes as arrays just before, and whose results the kernel writes back as data and the
+  grader judges against its own expected values (hidden.py). train_step runs on a small stand-in
+  network built from arrays the grader sends, so no VGG19 weights are needed. Nothing else of the
+  learner's notebook runs there. A kernel that dies or is killed is replaced by a fresh one for
+  the next exercise.
 - ``run_check`` runs the learner's notebook as it is (the long cells tagged ``grader:skip``
   excepted, unless asked) until its first error, only to report whether it runs; it decides no
-  score.
+  score, and its kernel may import the package (the notebook needs it).
 """
+import os
 import time
 from dataclasses import dataclass, field
 
 import nbformat
 
 from . import hidden
+from .kit import codec
+from .kit.serve import REFERENCE_HELPERS
 from .kernel import DEAD, MEMORY, OK, STOPPED, TIMEOUT, SandboxKernel
 from .submission import SKIP_TAG, TEST_TAG, GRADED_TAG, tagged
 
-SETUP_TAG = "grader:setup"
-TRAIN_STEP_SETUP = """\
-from nst_utils.grading.standin import train_step_globals
-globals().update(train_step_globals(seed=0))
+#: The clean room's set-up: what the notebook's set-up cell gives the graded functions and test cells.
+CLEAN_ROOM_SETUP = """\
+import math
+import numpy as np
+import tensorflow as tf
+import keras
+from nst_kit.course_side import CONFIG, CONTENT_LAYER, STYLE_LAYERS, check_activations, check_style_layers
+from nst_kit.public_tests import (compute_content_cost_test, compute_layer_style_cost_test,
+                                  compute_style_cost_test, gram_matrix_test, total_cost_test,
+                                  train_step_test)
 """
+HELPERS_CELL = "import nst_kit.course_side\nnst_kit.course_side.add_helpers({source!r}, {names!r})"
+TRAIN_STEP_SETUP = "import nst_kit.serve\nglobals().update(nst_kit.serve.train_step_globals({path!r}))"
+HIDDEN_CELL = ("import nst_kit.serve\n"
+               "nst_kit.serve.run_cases({name!r}, {name}, globals(), {cases!r}, {results!r})")
 
 PASSED, FAILED, NOT_GRADED = "passed", "failed", "not graded"
 _STOPS = {TIMEOUT: "timed out", DEAD: "the kernel died", MEMORY: "went over the memory limit",
@@ -40,9 +58,9 @@ class Exercise:
 
 @dataclass
 class Reference:
-    """What the grader takes from the reference notebook: set-up sources, exercises, skipped ids."""
+    """What the grader takes from the reference notebook: the exercises (their test cells and
+    expected outputs) and the ids of the long cells the notebook run skips."""
 
-    setup: list
     exercises: list
     skip_ids: set
 
@@ -56,9 +74,8 @@ def load_reference(path):
     exercises = [Exercise(k, tagged(c, TEST_TAG), c, graded_ids.get(tagged(c, TEST_TAG)))
                  for k, c in enumerate(tests, 1)]
     code = [c for c in nb.cells if c.cell_type == "code"]
-    setup = [c.source for c in code if SETUP_TAG in c.get("metadata", {}).get("tags", [])]
     skip_ids = {c.get("id") for c in code if SKIP_TAG in c.get("metadata", {}).get("tags", [])}
-    return Reference(setup or [code[0].source], exercises, skip_ids)
+    return Reference(exercises, skip_ids)
 
 
 @dataclass
@@ -121,8 +138,8 @@ async def clean_room(sources, reference, wanted, seeds, ctx, deadline):
                 if why:
                     result.status, result.why = NOT_GRADED, why
                     continue
-            await _grade_exercise(kernel, ex, source.source, wanted, seeds[ex.function], ctx, deadline,
-                                  result)
+            await _grade_exercise(kernel, ex, source.source, wanted[ex.function], seeds[ex.function],
+                                  ctx, deadline, result)
     finally:
         if kernel is not None:
             await kernel.stop()
@@ -134,7 +151,7 @@ async def _setup_kernel(reference, ctx, deadline):
         kernel = await ctx.start_kernel()
     except RuntimeError as err:
         return None, f"the grader could not start a kernel: {err}"
-    for code in reference.setup:
+    for code in [CLEAN_ROOM_SETUP]:
         run = await kernel.run(code, ctx.cell_timeout, deadline, ctx.stop)
         if run.status == STOPPED:
             return kernel, _STOPS[STOPPED]
@@ -144,30 +161,66 @@ async def _setup_kernel(reference, ctx, deadline):
     return kernel, ""
 
 
-async def _grade_exercise(kernel, ex, source, wanted, seed, ctx, deadline, result):
+async def _grade_exercise(kernel, ex, source, want, seed, ctx, deadline, result):
     start = time.monotonic()
-    cells = ([TRAIN_STEP_SETUP] if ex.function == "train_step" else []) + [
-        source, ex.test_cell.source,
-        f"from nst_utils.grading.hidden import run_hidden\n"
-        f"run_hidden({ex.function!r}, {ex.function}, globals(), {seed})"]
-    runs = []
-    for code in cells:
-        runs.append(await kernel.run(code, ctx.cell_timeout, deadline, ctx.stop))
-        if runs[-1].status != OK:
+    name, sandbox = ex.function, kernel.sandbox
+    setup_cells = []
+    helpers = REFERENCE_HELPERS.get(name, [])
+    if helpers:
+        from .kitfiles import helpers_source
+
+        setup_cells.append(HELPERS_CELL.format(source=helpers_source(helpers), names=helpers))
+    if name == "train_step":
+        from .standin import train_step_arrays
+
+        path = sandbox.kit / "train-step-setup.npz"
+        codec.write_cases(path, [((), train_step_arrays(seed=0))])
+        setup_cells.append(TRAIN_STEP_SETUP.format(path=str(path)))
+    setup, runs, got = [], [], None
+    for cells, done in ((setup_cells, setup), ([source, ex.test_cell.source], runs)):
+        for code in cells:
+            done.append(await kernel.run(code, ctx.cell_timeout, deadline, ctx.stop))
+            if done[-1].status != OK:
+                break
+        if done and done[-1].status != OK:
             break
+    if len(runs) == 2 and all(r.status == OK for r in setup + runs):
+        # The inputs reach the kernel only now, after the learner's cells have run.
+        cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc / f"results-{name}.npz"
+        results_path.unlink(missing_ok=True)  # nothing the learner's cells left there counts
+        hidden.write_cases(cases_path, name, seed)
+        try:
+            runs.append(await kernel.run(HIDDEN_CELL.format(name=name, cases=str(cases_path),
+                                                            results=str(results_path)),
+                                         ctx.cell_timeout, deadline, ctx.stop))
+        finally:
+            cases_path.unlink(missing_ok=True)
+        got = _read_results(results_path)
     result.seconds = time.monotonic() - start
-    result.why = _judge(ex, runs, wanted[ex.function])
+    result.why = _judge(ex, setup, runs, got, want)
     result.status = PASSED if not result.why else FAILED
-    if runs[-1].status == STOPPED:
+    if (setup + runs)[-1].status == STOPPED:
         result.status, result.why = NOT_GRADED, "grading was stopped"
 
 
-def _judge(ex, runs, want):
+def _read_results(path):
+    """The learner's results on the hidden cases, read as data (kit/codec.py), or why there are none."""
+    try:
+        return codec.read_results(path, hidden.NUMBER_OF_CASES)
+    except codec.UnusableResults as err:
+        return str(err)
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _judge(ex, setup, runs, got, want):
     """'' if the exercise passed, else why not (the public test's message first: it names the mistake)."""
-    if ex.function == "train_step":
-        setup, *runs = runs
-        if setup.status != OK:
-            return f"the grader's train_step set-up failed: {_reason(setup)}"
+    for run in setup:
+        if run.status != OK:
+            return f"the grader's set-up for {ex.function} failed: {_reason(run)}"
     define, test, hidden_run = (runs + [None, None, None])[:3]
     if define is None:
         return "grading was stopped"
@@ -180,12 +233,9 @@ def _judge(ex, runs, want):
         return f"output differs: expected the line {missing!r}"
     if hidden_run is None or hidden_run.status != OK:
         return f"hidden cases: {_reason(hidden_run)}" if hidden_run else "the hidden cases did not run"
-    reported = [o.get("data", {}).get(hidden.HIDDEN_MIME) for o in hidden_run.outputs
-                if o.get("output_type") == "display_data"]
-    reported = [r for r in reported if isinstance(r, dict) and r.get("function") == ex.function]
-    if not reported:
-        return "hidden cases: no results"
-    return hidden.compare(ex.function, reported[-1].get("results"), want)
+    if isinstance(got, str):
+        return f"hidden cases: {got}"
+    return hidden.compare(ex.function, got, want)
 
 
 def _reason(run):
@@ -211,7 +261,7 @@ async def run_check(nb, reference, ctx, deadline):
     start = time.monotonic()
     check = RunCheck(executed=nb)
     try:
-        kernel = await ctx.start_kernel()
+        kernel = await ctx.start_kernel(package=True)
     except RuntimeError as err:
         return RunCheck(False, f"not run: {err}")
     try:

@@ -60,12 +60,13 @@ class Context:
     slot: int = 0
     kernels: list = field(default_factory=list)
 
-    async def start_kernel(self):
+    async def start_kernel(self, package=False):
+        """A started SandboxKernel; package -- whether it may import the package (sandbox.Sandbox)."""
         from .kernel import SandboxKernel
 
         if self.stop.is_set():
             raise RuntimeError("grading was stopped")
-        sandbox = Sandbox(self.limits, self.use_bwrap, self.slot, self.hide, self.env)
+        sandbox = Sandbox(self.limits, self.use_bwrap, self.slot, self.hide, self.env, package)
         kernel = SandboxKernel(sandbox, self.log)
         self.kernels.append(kernel)
         await kernel.start()

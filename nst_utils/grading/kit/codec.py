@@ -141,7 +141,7 @@ def _result(npz, k):
     if kind == "value":
         return {"value": _array(npz, f"c{k}.value", "fiub").astype(np.float64)}
     if kind == "steps":
-        return {"costs": _array(npz, f"c{k}.costs", "fiub").astype(np.float64),
+        return {"steps": True, "costs": _array(npz, f"c{k}.costs", "fiub").astype(np.float64),
                 "image": _array(npz, f"c{k}.image", "fiub").astype(np.float64)}
     if kind in ("unusable", "raised"):
         return {kind: _text(npz, f"c{k}.text")}

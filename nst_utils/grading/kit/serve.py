@@ -103,9 +103,9 @@ def _run_train_step(function, namespace, arrays):
 
 
 def steps(step, start, count=STEPS):
-    """{"costs": (count, 3) costs returned by step, "image": the image after them} from ``start``."""
+    """codec's "steps" result: the (count, 3) costs step returned from ``start``, and the image after them."""
     import tensorflow as tf
 
     image = tf.Variable(start)
     costs = [[float(v) for v in step(image)] for _ in range(count)]
-    return {"costs": np.asarray(costs, np.float64), "image": image.numpy().astype(np.float64)}
+    return {"steps": True, "costs": np.asarray(costs, np.float64), "image": image.numpy().astype(np.float64)}
