@@ -9,8 +9,7 @@
   grader writes as arrays just before, and whose results the kernel writes back as data and the
   grader judges against its own expected values (hidden.py). train_step runs on a small stand-in
   network built from arrays the grader sends, so no VGG19 weights are needed. Nothing else of the
-  learner's notebook runs there. A kernel that dies or is killed is replaced by a fresh one for
-  the next exercise.
+  learner's notebook runs there, and each exercise has a kernel of its own.
 - ``run_check`` runs the learner's notebook as it is (the long cells tagged ``grader:skip``
   excepted, unless asked) until its first error, only to report whether it runs; it decides no
   score, and its kernel may import the package (the notebook needs it).
@@ -131,13 +130,14 @@ async def clean_room(sources, reference, wanted, seeds, ctx, deadline):
             if source.problem:
                 result.why = source.problem
                 continue
-            if kernel is None or not kernel.alive:
-                if kernel is not None:
-                    await kernel.stop()
-                kernel, why = await _setup_kernel(reference, ctx, deadline)
-                if why:
-                    result.status, result.why = NOT_GRADED, why
-                    continue
+            # A fresh kernel for each exercise: nothing an exercise's cells leave behind (a hook, a
+            # stashed input, a patched module) reaches the next one, or the next one's messages.
+            if kernel is not None:
+                await kernel.stop()
+            kernel, why = await _setup_kernel(ctx, deadline)
+            if why:
+                result.status, result.why = NOT_GRADED, why
+                continue
             await _grade_exercise(kernel, ex, source.source, wanted[ex.function], seeds[ex.function],
                                   ctx, deadline, result)
     finally:
@@ -146,7 +146,7 @@ async def clean_room(sources, reference, wanted, seeds, ctx, deadline):
     return results
 
 
-async def _setup_kernel(reference, ctx, deadline):
+async def _setup_kernel(ctx, deadline):
     try:
         kernel = await ctx.start_kernel()
     except RuntimeError as err:
@@ -232,7 +232,9 @@ def _judge(ex, setup, runs, got, want):
     if missing is not None:
         return f"output differs: expected the line {missing!r}"
     if hidden_run is None or hidden_run.status != OK:
-        return f"hidden cases: {_reason(hidden_run)}" if hidden_run else "the hidden cases did not run"
+        # Only the status: what the learner's code says about the hidden inputs stays in the kernel.
+        return ("the hidden cases did not run" if hidden_run is None
+                else f"hidden cases: {_STOPS.get(hidden_run.status, 'the run raised an error')}")
     if isinstance(got, str):
         return f"hidden cases: {got}"
     return hidden.compare(ex.function, got, want)

@@ -134,7 +134,8 @@ def run_hidden(name, function, namespace, seed):
 
 
 def compare(name, got, want):
-    """'' if the learner's hidden results match the reference's, else what differs."""
+    """'' if the learner's hidden results match the reference's, else what differs, in words that
+    quote neither a hidden input nor an expected value (nor text the learner's code wrote)."""
     if not isinstance(got, list) or len(got) != len(want):
         return "the hidden cases did not run to the end"
     for k, (g, w) in enumerate(zip(got, want), 1):
@@ -142,26 +143,35 @@ def compare(name, got, want):
         if not isinstance(g, dict):
             return f"{what}: no result"
         if "raised" in g:
-            return f"{what}: raised {g['raised']}"
+            return f"{what}: raised {_exception_name(g['raised'])}"
         reason = _compare_train_step(g, w) if name == "train_step" else _compare_value(g, w)
         if reason:
             return f"{what}: {reason}"
     return ""
 
 
+def _exception_name(text):
+    """The name of a built-in exception at the start of text ("ValueError: ..."), else "an error"."""
+    import builtins
+
+    name = str(text).split(":", 1)[0].strip()
+    is_builtin = isinstance(getattr(builtins, name, None), type) and issubclass(getattr(builtins, name), BaseException)
+    return name if name.isidentifier() and is_builtin else "an error"
+
+
 def _compare_value(got, want):
     w = np.asarray(want["value"])
     if "value" not in got:
-        kind = ("None" if "none" in got else got.get("unusable") if "unusable" in got
-                else "a tuple or list" if "sequence" in got else "no value")
-        return f"returned {kind}, expected a tensor of shape {w.shape}"
+        kind = ("None" if "none" in got else "a tuple or list" if "sequence" in got
+                else "something that is not an array of numbers")
+        return f"returned {kind}, expected a tensor"
     g = np.asarray(got["value"])
     if g.size == 1 and w.size == 1:
         g, w = g.reshape(()), w.reshape(())
     if g.shape != w.shape:
-        return f"returned shape {g.shape}, expected {w.shape}"
+        return "returned a tensor of the wrong shape"
     if not np.allclose(g, w, rtol=RTOL, atol=RTOL * max(1.0, float(np.abs(w).max(initial=0)))):
-        return f"returned {_short(g)}, expected {_short(w)}"
+        return "returned values that differ from the reference's"
     return ""
 
 
@@ -170,10 +180,12 @@ def _compare_train_step(got, want):
         return "train_step did not return three costs"
     g_costs, w_costs = np.asarray(got["costs"]), np.asarray(want["costs"])
     if g_costs.shape != w_costs.shape:
-        return f"train_step returned {g_costs.shape[-1] if g_costs.ndim == 2 else 'no'} costs, expected three"
+        return "train_step did not return the three costs J, J_content, J_style at each step"
     for step, (g, w) in enumerate(zip(g_costs, w_costs), 1):
         if not np.allclose(g, w, rtol=TRAIN_STEP_RTOL):
-            return f"step {step} returned (J, J_content, J_style) = {_short(g)}, expected {_short(w)}"
+            differ = [n for n, a, b in zip(("J", "J_content", "J_style"), g, w)
+                      if not np.isclose(a, b, rtol=TRAIN_STEP_RTOL)]
+            return f"step {step}: {', '.join(differ)} differ from the reference step's"
     g, w = np.asarray(got["image"]), np.asarray(want["image"])
     if g.shape != w.shape:
         return "the generated image changed shape"
@@ -181,8 +193,3 @@ def _compare_train_step(got, want):
     if share > IMAGE_MISMATCH_SHARE:
         return f"after two steps the image differs from the reference step's in {share:.0%} of its values"
     return ""
-
-
-def _short(array):
-    with np.printoptions(precision=6, threshold=6, edgeitems=2):
-        return " ".join(str(np.asarray(array)).split())
