@@ -9,7 +9,8 @@
   grader writes as arrays just before, and whose results the kernel writes back as data and the
   grader judges against its own expected values (hidden.py). train_step runs on a small stand-in
   network built from arrays the grader sends, so no VGG19 weights are needed. Nothing else of the
-  learner's notebook runs there, and each exercise has a kernel of its own.
+  learner's notebook runs there. The public tests and the hidden cases run in two different kernels
+  (clean_room says why).
 - ``run_check`` runs the learner's notebook as it is (the long cells tagged ``grader:skip``
   excepted, unless asked) until its first error, only to report whether it runs; it decides no
   score, and its kernel may import the package (the notebook needs it).
@@ -117,32 +118,51 @@ def short(text, limit=300):
 
 async def clean_room(sources, reference, wanted, seeds, ctx, deadline):
     """[ExerciseResult] of the learner's graded sources. wanted -- {function: expected hidden
-    results}; seeds -- {function: seed}; ctx -- the grading context (kernels, limits, stop)."""
-    results, kernel = [], None
-    try:
-        for ex in reference.exercises:
-            result = ExerciseResult(ex.number, ex.function)
-            results.append(result)
-            source = sources[ex.function]
-            if ctx.stop.is_set():
-                result.status, result.why = NOT_GRADED, _STOPS[STOPPED]
-                continue
-            if source.problem:
-                result.why = source.problem
-                continue
-            # A fresh kernel for each exercise: nothing an exercise's cells leave behind (a hook, a
-            # stashed input, a patched module) reaches the next one, or the next one's messages.
+    results}; seeds -- {function: seed}; ctx -- the grading context (kernels, limits, stop).
+
+    Two kernels, one after the other: the first runs the public tests, and never sees a hidden
+    input, so the public tests' messages (which quote what the learner's code says) can be reported
+    as they are; the second runs the hidden cases of the exercises that passed them, and of what
+    happens there only statuses and results, judged here, come out. In both, an exercise's cells
+    run after its earlier exercises' references (REFERENCE_HELPERS) are handed over, and before any
+    later exercise's: a kernel never holds the reference of the exercise it is testing.
+    """
+    results = [ExerciseResult(ex.number, ex.function) for ex in reference.exercises]
+    todo = []
+    for ex, result in zip(reference.exercises, results):
+        if sources[ex.function].problem:
+            result.why = sources[ex.function].problem
+        else:
+            todo.append((ex, result))
+    for phase in (_public_test, _hidden_cases):
+        kernel = None
+        try:
+            for ex, result in todo:
+                if result.status != FAILED or result.why:  # decided: a failed public test, or not graded
+                    continue
+                if ctx.stop.is_set():
+                    result.status, result.why = NOT_GRADED, _STOPS[STOPPED]
+                    continue
+                if kernel is None or not kernel.alive:  # a kernel that died is replaced
+                    if kernel is not None:
+                        await kernel.stop()
+                    kernel, why = await _setup_kernel(ctx, deadline)
+                    if why:
+                        result.status, result.why = NOT_GRADED, why
+                        continue
+                start = time.monotonic()
+                why, status = await phase(kernel, ex, sources[ex.function].source, wanted[ex.function],
+                                          seeds[ex.function], ctx, deadline)
+                result.seconds += time.monotonic() - start
+                result.why = why
+                if status == STOPPED:
+                    result.status, result.why = NOT_GRADED, _STOPS[STOPPED]
+        finally:
             if kernel is not None:
                 await kernel.stop()
-            kernel, why = await _setup_kernel(ctx, deadline)
-            if why:
-                result.status, result.why = NOT_GRADED, why
-                continue
-            await _grade_exercise(kernel, ex, source.source, wanted[ex.function], seeds[ex.function],
-                                  ctx, deadline, result)
-    finally:
-        if kernel is not None:
-            await kernel.stop()
+    for ex, result in todo:
+        if result.status == FAILED and not result.why:
+            result.status = PASSED
     return results
 
 
@@ -151,56 +171,82 @@ async def _setup_kernel(ctx, deadline):
         kernel = await ctx.start_kernel()
     except RuntimeError as err:
         return None, f"the grader could not start a kernel: {err}"
-    for code in [CLEAN_ROOM_SETUP]:
-        run = await kernel.run(code, ctx.cell_timeout, deadline, ctx.stop)
-        if run.status == STOPPED:
-            return kernel, _STOPS[STOPPED]
-        if run.status != OK:
-            reason = _STOPS.get(run.status) or short(f"{run.error[0]}: {run.error[1]}", 200)
-            return kernel, f"the grader's set-up cell failed ({reason})"
+    run = await kernel.run(CLEAN_ROOM_SETUP, ctx.cell_timeout, deadline, ctx.stop)
+    if run.status == STOPPED:
+        return kernel, _STOPS[STOPPED]
+    if run.status != OK:
+        reason = _STOPS.get(run.status) or short(f"{run.error[0]}: {run.error[1]}", 200)
+        return kernel, f"the grader's set-up cell failed ({reason})"
     return kernel, ""
 
 
-async def _grade_exercise(kernel, ex, source, want, seed, ctx, deadline, result):
-    start = time.monotonic()
-    name, sandbox = ex.function, kernel.sandbox
-    setup_cells = []
+def _setup_cells(kernel, name):
+    """The grader's cells before an exercise: its earlier exercises' references, train_step's globals."""
+    cells = []
     helpers = REFERENCE_HELPERS.get(name, [])
     if helpers:
         from .kitfiles import helpers_source
 
-        setup_cells.append(HELPERS_CELL.format(source=helpers_source(helpers), names=helpers))
+        cells.append(HELPERS_CELL.format(source=helpers_source(helpers), names=helpers))
     if name == "train_step":
         from .standin import train_step_arrays
 
-        path = sandbox.kit / "train-step-setup.npz"
+        path = kernel.sandbox.kit / "train-step-setup.npz"
         codec.write_cases(path, [((), train_step_arrays(seed=0))])
-        setup_cells.append(TRAIN_STEP_SETUP.format(path=str(path)))
-    setup, runs, got = [], [], None
-    for cells, done in ((setup_cells, setup), ([source, ex.test_cell.source], runs)):
-        for code in cells:
-            done.append(await kernel.run(code, ctx.cell_timeout, deadline, ctx.stop))
-            if done[-1].status != OK:
-                break
-        if done and done[-1].status != OK:
+        cells.append(TRAIN_STEP_SETUP.format(path=str(path)))
+    return cells
+
+
+async def _run_cells(kernel, cells, ctx, deadline):
+    """The CellRuns of cells, up to the first that is not OK."""
+    runs = []
+    for code in cells:
+        runs.append(await kernel.run(code, ctx.cell_timeout, deadline, ctx.stop))
+        if runs[-1].status != OK:
             break
-    if len(runs) == 2 and all(r.status == OK for r in setup + runs):
-        # The inputs reach the kernel only now, after the learner's cells have run.
-        cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc / f"results-{name}.npz"
-        results_path.unlink(missing_ok=True)  # nothing the learner's cells left there counts
-        hidden.write_cases(cases_path, name, seed)
-        try:
-            runs.append(await kernel.run(HIDDEN_CELL.format(name=name, cases=str(cases_path),
-                                                            results=str(results_path)),
-                                         ctx.cell_timeout, deadline, ctx.stop))
-        finally:
-            cases_path.unlink(missing_ok=True)
-        got = _read_results(results_path)
-    result.seconds = time.monotonic() - start
-    result.why = _judge(ex, setup, runs, got, want)
-    result.status = PASSED if not result.why else FAILED
-    if (setup + runs)[-1].status == STOPPED:
-        result.status, result.why = NOT_GRADED, "grading was stopped"
+    return runs
+
+
+async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
+    """(why the public test failed or '', the last cell's status): set-up, the learner's defs, the
+    reference's test cell, whose printed lines must contain the stored expected output."""
+    setup = await _run_cells(kernel, _setup_cells(kernel, ex.function), ctx, deadline)
+    if setup and setup[-1].status != OK:
+        return f"the grader's set-up for {ex.function} failed: {_reason(setup[-1])}", setup[-1].status
+    runs = await _run_cells(kernel, [source, ex.test_cell.source], ctx, deadline)
+    define, test = (runs + [None])[:2]
+    if define.status != OK:
+        return f"defining {ex.function} raised {_reason(define)}", define.status
+    if test.status != OK:
+        return _reason(test), test.status
+    missing = first_missing(stdout_lines(ex.test_cell.outputs), stdout_lines(test.outputs))
+    if missing is not None:
+        return f"output differs: expected the line {missing!r}", OK
+    return "", OK
+
+
+async def _hidden_cases(kernel, ex, source, want, seed, ctx, deadline):
+    """(why the hidden cases failed or '', the last cell's status), in words of the grader's only."""
+    runs = await _run_cells(kernel, _setup_cells(kernel, ex.function) + [source], ctx, deadline)
+    if runs[-1].status != OK:
+        return f"hidden cases: defining it again {_STOPS.get(runs[-1].status, 'raised an error')}", runs[-1].status
+    name, sandbox = ex.function, kernel.sandbox
+    # The inputs reach the kernel only now, after the learner's cells have run.
+    cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc / f"results-{name}.npz"
+    results_path.unlink(missing_ok=True)  # nothing the learner's cells left there counts
+    hidden.write_cases(cases_path, name, seed)
+    try:
+        run = await kernel.run(HIDDEN_CELL.format(name=name, cases=str(cases_path), results=str(results_path)),
+                               ctx.cell_timeout, deadline, ctx.stop)
+    finally:
+        cases_path.unlink(missing_ok=True)
+    got = _read_results(results_path)
+    if run.status != OK:
+        # Only the status: what the learner's code says about the hidden inputs stays in the kernel.
+        return f"hidden cases: {_STOPS.get(run.status, 'the run raised an error')}", run.status
+    if isinstance(got, str):
+        return f"hidden cases: {got}", OK
+    return hidden.compare(name, got, want), OK
 
 
 def _read_results(path):
@@ -214,30 +260,6 @@ def _read_results(path):
             os.unlink(path)
         except OSError:
             pass
-
-
-def _judge(ex, setup, runs, got, want):
-    """'' if the exercise passed, else why not (the public test's message first: it names the mistake)."""
-    for run in setup:
-        if run.status != OK:
-            return f"the grader's set-up for {ex.function} failed: {_reason(run)}"
-    define, test, hidden_run = (runs + [None, None, None])[:3]
-    if define is None:
-        return "grading was stopped"
-    if define.status != OK:
-        return f"defining {ex.function} raised {_reason(define)}"
-    if test is None or test.status != OK:
-        return _reason(test) if test else "its test did not run"
-    missing = first_missing(stdout_lines(ex.test_cell.outputs), stdout_lines(test.outputs))
-    if missing is not None:
-        return f"output differs: expected the line {missing!r}"
-    if hidden_run is None or hidden_run.status != OK:
-        # Only the status: what the learner's code says about the hidden inputs stays in the kernel.
-        return ("the hidden cases did not run" if hidden_run is None
-                else f"hidden cases: {_STOPS.get(hidden_run.status, 'the run raised an error')}")
-    if isinstance(got, str):
-        return f"hidden cases: {got}"
-    return hidden.compare(ex.function, got, want)
 
 
 def _reason(run):

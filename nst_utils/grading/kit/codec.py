@@ -137,7 +137,7 @@ def _text(npz, key):
 def _result(npz, k):
     kind = _text(npz, f"c{k}.kind")
     if kind not in KINDS:
-        raise UnusableResults(f"unknown kind of result {kind[:40]!r}")
+        raise UnusableResults("a result of an unknown kind")
     if kind == "value":
         return {"value": _array(npz, f"c{k}.value", "fiub").astype(np.float64)}
     if kind == "steps":
