@@ -76,8 +76,9 @@ def reach_reference_cheats():
                      "cell = [c for c in nb['cells'] if 'graded:total_cost' in c['metadata'].get('tags', [])][0]\n"
                      "ns = {'tf': tf}\nexec(''.join(cell['source']), ns)\n" % str(SOLUTION)
                      + box.format(name="total_cost") + " = ns['total_cost']\n")
-    gc_walk = ("import builtins, gc\n"
-               "found = [o for o in gc.get_objects() if getattr(o, '__name__', '') == 'make_train_step']\n"
+    gc_walk = ("import builtins, gc, types\n"
+               "found = [o for o in gc.get_objects() if isinstance(o, types.FunctionType) "
+               "and o.__name__ == 'make_train_step']\n"
                "if found:\n    builtins.any = found[0]\n")
     assembled = ("import importlib\n" + box.format(name="compute_content_cost")
                  + " = importlib.import_module('nst_' + 'utils.' + 'costs').compute_content_cost\n")
@@ -107,16 +108,18 @@ def reach_reference_cheats():
 
 
 PROBE = """\
-import gc, glob, os, sys
-import builtins
-S = %(seed)r
-label = %(label)r
-count = getattr(builtins, 'probe_count', {})
-builtins.probe_count = count
-count[label] = count.get(label, 0) + 1
-if count[label] == 1:
+def probe():
+    import gc, glob, os, sys
+    import builtins
+    S = str(int('%(seed_less_one)d') + 1)  # the seed, never written out whole (nor constant-folded)
+    label = %(label)r
+    count = getattr(builtins, 'probe_count', {})
+    builtins.probe_count = count
+    count[label] = count.get(label, 0) + 1
+    if count[label] > 1:
+        return
     found, readable = [], []
-    frame = sys._getframe()
+    frame = sys._getframe(1)
     while frame is not None:
         for key, value in list(frame.f_locals.items()) + list(frame.f_globals.items()):
             try:
@@ -154,8 +157,8 @@ if count[label] == 1:
     try:
         seen = repr(shell.kernel.get_parent()) + repr(shell.user_ns.get('In'))
     except Exception as err:
-        seen = 'unreadable: ' + repr(err)
-        found.append(seen)
+        seen = ''
+        found.append('unreadable: ' + repr(err))
     if S in seen:
         found.append('ipython')
     for path in %(paths)r + glob.glob('/tmp/nst-grade-*.log'):
@@ -171,6 +174,10 @@ if count[label] == 1:
         pass
     os.write(2, ('PROBE %%s found=%%r readable=%%r processes=%%d NST_NATIVE=%%s\\n' %% (
         label, found, readable, len(pids), os.environ.get('NST_NATIVE'))).encode())
+
+
+probe()
+del probe
 """
 PROBED_FILES = [str(ROOT / "nst_utils" / "costs.py"), str(ROOT / "nst_utils" / "grading" / "hidden.py"),
                 str(SOLUTION), str(ROOT / "tests" / "test_public_tests.py"), str(ROOT / "pyproject.toml")]
@@ -185,7 +192,7 @@ def probes_notebook():
         name = next((t.split(":", 1)[1] for t in cell.metadata.get("tags", []) if t.startswith("graded:")), None)
         if not name:
             continue
-        probe = PROBE % {"seed": str(SEED), "label": name, "paths": PROBED_FILES}
+        probe = PROBE % {"seed_less_one": SEED - 1, "label": name, "paths": PROBED_FILES}
         lines = cell.source.split("\n")
         at = next(i for i, line in enumerate(lines) if line.strip() == "### START CODE HERE ###")
         indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
