@@ -219,7 +219,7 @@ def test_output_is_capped_and_memory_bounded_at_j4(tmp_path):
     gradebook = tmp_path / "gradebook.json"
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.Popen([sys.executable, "-m", "nst_utils.grade", str(folder), "-j", "4", "--sandbox", "bwrap",
-                             "--output-mb", "8", "--timeout", "300", "--notebook-timeout", "900",
+                             "--output-mb", "8", "--timeout", "120", "--notebook-timeout", "900",
                              "--json", str(gradebook), "--save-executed", str(tmp_path / "executed")],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     grader = psutil.Process(proc.pid)

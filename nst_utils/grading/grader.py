@@ -39,13 +39,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import MAX_ITERATIONS_ENV, REPO_ROOT
+from ..config import MAX_ITERATIONS_ENV
 from ..quiet import native_stderr
 from . import report as rep
+from .reference import default_reference_path
 from .sandbox import Limits, Sandbox, bwrap_path, hideable
 
-NOTEBOOK_NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
-DEFAULT_REFERENCE = REPO_ROOT / "notebooks" / "exercises" / NOTEBOOK_NAME
 
 
 @dataclass
@@ -218,7 +217,7 @@ def parse_args(argv):
                         help="auto: bwrap if installed (default); bwrap: required; none: limits only")
     parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
                         help="pass this environment variable to the kernels (e.g. NST_VGG19_WEIGHTS)")
-    parser.add_argument("--reference", default=str(DEFAULT_REFERENCE),
+    parser.add_argument("--reference", default=str(default_reference_path()),
                         help="notebook with the test cells and expected outputs (default: the "
                              "committed exercise notebook)")
     parser.add_argument("--run-all", action="store_true",
