@@ -18,7 +18,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from nst_utils.grading import hidden
-from nst_utils.grading.grader import find_notebooks, output_problems
+from nst_utils.grading.paths import find_notebooks, output_problems
 from nst_utils.grading.kernel import OutputBudget
 from nst_utils.grading.kit import codec
 from nst_utils.grading.sandbox import PACKAGE_DIR, Limits, Sandbox, hideable, is_system_folder
@@ -255,3 +255,33 @@ def test_output_is_capped_and_memory_bounded_at_j4(tmp_path):
     assert "bytes of output dropped" in executed and len(executed) < 12 * 2**20
     # 500 MB printed in all: the grader keeps a few MB of it and receives one message at a time
     assert peak - before_kernels < 300 * 2**20, (before_kernels, peak)
+
+
+# --- the kit: what a clean-room kernel gets instead of the package ------------------------------------------
+def test_kit_modules_import_no_package_code(tmp_path):
+    """The modules copied into a kernel import only the standard library, NumPy, TensorFlow, Keras and
+    each other; the generated course_side defines no graded function; the kit holds no solution."""
+    import ast
+
+    from nst_utils.grading.kitfiles import KIT_MODULES, KIT_PACKAGE, KIT_SOURCE, write_kit
+
+    siblings = {Path(name).stem for name in KIT_MODULES} | {"course_side"}
+    outside = {"numpy", "tensorflow", "keras"} | set(sys.stdlib_module_names)
+    for name in KIT_MODULES:
+        for node in ast.walk(ast.parse((KIT_SOURCE / name).read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    assert node.level == 1 and node.module in siblings | {None}, (name, node.module)
+                else:
+                    assert node.module.split(".")[0] in outside, (name, node.module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] in outside, (name, alias.name)
+    kit = write_kit(tmp_path / "kit")
+    course_side = (kit / KIT_PACKAGE / "course_side.py").read_text()
+    defined = {n.name for n in ast.walk(ast.parse(course_side)) if isinstance(n, ast.FunctionDef)}
+    assert defined == {"check_shapes", "check_activations", "check_style_layers", "reference", "add_helpers"}
+    text = "".join(p.read_text() for p in kit.rglob("*.py"))
+    for solution_line in ("tf.reduce_sum(tf.square(a_C - a_G))", "4.0 * n_C**2", "make_train_step",
+                          "import nst_utils", "from nst_utils", "from ..."):
+        assert solution_line not in text, solution_line

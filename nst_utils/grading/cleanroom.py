@@ -21,27 +21,11 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from . import hidden
+from . import hidden, kitfiles
 from .kit import codec
-from .kit.serve import REFERENCE_HELPERS
+from .kitfiles import setup_cells
 from .kernel import DEAD, MEMORY, OK, STOPPED, TIMEOUT, SandboxKernel
 from .submission import SKIP_TAG, TEST_TAG, GRADED_TAG, tagged
-
-#: The clean room's set-up: what the notebook's set-up cell gives the graded functions and test cells.
-CLEAN_ROOM_SETUP = """\
-import math
-import numpy as np
-import tensorflow as tf
-import keras
-from nst_kit.course_side import CONFIG, CONTENT_LAYER, STYLE_LAYERS, check_activations, check_style_layers
-from nst_kit.public_tests import (compute_content_cost_test, compute_layer_style_cost_test,
-                                  compute_style_cost_test, gram_matrix_test, total_cost_test,
-                                  train_step_test)
-"""
-HELPERS_CELL = "import nst_kit.course_side\nnst_kit.course_side.add_helpers({source!r}, {names!r})"
-TRAIN_STEP_SETUP = "import nst_kit.serve\nglobals().update(nst_kit.serve.train_step_globals({path!r}))"
-HIDDEN_CELL = ("import nst_kit.serve\n"
-               "nst_kit.serve.run_cases({name!r}, {name}, globals(), {cases!r}, {results!r})")
 
 PASSED, FAILED, NOT_GRADED = "passed", "failed", "not graded"
 _STOPS = {TIMEOUT: "timed out", DEAD: "the kernel died", MEMORY: "went over the memory limit",
@@ -171,30 +155,13 @@ async def _setup_kernel(ctx, deadline):
         kernel = await ctx.start_kernel()
     except RuntimeError as err:
         return None, f"the grader could not start a kernel: {err}"
-    run = await kernel.run(CLEAN_ROOM_SETUP, ctx.cell_timeout, deadline, ctx.stop)
+    run = await kernel.run(kitfiles.CLEAN_ROOM_SETUP, ctx.cell_timeout, deadline, ctx.stop)
     if run.status == STOPPED:
         return kernel, _STOPS[STOPPED]
     if run.status != OK:
         reason = _STOPS.get(run.status) or short(f"{run.error[0]}: {run.error[1]}", 200)
         return kernel, f"the grader's set-up cell failed ({reason})"
     return kernel, ""
-
-
-def _setup_cells(kernel, name):
-    """The grader's cells before an exercise: its earlier exercises' references, train_step's globals."""
-    cells = []
-    helpers = REFERENCE_HELPERS.get(name, [])
-    if helpers:
-        from .kitfiles import helpers_source
-
-        cells.append(HELPERS_CELL.format(source=helpers_source(helpers), names=helpers))
-    if name == "train_step":
-        from .standin import train_step_arrays
-
-        path = kernel.sandbox.kit / "train-step-setup.npz"
-        codec.write_cases(path, [((), train_step_arrays(seed=0))])
-        cells.append(TRAIN_STEP_SETUP.format(path=str(path)))
-    return cells
 
 
 async def _run_cells(kernel, cells, ctx, deadline):
@@ -210,7 +177,7 @@ async def _run_cells(kernel, cells, ctx, deadline):
 async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
     """(why the public test failed or '', the last cell's status): set-up, the learner's defs, the
     reference's test cell, whose printed lines must contain the stored expected output."""
-    setup = await _run_cells(kernel, _setup_cells(kernel, ex.function), ctx, deadline)
+    setup = await _run_cells(kernel, setup_cells(kernel.sandbox.kit, ex.function), ctx, deadline)
     if setup and setup[-1].status != OK:
         return f"the grader's set-up for {ex.function} failed: {_reason(setup[-1])}", setup[-1].status
     runs = await _run_cells(kernel, [source, ex.test_cell.source], ctx, deadline)
@@ -227,17 +194,18 @@ async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
 
 async def _hidden_cases(kernel, ex, source, want, seed, ctx, deadline):
     """(why the hidden cases failed or '', the last cell's status), in words of the grader's only."""
-    runs = await _run_cells(kernel, _setup_cells(kernel, ex.function) + [source], ctx, deadline)
+    runs = await _run_cells(kernel, setup_cells(kernel.sandbox.kit, ex.function) + [source], ctx, deadline)
     if runs[-1].status != OK:
-        return f"hidden cases: defining it again {_STOPS.get(runs[-1].status, 'raised an error')}", runs[-1].status
+        status = runs[-1].status
+        return f"hidden cases: defining it again {_STOPS.get(status, 'raised an error')}", status
     name, sandbox = ex.function, kernel.sandbox
     # The inputs reach the kernel only now, after the learner's cells have run.
     cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc / f"results-{name}.npz"
     results_path.unlink(missing_ok=True)  # nothing the learner's cells left there counts
     hidden.write_cases(cases_path, name, seed)
     try:
-        run = await kernel.run(HIDDEN_CELL.format(name=name, cases=str(cases_path), results=str(results_path)),
-                               ctx.cell_timeout, deadline, ctx.stop)
+        cell = kitfiles.HIDDEN_CELL.format(name=name, cases=str(cases_path), results=str(results_path))
+        run = await kernel.run(cell, ctx.cell_timeout, deadline, ctx.stop)
     finally:
         cases_path.unlink(missing_ok=True)
     got = _read_results(results_path)

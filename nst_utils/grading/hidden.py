@@ -155,7 +155,8 @@ def _exception_name(text):
     import builtins
 
     name = str(text).split(":", 1)[0].strip()
-    is_builtin = isinstance(getattr(builtins, name, None), type) and issubclass(getattr(builtins, name), BaseException)
+    found = getattr(builtins, name, None)
+    is_builtin = isinstance(found, type) and issubclass(found, BaseException)
     return name if name.isidentifier() and is_builtin else "an error"
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .kit.serve import REFERENCE_HELPERS
+
 KIT_PACKAGE = "nst_kit"
 KIT_SOURCE = Path(__file__).with_name("kit")
 #: kit/ modules copied as they are (course_side.py is generated instead).
@@ -22,6 +24,22 @@ CONFINE = Path(__file__).with_name("confine.py")
 CHECKS = ("check_shapes", "check_activations", "check_style_layers")
 #: CONFIG's attributes a kernel gets (numbers; its paths point into the package's folder, hidden there).
 CONFIG_VALUES = ("IMAGE_WIDTH", "IMAGE_HEIGHT", "COLOR_CHANNELS", "NOISE_RATIO", "MEANS", "OUTPUT_DIR")
+
+#: The clean room's set-up: what the notebook's set-up cell gives the graded functions and test cells.
+CLEAN_ROOM_SETUP = """\
+import math
+import numpy as np
+import tensorflow as tf
+import keras
+from nst_kit.course_side import CONFIG, CONTENT_LAYER, STYLE_LAYERS, check_activations, check_style_layers
+from nst_kit.public_tests import (compute_content_cost_test, compute_layer_style_cost_test,
+                                  compute_style_cost_test, gram_matrix_test, total_cost_test,
+                                  train_step_test)
+"""
+HELPERS_CELL = "import nst_kit.course_side\nnst_kit.course_side.add_helpers({source!r}, {names!r})"
+TRAIN_STEP_SETUP = "import nst_kit.serve\nglobals().update(nst_kit.serve.train_step_globals({path!r}))"
+HIDDEN_CELL = ("import nst_kit.serve\n"
+               "nst_kit.serve.run_cases({name!r}, {name}, globals(), {cases!r}, {results!r})")
 
 COURSE_SIDE_TAIL = '''
 
@@ -84,3 +102,21 @@ def write_kit(folder):
         path.chmod(0o755 if path.is_dir() else 0o644)
     folder.chmod(0o755)
     return folder
+
+
+def setup_cells(kit, name):
+    """The grader's cells before exercise ``name`` in a kernel whose kit folder is ``kit``: the
+    references of the earlier exercises it may call, train_step's globals (as arrays in the kit)."""
+    cells = []
+    helpers = REFERENCE_HELPERS.get(name, [])
+    if helpers:
+        cells.append(HELPERS_CELL.format(source=helpers_source(helpers), names=helpers))
+    if name == "train_step":
+        from .standin import train_step_arrays
+
+        path = Path(kit) / "train-step-setup.npz"
+        from .kit import codec
+
+        codec.write_cases(path, [((), train_step_arrays(seed=0))])
+        cells.append(TRAIN_STEP_SETUP.format(path=str(path)))
+    return cells

@@ -1,6 +1,6 @@
 """What runs inside a grading kernel, next to the learner's code: the public tests and their messages,
 the runner of the hidden cases (serve.py) with its file format (codec.py), the small stand-in network
-(tiny.py) and the launcher that confines the kernel (confine.py).
+(tiny.py).
 
 These modules import nothing from the package except through course_side.py. In the package,
 course_side re-exports the course; in a grading kernel, where the package is hidden, the grader
