@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .kit import codec
 from .kit.serve import REFERENCE_HELPERS
 
 KIT_PACKAGE = "nst_kit"
@@ -115,8 +116,6 @@ def setup_cells(kit, name):
         from .standin import train_step_arrays
 
         path = Path(kit) / "train-step-setup.npz"
-        from .kit import codec
-
         codec.write_cases(path, [((), train_step_arrays(seed=0))])
         cells.append(TRAIN_STEP_SETUP.format(path=str(path)))
     return cells
