@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from .kit import codec
-from .kit.serve import run_cases, steps
 
 RTOL = 1e-4
 TRAIN_STEP_RTOL = 1e-3
@@ -99,7 +98,7 @@ def expected(name, seed):
 
     if name == "train_step":
         from ..train import make_train_step
-        from .kit.serve import train_step_setting
+        from .kit.serve import steps, train_step_setting
 
         (_, arrays), = cases(name, seed)
         g = train_step_setting(arrays)
@@ -126,6 +125,8 @@ def write_cases(path, name, seed):
 def run_hidden(name, function, namespace, seed):
     """The learner's results on the hidden cases, run in this process through the kernel's code path
     (for nbgrader's test cells, which run in the learner's own kernel: nbgrader_checks.py)."""
+    from .kit.serve import run_cases
+
     with tempfile.TemporaryDirectory(prefix="nst-hidden-") as folder:
         cases_path, results_path = Path(folder) / "cases.npz", Path(folder) / "results.npz"
         write_cases(cases_path, name, seed)

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from .kit import codec
-from .kit.serve import REFERENCE_HELPERS
 
 KIT_PACKAGE = "nst_kit"
 KIT_SOURCE = Path(__file__).with_name("kit")
@@ -108,6 +107,8 @@ def write_kit(folder):
 def setup_cells(kit, name):
     """The grader's cells before exercise ``name`` in a kernel whose kit folder is ``kit``: the
     references of the earlier exercises it may call, train_step's globals (as arrays in the kit)."""
+    from .kit.serve import REFERENCE_HELPERS
+
     cells = []
     helpers = REFERENCE_HELPERS.get(name, [])
     if helpers:
