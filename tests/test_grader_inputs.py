@@ -196,7 +196,8 @@ def test_output_is_capped_and_memory_bounded_at_j4(tmp_path):
     """-j 4 with three notebooks that print (400 MB of flushed lines, one 100 MB write, 100 MB from a
     graded function) beside a v3 notebook, two links and a FIFO: the grader keeps at most --output-mb
     per notebook, says how much it dropped, grades the rest, and its resident memory stays bounded
-    (measured here, on a shared 2-core machine: 655 MB when the kernels started, peak 798 MB)."""
+    (measured in two runs on a shared 2-core machine: 655 and 659 MB when the kernels started, peaks
+    798 and 891 MB)."""
     folder = tmp_path / "class"
     folder.mkdir()
     sol = nbformat.read(str(SOLUTION), as_version=4)
@@ -253,8 +254,9 @@ def test_output_is_capped_and_memory_bounded_at_j4(tmp_path):
     assert "timed out" in rows["one-100MB-write.ipynb"]["notebook_run"]["message"]
     executed = (tmp_path / "executed" / "001-prints-400MB.ipynb").read_text()
     assert "bytes of output dropped" in executed and len(executed) < 12 * 2**20
-    # 500 MB printed in all: the grader keeps a few MB of it and receives one message at a time
-    assert peak - before_kernels < 300 * 2**20, (before_kernels, peak)
+    # 600 MB printed in all, 400 MB of it in lines the grader accepts: kept whole, they alone would add
+    # 400 MB; it keeps a few MB and holds the messages it is reading
+    assert peak - before_kernels < 350 * 2**20, (before_kernels, peak)
 
 
 # --- the kit: what a clean-room kernel gets instead of the package ------------------------------------------
