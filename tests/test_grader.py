@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import nbformat
@@ -169,12 +170,13 @@ class CountingServer:
         self.sock.close()
 
 
-def grader_processes():
-    """Processes left by the grader's sandboxes (any process carrying its marker)."""
+def grader_processes(grader_pid):
+    """Processes left by the sandboxes of the grader process grader_pid (their marker starts with its
+    pid: a grader run by someone else on the machine at the same time is not this test's business)."""
     left = []
     for proc in psutil.process_iter():
         try:
-            if TOKEN_ENV in proc.environ():
+            if proc.environ().get(TOKEN_ENV, "").startswith(f"{grader_pid}-"):
                 left.append(proc)
         except (psutil.Error, OSError):
             continue
@@ -197,13 +199,21 @@ def kernels_of(pid):
 
 
 def run_grader(args, env=None, timeout=1800):
+    """(the finished grader: returncode, stdout, stderr and its pid; the seconds it took)."""
     env = dict(os.environ, **(env or {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "nst_utils.grade", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    print(proc.stdout[-20000:])
-    print(proc.stderr[-3000:], file=sys.stderr)
+    grader = subprocess.Popen([sys.executable, "-m", "nst_utils.grade", *map(str, args)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = grader.communicate(timeout=timeout)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.communicate()
+    print(out[-20000:])
+    print(err[-3000:], file=sys.stderr)
+    proc = types.SimpleNamespace(returncode=grader.returncode, stdout=out, stderr=err, pid=grader.pid)
     return proc, time.monotonic() - start
 
 
@@ -272,7 +282,7 @@ def test_red_team_class(tmp_path):
     assert "SECRET=absent" in executed["reads-environment.ipynb"] and SECRET not in "".join(executed.values())
     assert server.connections == 0
     assert "Connection refused" in run["network.ipynb"] or "unreachable" in run["network.ipynb"]
-    assert not grader_processes()
+    assert not grader_processes(proc.pid)
     csv_lines = gradebook.with_suffix(".csv").read_text().splitlines()
     assert csv_lines[0].startswith("notebook,exercise,function,points")
     assert len(csv_lines) == 1 + 6 * (len(cases) - 2) + 2
@@ -318,7 +328,7 @@ def test_signal_stops_grading_cleanly(tmp_path, signum, status):
     assert "loop0.ipynb" in out and "loop1.ipynb" in out
     assert "Traceback" not in err
     time.sleep(1)
-    assert not grader_processes()
+    assert not grader_processes(proc.pid)
 
 
 def test_bad_arguments_exit_2(tmp_path):
@@ -334,4 +344,4 @@ def test_unisolated_mode_says_so_and_still_limits(tmp_path):
     assert "runs unisolated" in proc.stderr
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Score: 6/6" in proc.stdout and "died" in proc.stdout
-    assert not grader_processes()
+    assert not grader_processes(proc.pid)

@@ -71,9 +71,12 @@ def test_a_missing_shipped_file_says_what_to_do():
 
 def test_grader_default_reference_is_the_shipped_exercise():
     from nst_utils.grading import grader
+    from nst_utils.grading.reference import default_reference_path
 
-    assert Path(grader.DEFAULT_REFERENCE).read_bytes() == (ROOT / "notebooks" / "exercises" / NAME).read_bytes()
-    assert grader.parse_args(["x.ipynb"]).reference == str(grader.DEFAULT_REFERENCE)
+    shipped = default_reference_path()
+    assert Path(shipped).read_bytes() == (ROOT / "notebooks" / "exercises" / NAME).read_bytes()
+    assert Path(shipped).is_relative_to(ROOT / "nst_utils" / "course_files")
+    assert grader.parse_args(["x.ipynb"]).reference == str(shipped)
 
 
 # --- the VGG19 weights' folder -------------------------------------------------------------------------

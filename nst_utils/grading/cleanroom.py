@@ -1,29 +1,31 @@
 """The two runs the grader makes of a learner's notebook, each in its own sandboxed kernel.
 
-- ``clean_room`` decides the scores. It starts a fresh kernel with the *reference's* set-up cells
-  (tagged ``grader:setup``), and for each exercise runs: the learner's graded defs (only the defs,
-  checked by submission.graded_source), the reference's test cell, and the hidden cases
-  (hidden.run_hidden). train_step runs on a small stand-in network made by the grader, so no VGG19
-  weights are needed. Nothing else of the learner's notebook runs there. A kernel that dies or is
-  killed is replaced by a fresh one for the next exercise.
+- ``clean_room`` decides the scores. It starts a fresh kernel that cannot reach the package (no
+  reference solution importable or readable there: sandbox.py, kitfiles.py), sets it up with the
+  grader's own cell (NumPy, TensorFlow, Keras, the notebook's input checks and layer lists, the
+  public tests, all from the kit), and for each exercise runs: the reference of the earlier
+  exercises it may call (only those), the learner's graded defs (only the defs, checked by
+  submission.graded_source), the reference's test cell, and the hidden cases, whose inputs the
+  grader writes as arrays just before, and whose results the kernel writes back as data and the
+  grader judges against its own expected values (hidden.py). train_step runs on a small stand-in
+  network built from arrays the grader sends, so no VGG19 weights are needed. Nothing else of the
+  learner's notebook runs there. The public tests and the hidden cases run in two different kernels
+  (clean_room says why).
 - ``run_check`` runs the learner's notebook as it is (the long cells tagged ``grader:skip``
   excepted, unless asked) until its first error, only to report whether it runs; it decides no
-  score.
+  score, and its kernel may import the package (the notebook needs it).
 """
+import os
 import time
 from dataclasses import dataclass, field
 
 import nbformat
 
-from . import hidden
+from . import hidden, kitfiles
+from .kit import codec
+from .kitfiles import setup_cells
 from .kernel import DEAD, MEMORY, OK, STOPPED, TIMEOUT, SandboxKernel
 from .submission import SKIP_TAG, TEST_TAG, GRADED_TAG, tagged
-
-SETUP_TAG = "grader:setup"
-TRAIN_STEP_SETUP = """\
-from nst_utils.grading.standin import train_step_globals
-globals().update(train_step_globals(seed=0))
-"""
 
 PASSED, FAILED, NOT_GRADED = "passed", "failed", "not graded"
 _STOPS = {TIMEOUT: "timed out", DEAD: "the kernel died", MEMORY: "went over the memory limit",
@@ -40,9 +42,9 @@ class Exercise:
 
 @dataclass
 class Reference:
-    """What the grader takes from the reference notebook: set-up sources, exercises, skipped ids."""
+    """What the grader takes from the reference notebook: the exercises (their test cells and
+    expected outputs) and the ids of the long cells the notebook run skips."""
 
-    setup: list
     exercises: list
     skip_ids: set
 
@@ -56,9 +58,8 @@ def load_reference(path):
     exercises = [Exercise(k, tagged(c, TEST_TAG), c, graded_ids.get(tagged(c, TEST_TAG)))
                  for k, c in enumerate(tests, 1)]
     code = [c for c in nb.cells if c.cell_type == "code"]
-    setup = [c.source for c in code if SETUP_TAG in c.get("metadata", {}).get("tags", [])]
     skip_ids = {c.get("id") for c in code if SKIP_TAG in c.get("metadata", {}).get("tags", [])}
-    return Reference(setup or [code[0].source], exercises, skip_ids)
+    return Reference(exercises, skip_ids)
 
 
 @dataclass
@@ -101,91 +102,132 @@ def short(text, limit=300):
 
 async def clean_room(sources, reference, wanted, seeds, ctx, deadline):
     """[ExerciseResult] of the learner's graded sources. wanted -- {function: expected hidden
-    results}; seeds -- {function: seed}; ctx -- the grading context (kernels, limits, stop)."""
-    results, kernel = [], None
-    try:
-        for ex in reference.exercises:
-            result = ExerciseResult(ex.number, ex.function)
-            results.append(result)
-            source = sources[ex.function]
-            if ctx.stop.is_set():
-                result.status, result.why = NOT_GRADED, _STOPS[STOPPED]
-                continue
-            if source.problem:
-                result.why = source.problem
-                continue
-            if kernel is None or not kernel.alive:
-                if kernel is not None:
-                    await kernel.stop()
-                kernel, why = await _setup_kernel(reference, ctx, deadline)
-                if why:
-                    result.status, result.why = NOT_GRADED, why
+    results}; seeds -- {function: seed}; ctx -- the grading context (kernels, limits, stop).
+
+    Two kernels, one after the other: the first runs the public tests, and never sees a hidden
+    input, so the public tests' messages (which quote what the learner's code says) can be reported
+    as they are; the second runs the hidden cases of the exercises that passed them, and of what
+    happens there only statuses and results, judged here, come out. In both, an exercise's cells
+    run after its earlier exercises' references (REFERENCE_HELPERS) are handed over, and before any
+    later exercise's: a kernel never holds the reference of the exercise it is testing.
+    """
+    results = [ExerciseResult(ex.number, ex.function) for ex in reference.exercises]
+    todo = []
+    for ex, result in zip(reference.exercises, results):
+        if sources[ex.function].problem:
+            result.why = sources[ex.function].problem
+        else:
+            todo.append((ex, result))
+    for phase in (_public_test, _hidden_cases):
+        kernel = None
+        try:
+            for ex, result in todo:
+                if result.status != FAILED or result.why:  # decided: a failed public test, or not graded
                     continue
-            await _grade_exercise(kernel, ex, source.source, wanted, seeds[ex.function], ctx, deadline,
-                                  result)
-    finally:
-        if kernel is not None:
-            await kernel.stop()
+                if ctx.stop.is_set():
+                    result.status, result.why = NOT_GRADED, _STOPS[STOPPED]
+                    continue
+                if kernel is None or not kernel.alive:  # a kernel that died is replaced
+                    if kernel is not None:
+                        await kernel.stop()
+                    kernel, why = await _setup_kernel(ctx, deadline)
+                    if why:
+                        result.status, result.why = NOT_GRADED, why
+                        continue
+                start = time.monotonic()
+                why, status = await phase(kernel, ex, sources[ex.function].source, wanted[ex.function],
+                                          seeds[ex.function], ctx, deadline)
+                result.seconds += time.monotonic() - start
+                result.why = why
+                if status == STOPPED:
+                    result.status, result.why = NOT_GRADED, _STOPS[STOPPED]
+        finally:
+            if kernel is not None:
+                await kernel.stop()
+    for ex, result in todo:
+        if result.status == FAILED and not result.why:
+            result.status = PASSED
     return results
 
 
-async def _setup_kernel(reference, ctx, deadline):
+async def _setup_kernel(ctx, deadline):
     try:
         kernel = await ctx.start_kernel()
     except RuntimeError as err:
         return None, f"the grader could not start a kernel: {err}"
-    for code in reference.setup:
-        run = await kernel.run(code, ctx.cell_timeout, deadline, ctx.stop)
-        if run.status == STOPPED:
-            return kernel, _STOPS[STOPPED]
-        if run.status != OK:
-            reason = _STOPS.get(run.status) or short(f"{run.error[0]}: {run.error[1]}", 200)
-            return kernel, f"the grader's set-up cell failed ({reason})"
+    run = await kernel.run(kitfiles.CLEAN_ROOM_SETUP, ctx.cell_timeout, deadline, ctx.stop)
+    if run.status == STOPPED:
+        return kernel, _STOPS[STOPPED]
+    if run.status != OK:
+        reason = _STOPS.get(run.status) or short(f"{run.error[0]}: {run.error[1]}", 200)
+        return kernel, f"the grader's set-up cell failed ({reason})"
     return kernel, ""
 
 
-async def _grade_exercise(kernel, ex, source, wanted, seed, ctx, deadline, result):
-    start = time.monotonic()
-    cells = ([TRAIN_STEP_SETUP] if ex.function == "train_step" else []) + [
-        source, ex.test_cell.source,
-        f"from nst_utils.grading.hidden import run_hidden\n"
-        f"run_hidden({ex.function!r}, {ex.function}, globals(), {seed})"]
+async def _run_cells(kernel, cells, ctx, deadline):
+    """The CellRuns of cells, up to the first that is not OK."""
     runs = []
     for code in cells:
         runs.append(await kernel.run(code, ctx.cell_timeout, deadline, ctx.stop))
         if runs[-1].status != OK:
             break
-    result.seconds = time.monotonic() - start
-    result.why = _judge(ex, runs, wanted[ex.function])
-    result.status = PASSED if not result.why else FAILED
-    if runs[-1].status == STOPPED:
-        result.status, result.why = NOT_GRADED, "grading was stopped"
+    return runs
 
 
-def _judge(ex, runs, want):
-    """'' if the exercise passed, else why not (the public test's message first: it names the mistake)."""
-    if ex.function == "train_step":
-        setup, *runs = runs
-        if setup.status != OK:
-            return f"the grader's train_step set-up failed: {_reason(setup)}"
-    define, test, hidden_run = (runs + [None, None, None])[:3]
-    if define is None:
-        return "grading was stopped"
+async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
+    """(why the public test failed or '', the last cell's status): set-up, the learner's defs, the
+    reference's test cell, whose printed lines must contain the stored expected output."""
+    setup = await _run_cells(kernel, setup_cells(kernel.sandbox.kit, ex.function), ctx, deadline)
+    if setup and setup[-1].status != OK:
+        return f"the grader's set-up for {ex.function} failed: {_reason(setup[-1])}", setup[-1].status
+    runs = await _run_cells(kernel, [source, ex.test_cell.source], ctx, deadline)
+    define, test = (runs + [None])[:2]
     if define.status != OK:
-        return f"defining {ex.function} raised {_reason(define)}"
-    if test is None or test.status != OK:
-        return _reason(test) if test else "its test did not run"
+        return f"defining {ex.function} raised {_reason(define)}", define.status
+    if test.status != OK:
+        return _reason(test), test.status
     missing = first_missing(stdout_lines(ex.test_cell.outputs), stdout_lines(test.outputs))
     if missing is not None:
-        return f"output differs: expected the line {missing!r}"
-    if hidden_run is None or hidden_run.status != OK:
-        return f"hidden cases: {_reason(hidden_run)}" if hidden_run else "the hidden cases did not run"
-    reported = [o.get("data", {}).get(hidden.HIDDEN_MIME) for o in hidden_run.outputs
-                if o.get("output_type") == "display_data"]
-    reported = [r for r in reported if isinstance(r, dict) and r.get("function") == ex.function]
-    if not reported:
-        return "hidden cases: no results"
-    return hidden.compare(ex.function, reported[-1].get("results"), want)
+        return f"output differs: expected the line {missing!r}", OK
+    return "", OK
+
+
+async def _hidden_cases(kernel, ex, source, want, seed, ctx, deadline):
+    """(why the hidden cases failed or '', the last cell's status), in words of the grader's only."""
+    runs = await _run_cells(kernel, setup_cells(kernel.sandbox.kit, ex.function) + [source], ctx, deadline)
+    if runs[-1].status != OK:
+        status = runs[-1].status
+        return f"hidden cases: defining it again {_STOPS.get(status, 'raised an error')}", status
+    name, sandbox = ex.function, kernel.sandbox
+    # The inputs reach the kernel only now, after the learner's cells have run.
+    cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc / f"results-{name}.npz"
+    results_path.unlink(missing_ok=True)  # nothing the learner's cells left there counts
+    hidden.write_cases(cases_path, name, seed)
+    try:
+        cell = kitfiles.HIDDEN_CELL.format(name=name, cases=str(cases_path), results=str(results_path))
+        run = await kernel.run(cell, ctx.cell_timeout, deadline, ctx.stop)
+    finally:
+        cases_path.unlink(missing_ok=True)
+    got = _read_results(results_path)
+    if run.status != OK:
+        # Only the status: what the learner's code says about the hidden inputs stays in the kernel.
+        return f"hidden cases: {_STOPS.get(run.status, 'the run raised an error')}", run.status
+    if isinstance(got, str):
+        return f"hidden cases: {got}", OK
+    return hidden.compare(name, got, want), OK
+
+
+def _read_results(path):
+    """The learner's results on the hidden cases, read as data (kit/codec.py), or why there are none."""
+    try:
+        return codec.read_results(path, hidden.NUMBER_OF_CASES)
+    except codec.UnusableResults as err:
+        return str(err)
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def _reason(run):
@@ -211,7 +253,7 @@ async def run_check(nb, reference, ctx, deadline):
     start = time.monotonic()
     check = RunCheck(executed=nb)
     try:
-        kernel = await ctx.start_kernel()
+        kernel = await ctx.start_kernel(package=True)
     except RuntimeError as err:
         return RunCheck(False, f"not run: {err}")
     try:

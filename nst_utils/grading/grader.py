@@ -2,25 +2,29 @@
 
 Every submitted notebook is treated as hostile. For each one the grader
 
-1. reads it (a file that is not a notebook is reported by name, exit status 2);
+1. reads it: a regular file only (a symbolic link or a special file is refused with one line and
+   graded as if it were not there), an nbformat v3 notebook upgraded by nbformat's converter (a
+   file that is not a notebook is reported by name, exit status 2);
 2. takes the source of each graded cell (by its tag ``graded:<function>``, else the reference's cell
    id), keeps only its ``def`` statements and checks them (submission.py): a function that imports,
    aliases or calls the package's reference scores 0, with the reason;
-3. tests those functions in a clean-room kernel of its own (cleanroom.py): the reference's set-up
-   cell, the learner's defs, the reference's test cells (their printed output must contain the
-   stored expected output, as nbval checks it in the solution) and hidden cases drawn when grading
-   starts, whose expected values are computed here, in the grader, by the package's reference and
-   never enter a kernel (hidden.py). train_step is graded on a small stand-in network: no VGG19
-   weights, no internet;
+3. tests those functions in a clean-room kernel of its own that cannot reach the package
+   (cleanroom.py, kitfiles.py): the grader's set-up cell, the learner's defs, the reference's test
+   cells (their printed output must contain the stored expected output, as nbval checks it in the
+   solution) and hidden cases drawn when grading starts, from a seed that never leaves this process:
+   the kernel gets their inputs as arrays, gives back what the function returned as data, and the
+   expected values, computed here by the package's reference, never enter a kernel (hidden.py).
+   train_step is graded on a small stand-in network: no VGG19 weights, no internet;
 4. runs the learner's notebook as it is, only to report whether it runs (no score depends on it);
 5. prints a table per notebook and, for several, a class summary; ``--csv``/``--json`` write
    gradebooks.
 
 Every kernel runs in a sandbox (sandbox.py: limits, a minimal environment, and with bwrap no
-network and a read-only filesystem); every cell has a timeout and every notebook a wall-clock limit.
+network and a read-only filesystem); every cell has a timeout and every notebook a wall-clock limit;
+what the grader keeps of the kernels' output is capped per cell and per notebook (kernel.py).
 Ctrl-C or SIGTERM stops grading within seconds, kills every kernel and reports what was graded.
-Exit status: 0 every exercise of every notebook passed, 1 some failed, 2 bad arguments or unreadable
-notebooks, 130/143 stopped by Ctrl-C/SIGTERM.
+Exit status: 0 every exercise of every notebook passed, 1 some failed, 2 bad arguments (checked before
+grading starts, output paths included) or unreadable notebooks, 130/143 stopped by Ctrl-C/SIGTERM.
 """
 import argparse
 import asyncio
@@ -36,13 +40,11 @@ from pathlib import Path
 
 from ..config import MAX_ITERATIONS_ENV
 from ..quiet import native_stderr
-from ..resources import course_files
 from . import report as rep
-from .sandbox import Limits, Sandbox, bwrap_path
+from .paths import find_notebooks, output_problems
+from .reference import default_reference_path
+from .sandbox import Limits, Sandbox, bwrap_path, hideable
 
-NOTEBOOK_NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
-# The exercise notebook shipped with the package (nst_utils.resources): found in a wheel as in a clone.
-DEFAULT_REFERENCE = course_files() / "notebooks" / "exercises" / NOTEBOOK_NAME
 
 
 @dataclass
@@ -61,14 +63,17 @@ class Context:
     stop: asyncio.Event
     slot: int = 0
     kernels: list = field(default_factory=list)
+    output_mb: float = 16
+    budget: object = None  # the OutputBudget of the notebook being graded
 
-    async def start_kernel(self):
+    async def start_kernel(self, package=False):
+        """A started SandboxKernel; package -- whether it may import the package (sandbox.Sandbox)."""
         from .kernel import SandboxKernel
 
         if self.stop.is_set():
             raise RuntimeError("grading was stopped")
-        sandbox = Sandbox(self.limits, self.use_bwrap, self.slot, self.hide, self.env)
-        kernel = SandboxKernel(sandbox, self.log)
+        sandbox = Sandbox(self.limits, self.use_bwrap, self.slot, self.hide, self.env, package)
+        kernel = SandboxKernel(sandbox, self.log, self.budget)
         self.kernels.append(kernel)
         await kernel.start()
         return kernel
@@ -77,9 +82,12 @@ class Context:
 async def grade_notebook(path, reference, seeds, wanted, ctx):
     """NotebookReport of one notebook (never raises for anything the notebook does)."""
     from .cleanroom import clean_room, run_check
+    from .kernel import OutputBudget
     from .submission import NotebookError, graded_source, read_notebook
 
     start = time.monotonic()
+    notebook_bytes = int(ctx.output_mb * 2**20)
+    ctx.budget = OutputBudget(min(OutputBudget.cell_bytes, notebook_bytes), notebook_bytes)
     try:
         nb = read_notebook(Path(path))
     except NotebookError as err:
@@ -108,20 +116,6 @@ async def grade_all(paths, reference, seeds, wanted, contexts, on_done):
 
     await asyncio.gather(*(worker(ctx) for ctx in contexts))
     return reports
-
-
-def find_notebooks(items):
-    """Notebook paths from files and folders (folders: every *.ipynb below, checkpoints skipped)."""
-    found, missing = [], []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-        elif path.is_file():
-            found.append(path)
-        else:
-            missing.append(item)
-    return found, missing
 
 
 def bwrap_works():
@@ -155,11 +149,14 @@ def parse_args(argv):
     parser.add_argument("--notebook-timeout", type=float, default=600,
                         help="seconds per notebook, both runs together (default 600)")
     parser.add_argument("--memory-mb", type=int, default=4096, help="memory of one kernel (default 4096)")
+    parser.add_argument("--output-mb", type=float, default=16,
+                        help="output kept per notebook, at most 2 MB per cell (default 16); the rest is "
+                             "counted and dropped")
     parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                         help="auto: bwrap if installed (default); bwrap: required; none: limits only")
     parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
                         help="pass this environment variable to the kernels (e.g. NST_VGG19_WEIGHTS)")
-    parser.add_argument("--reference", default=str(DEFAULT_REFERENCE),
+    parser.add_argument("--reference", default=str(default_reference_path()),
                         help="notebook with the test cells and expected outputs (default: the "
                              "committed exercise notebook)")
     parser.add_argument("--run-all", action="store_true",
@@ -171,19 +168,22 @@ def parse_args(argv):
     parser.add_argument("--save-executed", metavar="FOLDER", help="write the executed notebooks there")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the kernels' start-up output")
     args = parser.parse_args(argv)
-    if args.jobs < 1 or args.timeout <= 0 or args.notebook_timeout <= 0 or args.memory_mb < 256:
-        parser.error("-j must be >= 1, timeouts > 0, --memory-mb >= 256")
+    if (args.jobs < 1 or args.timeout <= 0 or args.notebook_timeout <= 0 or args.memory_mb < 256
+            or args.output_mb <= 0):
+        parser.error("-j must be >= 1, timeouts > 0, --memory-mb >= 256, --output-mb > 0")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    paths, missing = find_notebooks(args.notebooks)
-    problems = [f"'{m}' not found" for m in missing]
+    paths, missing, refused = find_notebooks(args.notebooks)
+    for path, why in refused:
+        print(f"refused: {path}: {why}; only regular files are graded", file=sys.stderr)
+    problems = [f"'{m}' not found" for m in missing] + output_problems(args)
     if not Path(args.reference).is_file():
         problems.append(f"reference notebook '{args.reference}' not found")
-    if not paths and not missing:
-        problems.append("no notebooks (.ipynb) in " + ", ".join(args.notebooks))
+    if not paths and not missing and not problems:
+        problems.append("no notebooks (.ipynb) to grade in " + ", ".join(args.notebooks))
     if problems:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
@@ -214,8 +214,14 @@ def _grade(args, paths, use_bwrap):
         seeds, wanted = hidden_answers(reference)
     env = {MAX_ITERATIONS_ENV: str(args.max_iterations)}
     env.update({name: os.environ[name] for name in args.pass_env if name in os.environ})
-    hide = sorted({str(p.resolve().parent) for p in paths}
-                  | {str(Path(f).resolve().parent) for f in (args.csv, args.json) if f})
+    hide = []
+    for folder in sorted({p.resolve().parent for p in paths}
+                         | {Path(f).resolve().parent for f in (args.csv, args.json) if f}):
+        if hideable(folder):
+            hide.append(str(folder))
+        elif use_bwrap:
+            print(f"warning: {folder} stays visible to the kernels (a system folder, or the "
+                  "interpreter's): no mount covers it", file=sys.stderr)
     reports = asyncio.run(_run(args, paths, reference, seeds, wanted, use_bwrap, env, hide, log))
     return _finish(args, paths, reports, len(reference.exercises), log)
 
@@ -229,7 +235,7 @@ async def _run(args, paths, reference, seeds, wanted, use_bwrap, env, hide, log)
         loop.add_signal_handler(signum, lambda s=signum: (setattr(stop, "signum", s), stop.set()))
     limits = Limits(memory_mb=args.memory_mb)
     contexts = [Context(limits, use_bwrap, args.timeout, args.notebook_timeout, args.run_all,
-                        not args.no_run, env, hide, log, stop, slot)
+                        not args.no_run, env, hide, log, stop, slot, output_mb=args.output_mb)
                 for slot in range(min(args.jobs, len(paths)))]
     bar = tqdm(total=len(paths), desc="Grading", unit="notebook", file=sys.stderr, disable=None,
                leave=False)

@@ -1,28 +1,23 @@
 """Hidden cases: inputs no notebook shows, drawn when grading starts, for each graded function.
 
-The same seed gives the same inputs in two processes that never share anything else:
+The grader draws them from a seed of its own, in its own process, and computes the expected results
+there with the package's reference (``expected``); the seed and the expected results never enter a
+kernel. The kernel gets only the inputs, as arrays in a file (kit/codec.py), just before they are
+used; kit/serve.py calls the learner's function on them and writes back what it returned, as data;
+``compare`` judges that here.
 
-- in the clean-room kernel, ``run_hidden`` calls the learner's function on them and displays only
-  what it returned (as JSON, mime type HIDDEN_MIME);
-- in the grader, ``expected`` computes the package's reference results, which never enter the kernel,
-  and ``compare`` says whether the learner's results match.
-
-Values are float32 tensors as in the course; shapes, layer weights, alpha, beta and the learning rate
+Values are float32 arrays as in the course; shapes, layer weights, alpha, beta and the learning rate
 vary with the seed, so that a function that returns published numbers, ignores an argument or only
-works for the course's sizes fails here. train_step runs on grading.standin.tiny_vgg, so grading needs
-no VGG19 weights.
+works for the course's sizes fails here. train_step runs on the small stand-in network of kit/tiny.py
+(weights drawn here and sent), so grading needs no VGG19 weights.
 """
+import tempfile
+from pathlib import Path
+
 import numpy as np
 
-HIDDEN_MIME = "application/vnd.nst-hidden+json"
-#: Functions whose earlier-exercise helpers are the package's reference while they are tested (as in
-#: the public tests): one wrong exercise fails only its own test.
-REFERENCE_HELPERS = {
-    "compute_layer_style_cost": ["gram_matrix"],
-    "compute_style_cost": ["compute_layer_style_cost", "gram_matrix"],
-    "train_step": ["compute_content_cost", "compute_style_cost", "total_cost",
-                   "compute_layer_style_cost", "gram_matrix"],
-}
+from .kit import codec
+
 RTOL = 1e-4
 TRAIN_STEP_RTOL = 1e-3
 #: train_step's updated image may differ from the reference in this share of its values at most
@@ -35,9 +30,7 @@ NUMBER_OF_CASES = 3
 
 
 def _activations(rng, shape):
-    import tensorflow as tf
-
-    return tf.constant(rng.normal(rng.uniform(-2, 2), rng.uniform(1, 5), shape).astype(np.float32))
+    return rng.normal(rng.uniform(-2, 2), rng.uniform(1, 5), shape).astype(np.float32)
 
 
 def _shape(rng):
@@ -53,9 +46,9 @@ def _style_layers(rng):
 
 
 def cases(name, seed):
-    """[(args, kwargs)] of the hidden cases of function ``name`` for ``seed``."""
-    import tensorflow as tf
-
+    """[(args, kwargs)] of the hidden cases of function ``name`` for ``seed``: NumPy arrays and plain
+    numbers only (what codec sends to a kernel). train_step has one case: kwargs is its setting (see
+    kit/serve.py: train_step_setting)."""
     from ..config import CONTENT_LAYER, STYLE_LAYERS
 
     rng = np.random.default_rng(seed)
@@ -73,10 +66,10 @@ def cases(name, seed):
             acts = [{n: _activations(rng, s) for n, s in shapes.items()} for _ in range(2)]
             out.append((tuple(acts) + ((_style_layers(rng),) if k else ()), {}))
         elif name == "total_cost":
-            J_content, J_style = (tf.constant(np.float32(rng.uniform(0, 1e3))) for _ in range(2))
+            J_content, J_style = (np.float32(rng.uniform(0, 1e3)) for _ in range(2))
             weights = ({} if k == 0 else
                        {"alpha": float(rng.integers(1, 50)), "beta": float(rng.integers(1, 100))})
-            out.append(((J_content, J_style), weights))
+            out.append(((np.asarray(J_content), np.asarray(J_style)), weights))
         elif name == "train_step":
             return [((), train_step_case(rng))]
         else:
@@ -85,99 +78,65 @@ def cases(name, seed):
 
 
 def train_step_case(rng):
-    """The set-up of a hidden train_step case: the notebook's globals and the start image."""
-    import keras
+    """The setting of a hidden train_step case: tiny network weights, images, layers, alpha, beta and
+    the learning rate."""
+    from .standin import tiny_weights
 
-    from ..config import CONTENT_LAYER
-    from .standin import tiny_vgg
-
-    model = tiny_vgg(int(rng.integers(2**31)))
+    weights = tiny_weights(int(rng.integers(2**31)))
     size = (1, int(rng.integers(12, 24)), int(rng.integers(12, 24)), 3)
     content, style, start = (rng.normal(0, 60, size).astype(np.float32) for _ in range(3))
-    style_layers = _style_layers(rng)
-    return {"model": model, "content_layer": CONTENT_LAYER, "style_layers": style_layers,
-            "a_C": model(content)[CONTENT_LAYER], "a_S": model(style), "start": start,
-            "alpha": float(rng.integers(1, 30)), "beta": float(rng.integers(10, 80)),
-            "optimizer": keras.optimizers.Adam(float(np.round(rng.uniform(0.5, 3.0), 2)))}
-
-
-def _plain(value):
-    """A JSON-able copy of what a function returned (numbers as nested lists of floats)."""
-    if isinstance(value, (tuple, list)):
-        return {"sequence": [_plain(v) for v in value]}
-    if value is None:
-        return {"none": True}
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except Exception as err:  # noqa: BLE001 -- anything a learner returns
-        return {"unusable": f"{type(value).__name__} ({type(err).__name__})"}
-    return {"value": array.tolist(), "shape": list(array.shape)}
-
-
-def _steps(step, start, count=2):
-    import tensorflow as tf
-
-    image = tf.Variable(start)
-    costs = [[float(v) for v in step(image)] for _ in range(count)]
-    return {"costs": costs, "image": image.numpy().astype(np.float64).tolist()}
-
-
-def run_hidden(name, function, namespace, seed, show=True):
-    """In the clean-room kernel: call the learner's ``function`` on the hidden cases and display the
-    results. namespace -- the notebook's globals (earlier exercises' helpers are set to the
-    package's reference while it runs, and train_step's globals to the case's)."""
-    from IPython.display import display
-
-    from .messages import reference_helpers
-
-    results = []
-    with reference_helpers(function, REFERENCE_HELPERS.get(name, [])):
-        for args, kwargs in cases(name, seed):
-            try:
-                if name == "train_step":
-                    results.append(_run_train_step(function, namespace, kwargs))
-                else:
-                    results.append(_plain(function(*args, **kwargs)))
-            except Exception as err:  # noqa: BLE001 -- the learner's code can fail in any way
-                results.append({"raised": f"{type(err).__name__}: {str(err)[-300:]}"})
-    if show:  # nbgrader's test cells (nbgrader_checks.py) take the results as returned
-        display({HIDDEN_MIME: {"function": name, "results": results}}, raw=True)
-    return results
-
-
-def _run_train_step(function, namespace, case):
-    import tensorflow as tf
-
-    keys = ("model", "content_layer", "style_layers", "a_C", "a_S", "alpha", "beta", "optimizer")
-    saved = {k: namespace[k] for k in keys if k in namespace}
-    namespace.update({k: case[k] for k in keys})
-    try:
-        # A fresh trace, so that the learner's tf.function reads this case's globals.
-        step = tf.function(getattr(function, "python_function", function))
-        return _steps(step, case["start"])
-    finally:
-        for k in keys:
-            namespace.pop(k, None)
-        namespace.update(saved)
+    return {"weights": weights, "content": content, "style": style, "start": start,
+            "style_layers": _style_layers(rng), "alpha": float(rng.integers(1, 30)),
+            "beta": float(rng.integers(10, 80)), "learning_rate": float(np.round(rng.uniform(0.5, 3.0), 2))}
 
 
 def expected(name, seed):
-    """In the grader: the reference results of the hidden cases, as run_hidden reports them."""
+    """In the grader: the reference results of the hidden cases, as the kernel reports the learner's."""
+    import tensorflow as tf
+
     from .. import costs
 
     if name == "train_step":
         from ..train import make_train_step
+        from .kit.serve import steps, train_step_setting
 
-        (_, case), = cases(name, seed)
-        step = make_train_step(case["model"], case["a_C"], case["a_S"], case["optimizer"], case["alpha"],
-                               case["beta"], case["content_layer"], case["style_layers"])
-        return [_steps(step, case["start"])]
+        (_, arrays), = cases(name, seed)
+        g = train_step_setting(arrays)
+        step = make_train_step(g["model"], g["a_C"], g["a_S"], g["optimizer"], g["alpha"], g["beta"],
+                               g["content_layer"], g["style_layers"])
+        return [steps(step, arrays["start"])]
     reference = getattr(costs, name)
-    return [_plain(reference(*args, **kwargs)) for args, kwargs in cases(name, seed)]
+    def tensor(value):  # as the kernel converts what it reads (kit/serve.py)
+        if isinstance(value, np.ndarray):
+            return tf.constant(value)
+        if isinstance(value, dict):
+            return {k: tensor(v) for k, v in value.items()}
+        return value
+
+    return [{"value": np.asarray(reference(*(tensor(a) for a in args), **kwargs), np.float64)}
+            for args, kwargs in cases(name, seed)]
+
+
+def write_cases(path, name, seed):
+    """Write the hidden cases' inputs (no seed, no expected value) to path, for a kernel."""
+    codec.write_cases(path, cases(name, seed))
+
+
+def run_hidden(name, function, namespace, seed):
+    """The learner's results on the hidden cases, run in this process through the kernel's code path
+    (for nbgrader's test cells, which run in the learner's own kernel: nbgrader_checks.py)."""
+    from .kit.serve import run_cases
+
+    with tempfile.TemporaryDirectory(prefix="nst-hidden-") as folder:
+        cases_path, results_path = Path(folder) / "cases.npz", Path(folder) / "results.npz"
+        write_cases(cases_path, name, seed)
+        run_cases(name, function, namespace, str(cases_path), str(results_path))
+        return codec.read_results(results_path, NUMBER_OF_CASES)
 
 
 def compare(name, got, want):
-    """'' if the learner's hidden results match the reference's, else what differs."""
+    """'' if the learner's hidden results match the reference's, else what differs, in words that
+    quote neither a hidden input nor an expected value (nor text the learner's code wrote)."""
     if not isinstance(got, list) or len(got) != len(want):
         return "the hidden cases did not run to the end"
     for k, (g, w) in enumerate(zip(got, want), 1):
@@ -185,44 +144,54 @@ def compare(name, got, want):
         if not isinstance(g, dict):
             return f"{what}: no result"
         if "raised" in g:
-            return f"{what}: raised {g['raised']}"
+            return f"{what}: raised {_exception_name(g['raised'])}"
         reason = _compare_train_step(g, w) if name == "train_step" else _compare_value(g, w)
         if reason:
             return f"{what}: {reason}"
     return ""
 
 
+def _exception_name(text):
+    """The name of a built-in exception at the start of text ("ValueError: ..."), else "an error"."""
+    import builtins
+
+    name = str(text).split(":", 1)[0].strip()
+    found = getattr(builtins, name, None)
+    is_builtin = isinstance(found, type) and issubclass(found, BaseException)
+    return name if name.isidentifier() and is_builtin else "an error"
+
+
 def _compare_value(got, want):
+    w = np.asarray(want["value"])
     if "value" not in got:
-        kind = "None" if "none" in got else got.get("unusable", "a tuple or list")
-        return f"returned {kind}, expected a tensor of shape {tuple(want['shape'])}"
-    g, w = np.asarray(got["value"]), np.asarray(want["value"])
+        kind = ("None" if "none" in got else "a tuple or list" if "sequence" in got
+                else "something that is not an array of numbers")
+        return f"returned {kind}, expected a tensor"
+    g = np.asarray(got["value"])
     if g.size == 1 and w.size == 1:
         g, w = g.reshape(()), w.reshape(())
     if g.shape != w.shape:
-        return f"returned shape {g.shape}, expected {w.shape}"
+        return "returned a tensor of the wrong shape"
     if not np.allclose(g, w, rtol=RTOL, atol=RTOL * max(1.0, float(np.abs(w).max(initial=0)))):
-        return f"returned {_short(g)}, expected {_short(w)}"
+        return "returned values that differ from the reference's"
     return ""
 
 
 def _compare_train_step(got, want):
-    costs, image = got.get("costs"), got.get("image")
-    if costs is None or image is None:
+    if "costs" not in got:
         return "train_step did not return three costs"
-    for step, (g, w) in enumerate(zip(costs, want["costs"]), 1):
-        if len(g) != 3 or not np.allclose(g, w, rtol=TRAIN_STEP_RTOL):
-            return (f"step {step} returned (J, J_content, J_style) = {_short(np.asarray(g))}, "
-                    f"expected {_short(np.asarray(w))}")
-    g, w = np.asarray(image), np.asarray(want["image"])
+    g_costs, w_costs = np.asarray(got["costs"]), np.asarray(want["costs"])
+    if g_costs.shape != w_costs.shape:
+        return "train_step did not return the three costs J, J_content, J_style at each step"
+    for step, (g, w) in enumerate(zip(g_costs, w_costs), 1):
+        if not np.allclose(g, w, rtol=TRAIN_STEP_RTOL):
+            differ = [n for n, a, b in zip(("J", "J_content", "J_style"), g, w)
+                      if not np.isclose(a, b, rtol=TRAIN_STEP_RTOL)]
+            return f"step {step}: {', '.join(differ)} differ from the reference step's"
+    g, w = np.asarray(got["image"]), np.asarray(want["image"])
     if g.shape != w.shape:
         return "the generated image changed shape"
     share = float(np.mean(np.abs(g - w) > IMAGE_TOLERANCE))
     if share > IMAGE_MISMATCH_SHARE:
         return f"after two steps the image differs from the reference step's in {share:.0%} of its values"
     return ""
-
-
-def _short(array):
-    with np.printoptions(precision=6, threshold=6, edgeitems=2):
-        return " ".join(str(np.asarray(array)).split())

@@ -4,6 +4,11 @@ The grader talks to the kernel with jupyter_client's asynchronous client, so its
 running while a cell runs: a cell that loops for ever hits its timeout (the kernel is interrupted,
 then killed with its whole sandbox if it ignores the interrupt), a kernel that dies (``os._exit``, a
 segfault, a limit) is noticed within a second, and so is a sandbox that passes its memory limit.
+
+What the grader keeps of a kernel's output is bounded: each message it accepts at most
+MAX_MESSAGE_BYTES (ZeroMQ drops a bigger one before it is read), each cell and each notebook keep at
+most the OutputBudget's bytes; the rest is counted, dropped, and said in one line ("N bytes of output
+dropped"). Errors are always kept, shortened, since they decide a cell's status.
 """
 import asyncio
 import queue
@@ -11,15 +16,47 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import zmq
+import zmq.asyncio
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
-from nbformat.v4 import output_from_msg
+from nbformat.v4 import new_output, output_from_msg
 
 #: Seconds a kernel may take to start, and to answer an interrupt before it is killed.
 STARTUP_SECONDS = 120
 INTERRUPT_GRACE_SECONDS = 5
 
 OK, ERROR, TIMEOUT, DEAD, MEMORY, STOPPED = "ok", "error", "timeout", "dead", "memory", "stopped"
+#: Largest message the grader receives from a kernel (ZeroMQ's MAXMSGSIZE on the client's sockets).
+MAX_MESSAGE_BYTES = 64 << 20
+#: An error's value and traceback are kept up to this many characters each.
+MAX_ERROR_CHARS = 4000
+
+
+@dataclass
+class OutputBudget:
+    """How many bytes of output the grader keeps: per cell, and over one notebook (all its kernels)."""
+
+    cell_bytes: int = 2 << 20
+    notebook_bytes: int = 16 << 20
+    kept: int = 0
+    dropped: int = 0
+
+    def take(self, size, cell_kept):
+        """Whether an output of size bytes is kept, given cell_kept bytes kept so far in its cell."""
+        if cell_kept + size > self.cell_bytes or self.kept + size > self.notebook_bytes:
+            self.dropped += size
+            return False
+        self.kept += size
+        return True
+
+
+def _size(content):
+    """Bytes of an output message's content (its text and data)."""
+    size = len(content.get("text", "")) + len(content.get("evalue", ""))
+    size += sum(len(line) for line in content.get("traceback", []) if isinstance(line, str))
+    data = content.get("data", {})
+    return size + sum(len(v) if isinstance(v, str) else len(str(v)) for v in data.values())
 
 
 @dataclass
@@ -49,10 +86,13 @@ class _SandboxKernelManager(AsyncKernelManager):
 class SandboxKernel:
     """One kernel in one sandbox. Use ``async with SandboxKernel(sandbox, log) as kernel``."""
 
-    def __init__(self, sandbox, log):
+    def __init__(self, sandbox, log, budget=None):
         self.sandbox, self.log = sandbox, log
+        self.budget = budget if budget is not None else OutputBudget()
         self.km = self.kc = None
+        self.context = None
         self.alive = False
+        self._cell_kept = 0  # bytes of output kept in the cell running
 
     async def __aenter__(self):
         await self.start()
@@ -76,7 +116,10 @@ class SandboxKernel:
                                      language="python", interrupt_mode="message")
         self.km = km
         await km.start_kernel(env=self.sandbox.environment(), stdout=self.log, stderr=self.log)
-        self.kc = km.client()
+        # A context of its own, so that its sockets refuse oversized messages before reading them.
+        self.context = zmq.asyncio.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self.kc = km.client(context=self.context)
         self.kc.start_channels()
         try:
             await asyncio.wait_for(self.kc._async_wait_for_ready(timeout=STARTUP_SECONDS),
@@ -99,6 +142,9 @@ class SandboxKernel:
                 pass
             self.sandbox.cleanup(pid)
             self.km = None
+        if self.context is not None:
+            self.context.destroy(linger=0)
+            self.context = None
 
     async def run(self, code, timeout, deadline, stop_event=None):
         """Run one cell. timeout -- seconds for this cell; deadline -- time.monotonic() limit of the
@@ -109,9 +155,15 @@ class SandboxKernel:
         msg_id = self.kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
         outputs, error = [], None
         limit = min(start + timeout, deadline)
+        dropped_before, self._cell_kept = self.budget.dropped, 0
         status = await self._collect(msg_id, limit, outputs, stop_event)
         if status == TIMEOUT:
             status = await self._interrupt(msg_id, outputs)
+        dropped = self.budget.dropped - dropped_before
+        if dropped:
+            outputs.append(new_output("stream", name="stderr", text=(
+                f"[grader] {dropped} bytes of output dropped (kept at most {self.budget.cell_bytes} "
+                f"per cell, {self.budget.notebook_bytes} per notebook)\n")))
         for out in outputs:
             if out.get("output_type") == "error" and error is None:
                 error = (out.get("ename", "Error"), out.get("evalue", ""))
@@ -146,8 +198,16 @@ class SandboxKernel:
             kind = msg["header"]["msg_type"]
             if kind == "status" and msg["content"].get("execution_state") == "idle":
                 return OK
-            if kind in ("stream", "display_data", "execute_result", "error"):
+            if kind == "error":  # always kept: it decides the cell's status
+                content = msg["content"]
+                content["evalue"] = str(content.get("evalue", ""))[:MAX_ERROR_CHARS]
+                content["traceback"] = ["\n".join(map(str, content.get("traceback", [])))[-MAX_ERROR_CHARS:]]
                 outputs.append(output_from_msg(msg))
+            elif kind in ("stream", "display_data", "execute_result"):
+                size = _size(msg["content"])
+                if self.budget.take(size, self._cell_kept):
+                    self._cell_kept += size
+                    outputs.append(output_from_msg(msg))
 
     async def _interrupt(self, msg_id, outputs):
         """Interrupt a cell past its time; kill the sandbox if the kernel does not obey."""

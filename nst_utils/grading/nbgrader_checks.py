@@ -53,7 +53,7 @@ def grade_hidden(name, function, namespace, seed=None):
     if problem:
         raise AssertionError(problem)
     seed = secrets.randbits(31) if seed is None else seed
-    got = hidden.run_hidden(name, function, namespace, seed, show=False)
+    got = hidden.run_hidden(name, function, namespace, seed)
     reason = hidden.compare(name, got, hidden.expected(name, seed))
     if reason:
         raise AssertionError(f"{name}, {reason} (seed {seed})")

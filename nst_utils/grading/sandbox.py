@@ -14,10 +14,18 @@ functions) runs
   network, not even the host's loopback), a fresh PID namespace (killing the sandbox kills every
   process the learner started, daemonised or not), the host filesystem read-only, home folders and
   the folders of the graded notebooks hidden, and a private, size-limited /tmp as the only writable
-  place besides the sockets the grader talks to the kernel through.
+  place besides the folder of the sockets and files the grader talks to the kernel through;
+- with ``NST_NATIVE=0``: a graded kernel never starts a compiler (nst_utils.fast.native).
+
+A clean-room kernel (``package=False``: the one whose results decide the scores) does not get the
+package: the package's folder, and the whole checkout it was installed from (solution notebook and
+tests included), are covered by an empty tmpfs, and the kernel imports instead the kit the grader
+wrote for it (kitfiles.py). No mount ever covers a system folder (/usr, /etc, ...) or a folder that
+holds the interpreter: such a folder stays visible.
 
 Without bwrap the grader says so once: the limits and the watchdog still apply, but the learner's code
-can read the filesystem, write where the grader's user can, and use the network.
+can read the filesystem (the package's reference solutions included), write where the grader's
+user can, and use the network.
 """
 import os
 import shutil
@@ -34,7 +42,11 @@ TOKEN_ENV = "NST_GRADER_SANDBOX"
 #: User ids for kernels when the grader runs as root (one per sandbox, from this base on).
 UID_BASE = 61000
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = PACKAGE_DIR.parent
+#: Folders a mount must never cover (nor anything inside them): the system the kernel runs on.
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/boot", "/dev",
+                  "/proc", "/sys", "/run", "/var", "/opt", "/srv", "/snap")
 
 
 @dataclass
@@ -54,12 +66,47 @@ def bwrap_path():
     return shutil.which("bwrap")
 
 
+def package_folders():
+    """The host folders that hold the package's code: the checkout it was installed from, if it was
+    (a folder with pyproject.toml: its notebooks hold the solutions, its tests the formulas), and the
+    package's own folder."""
+    checkout = [PACKAGE_ROOT] if (PACKAGE_ROOT / "pyproject.toml").is_file() else []
+    return checkout + [PACKAGE_DIR]
+
+
+def _prefixes():
+    return {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
+
+
 def _needed_paths():
-    """Host paths the kernel must see: the interpreter, its libraries and this package."""
-    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent,
-             PACKAGE_ROOT}
-    paths.update(Path(p) for p in sys.path if p and Path(p).is_dir())
+    """Host paths the kernel must see: the interpreter and its libraries, not the package's checkout
+    (unless the interpreter lives in it, e.g. a .venv there: that is bound back)."""
+    prefixes = _prefixes()
+    paths = set(prefixes)
+    for entry in sys.path:
+        if not entry or not Path(entry).is_dir():
+            continue
+        path = Path(entry).resolve()
+        if (any(_inside(path, f) for f in package_folders())
+                and not any(_inside(path, p.resolve()) for p in prefixes)):
+            continue
+        paths.add(path)
     return sorted({p.resolve() for p in paths if p.exists()})
+
+
+def is_system_folder(folder):
+    """Whether ``folder`` is /, or is or lies in one of SYSTEM_FOLDERS (links resolved)."""
+    folder = Path(folder).resolve()
+    return folder == Path("/") or any(_inside(folder, Path(s)) or _inside(folder, Path(s).resolve())
+                                      for s in SYSTEM_FOLDERS)
+
+
+def hideable(folder, needed=None):
+    """Whether a sandbox may cover ``folder`` with a tmpfs: not a system folder, and not inside the
+    interpreter's or its libraries' folders (a folder that holds them is hidden, they are bound back)."""
+    folder = Path(folder).resolve()
+    needed = _needed_paths() if needed is None else needed
+    return not is_system_folder(folder) and not any(_inside(folder, p) for p in needed)
 
 
 def _bind_back(folder, needed):
@@ -87,6 +134,8 @@ class Sandbox:
     """One confined place for one kernel: its folders, its user, its launch command.
 
     hide -- host folders the learner's code must not read (e.g. the other submissions)
+    package -- whether the kernel may import the package (the run of a notebook as it is), or gets
+    the kit only (the clean room)
     """
 
     limits: Limits
@@ -94,11 +143,15 @@ class Sandbox:
     slot: int = 0
     hide: list = field(default_factory=list)
     env: dict = field(default_factory=dict)
+    package: bool = False
 
     def __post_init__(self):
+        from .kitfiles import write_kit
+
         self.root = Path(tempfile.mkdtemp(prefix="nst-grade-"))
-        self.ipc = self.root / "ipc"       # kernel sockets and connection file, shared with the grader
+        self.ipc = self.root / "ipc"  # sockets, connection file, results: the kernel writes here
         self.ipc.mkdir()
+        self.kit = write_kit(self.root / "kit")  # the kernel's code and inputs: only the grader writes here
         self.token = f"{os.getpid()}-{self.slot}-{self.root.name}"
         self.uid = None
         if os.geteuid() == 0 and self.use_bwrap:
@@ -117,7 +170,8 @@ class Sandbox:
         """The kernel's whole environment: nothing of the grader's unless passed explicitly."""
         python_bin = str(Path(sys.executable).parent)
         env = {"PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": self.home,
-               "LANG": "C.UTF-8", "PYTHONPATH": str(PACKAGE_ROOT), "PYTHONDONTWRITEBYTECODE": "1",
+               "LANG": "C.UTF-8", "PYTHONPATH": str(PACKAGE_ROOT if self.package else self.kit),
+               "PYTHONDONTWRITEBYTECODE": "1", "NST_NATIVE": "0",
                "TF_CPP_MIN_LOG_LEVEL": "3", "MPLCONFIGDIR": f"{self.home}/.matplotlib",
                "IPYTHONDIR": f"{self.home}/.ipython", "TMPDIR": "/tmp" if self.use_bwrap else self.home,
                TOKEN_ENV: self.token}
@@ -128,7 +182,7 @@ class Sandbox:
         """argv wrapped for the sandbox: bwrap (if used), then the confining launcher."""
         lim = self.limits
         # Run by path, not with -m: importing the package first would load TensorFlow for nothing.
-        confine = [sys.executable, str(Path(__file__).with_name("confine.py")),
+        confine = [sys.executable, str(self.kit / "confine.py"),
                    "--as", str(lim.address_space_mb), "--cpu", str(lim.cpu_seconds),
                    "--fsize", str(lim.file_mb), "--nproc", str(lim.processes),
                    "--nofile", str(lim.open_files), "--mkdir", self.workdir, self.home]
@@ -147,13 +201,17 @@ class Sandbox:
         needed = _needed_paths()
         hidden = [Path(h).resolve() for h in ("/root", "/home", *self.hide) if Path(h).is_dir()]
         for folder in hidden:
-            if not any(_inside(folder, p) for p in needed):  # never hide what holds the kernel
+            if hideable(folder, needed):
                 args += ["--tmpfs", str(folder)] + _bind_back(folder, needed)
         # A private /tmp; what the kernel needs there (e.g. a checkout in /tmp) is bound back in.
         args += ["--size", str(self.limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
         args += _bind_back(Path("/tmp"), needed)
-        args += ["--perms", "0755", "--dir", str(self.ipc.parent), "--bind", str(self.ipc), str(self.ipc),
-                 "--chdir", "/tmp", "--clearenv"]
+        if not self.package:  # last: nothing bound back above may show the package again
+            for folder in package_folders():
+                if not is_system_folder(folder):
+                    args += ["--tmpfs", str(folder)] + _bind_back(folder, needed)
+        args += ["--perms", "0755", "--dir", str(self.root), "--bind", str(self.ipc), str(self.ipc),
+                 "--ro-bind", str(self.kit), str(self.kit), "--chdir", "/tmp", "--clearenv"]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]
         return args

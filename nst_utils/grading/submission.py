@@ -18,7 +18,10 @@ attributes that lead to other modules' internals (``sys``, ``modules``, ``os``, 
 solutions need nothing else.
 """
 import ast
+import errno
 import json
+import os
+import stat
 import symtable
 from dataclasses import dataclass
 
@@ -50,16 +53,30 @@ class NotebookError(ValueError):
 
 
 def read_notebook(path):
-    """The notebook at path (nbformat v4), or NotebookError saying what is wrong with the file."""
+    """The notebook at path (upgraded to nbformat v4 if older), or NotebookError saying what is wrong
+    with the file. Only a regular file is read, never through a symbolic link."""
     try:
-        size = path.stat().st_size
-        if size > MAX_NOTEBOOK_BYTES:
-            raise NotebookError(f"{size >> 20} MB, over the {MAX_NOTEBOOK_BYTES >> 20} MB a notebook may have")
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as err:
+        what = "a symbolic link" if err.errno == errno.ELOOP else f"{type(err).__name__}: {err.strerror}"
+        raise NotebookError(f"not read ({what}); only regular files are graded") from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise NotebookError("not a regular file; only regular files are graded")
+            if info.st_size > MAX_NOTEBOOK_BYTES:
+                raise NotebookError(f"{info.st_size >> 20} MB, over the {MAX_NOTEBOOK_BYTES >> 20} MB "
+                                    "a notebook may have")
+            raw = f.read(MAX_NOTEBOOK_BYTES + 1)
+        if len(raw) > MAX_NOTEBOOK_BYTES:
+            raise NotebookError(f"over the {MAX_NOTEBOOK_BYTES >> 20} MB a notebook may have")
+        text = raw.decode("utf-8")
         data = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise NotebookError(f"not a readable notebook ({type(err).__name__}: {err})") from None
-    if not isinstance(data, dict) or "cells" not in data or not isinstance(data.get("cells"), list):
+    # v4 keeps its cells in "cells", v3 in "worksheets" (nbformat's converter upgrades it below)
+    if not isinstance(data, dict) or not any(isinstance(data.get(key), list) for key in ("cells", "worksheets")):
         raise NotebookError("JSON, but not a Jupyter notebook (no list of cells)")
     try:
         return nbformat.reads(text, as_version=4)

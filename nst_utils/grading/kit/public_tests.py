@@ -10,6 +10,9 @@ the learner's function calls (e.g. ``compute_layer_style_cost`` inside ``compute
 package's reference versions, so one wrong exercise fails its own test only. (The names are swapped in
 the notebook's globals for the duration of the test and restored afterwards.)
 
+This module and its siblings in kit/ import nothing from the package but course_side: the grader copies
+them into its grading kernels, where the package is out of reach (grading/kitfiles.py).
+
 The expected values were cross-checked against an independent NumPy computation
 (tests/test_public_tests.py). Values are printed with 6 significant digits so that the output does
 not depend on the last bits of float32 arithmetic.
@@ -17,7 +20,7 @@ not depend on the last bits of float32 arithmetic.
 import numpy as np
 import tensorflow as tf
 
-from ..config import CONTENT_LAYER, STYLE_LAYERS
+from .course_side import CONTENT_LAYER, STYLE_LAYERS, reference
 from .messages import call, fmt, reference_helpers, scalar, works_in_tf_function
 
 PASSED = "All tests passed"
@@ -192,7 +195,8 @@ def train_step_test(target, generated_image, model, a_C, a_S, alpha=10, beta=40,
     (computed by the package) is lower. The printed lines do not depend on the weights, so the
     expected output holds with real or stand-in weights.
     """
-    from ..costs import compute_content_cost, compute_style_cost, total_cost
+    compute_content_cost, compute_style_cost, total_cost = (
+        reference(name) for name in ("compute_content_cost", "compute_style_cost", "total_cost"))
 
     if not isinstance(generated_image, tf.Variable):
         raise AssertionError("generated_image must be a tf.Variable (the optimizer updates it in place): "

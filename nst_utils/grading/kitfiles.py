@@ -1,0 +1,122 @@
+"""What a grading kernel is given instead of the package: a folder with the kernel-side modules of
+kit/ as a package ``nst_kit``, a generated ``nst_kit/course_side.py``, the confining launcher, and,
+exercise by exercise, the inputs it needs as arrays.
+
+The generated course_side holds the layer lists and CONFIG's numbers as data, and the input checks the
+graded functions call (copied from costs.py: they check shapes, they solve nothing). ``reference``
+there gives only the helpers ``add_helpers`` was handed: the grader hands over, for each exercise, the
+reference of the *earlier* exercises it may call (kit/serve.py: REFERENCE_HELPERS), never that of the
+exercise under test. Nothing of the package's other code, and no seed, is in the folder.
+"""
+import inspect
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .kit import codec
+
+KIT_PACKAGE = "nst_kit"
+KIT_SOURCE = Path(__file__).with_name("kit")
+#: kit/ modules copied as they are (course_side.py is generated instead).
+KIT_MODULES = ("__init__.py", "codec.py", "messages.py", "public_tests.py", "serve.py", "tiny.py")
+CONFINE = Path(__file__).with_name("confine.py")
+CHECKS = ("check_shapes", "check_activations", "check_style_layers")
+#: CONFIG's attributes a kernel gets (numbers; its paths point into the package's folder, hidden there).
+CONFIG_VALUES = ("IMAGE_WIDTH", "IMAGE_HEIGHT", "COLOR_CHANNELS", "NOISE_RATIO", "MEANS", "OUTPUT_DIR")
+
+#: The clean room's set-up: what the notebook's set-up cell gives the graded functions and test cells.
+CLEAN_ROOM_SETUP = """\
+import math
+import numpy as np
+import tensorflow as tf
+import keras
+from nst_kit.course_side import CONFIG, CONTENT_LAYER, STYLE_LAYERS, check_activations, check_style_layers
+from nst_kit.public_tests import (compute_content_cost_test, compute_layer_style_cost_test,
+                                  compute_style_cost_test, gram_matrix_test, total_cost_test,
+                                  train_step_test)
+"""
+HELPERS_CELL = "import nst_kit.course_side\nnst_kit.course_side.add_helpers({source!r}, {names!r})"
+TRAIN_STEP_SETUP = "import nst_kit.serve\nglobals().update(nst_kit.serve.train_step_globals({path!r}))"
+HIDDEN_CELL = ("import nst_kit.serve\n"
+               "nst_kit.serve.run_cases({name!r}, {name}, globals(), {cases!r}, {results!r})")
+
+COURSE_SIDE_TAIL = '''
+
+#: The reference functions this kernel was handed (add_helpers), by name.
+HELPERS = {}
+
+
+def reference(name):
+    """The reference of an earlier exercise, if the grader handed it over for this exercise."""
+    if name not in HELPERS:
+        raise RuntimeError(f"the grader gave this kernel no reference {name}")
+    return HELPERS[name]
+
+
+def add_helpers(source, names):
+    """Define the helper functions of ``source`` here and register ``names``."""
+    exec(compile(source, "<reference helpers>", "exec"), globals())  # noqa: S102 -- the grader's code
+    HELPERS.update({name: globals()[name] for name in names})
+'''
+
+
+def _literal(value):
+    if isinstance(value, np.ndarray):
+        return f"np.array({value.ravel().tolist()!r}, dtype=np.{value.dtype}).reshape({value.shape!r})"
+    return repr(value)
+
+
+def course_side_source():
+    """The source of the kernel's course_side.py (see the module's docstring)."""
+    from .. import costs
+    from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
+
+    lines = ['"""The course as a grading kernel sees it: data, the input checks, handed-over helpers."""',
+             "import numpy as np", "import tensorflow as tf", "",
+             f"CONTENT_LAYER = {CONTENT_LAYER!r}", f"STYLE_LAYERS = {STYLE_LAYERS!r}", "", "",
+             "class CONFIG:", '    """The course constants."""', ""]
+    lines += [f"    {name} = {_literal(getattr(CONFIG, name))}" for name in CONFIG_VALUES]
+    lines += ["", ""] + ["\n\n".join(inspect.getsource(getattr(costs, name)) for name in CHECKS)]
+    return "\n".join(lines) + COURSE_SIDE_TAIL
+
+
+def helpers_source(names):
+    """The source of the reference functions ``names`` (for course_side.add_helpers)."""
+    from .. import costs
+
+    return "\n\n".join(inspect.getsource(getattr(costs, name)) for name in names)
+
+
+def write_kit(folder):
+    """Make ``folder`` with folder/nst_kit/ and folder/confine.py in it. Files are readable by
+    all, writable by the grader only."""
+    folder = Path(folder)
+    package = folder / KIT_PACKAGE
+    package.mkdir(mode=0o755, parents=True)
+    for name in KIT_MODULES:
+        shutil.copyfile(KIT_SOURCE / name, package / name)
+    (package / "course_side.py").write_text(course_side_source(), encoding="utf-8")
+    shutil.copyfile(CONFINE, folder / "confine.py")
+    for path in [package, *package.iterdir(), folder / "confine.py"]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    folder.chmod(0o755)
+    return folder
+
+
+def setup_cells(kit, name):
+    """The grader's cells before exercise ``name`` in a kernel whose kit folder is ``kit``: the
+    references of the earlier exercises it may call, train_step's globals (as arrays in the kit)."""
+    from .kit.serve import REFERENCE_HELPERS
+
+    cells = []
+    helpers = REFERENCE_HELPERS.get(name, [])
+    if helpers:
+        cells.append(HELPERS_CELL.format(source=helpers_source(helpers), names=helpers))
+    if name == "train_step":
+        from .standin import train_step_arrays
+
+        path = Path(kit) / "train-step-setup.npz"
+        codec.write_cases(path, [((), train_step_arrays(seed=0))])
+        cells.append(TRAIN_STEP_SETUP.format(path=str(path)))
+    return cells

@@ -1,0 +1,289 @@
+"""What the grader reads, writes and keeps: only regular files (links and special files refused, the
+rest graded), no mount over a system folder, nbformat v3 upgraded, output paths checked before
+grading, the kernels' output capped with the grader's memory bounded, the kernels' results read as
+hostile data, and the clean-room sandbox without the package.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import psutil
+import pytest
+from nbformat.v4 import new_code_cell
+
+from nst_utils.grading import hidden
+from nst_utils.grading.paths import find_notebooks, output_problems
+from nst_utils.grading.kernel import OutputBudget
+from nst_utils.grading.kit import codec
+from nst_utils.grading.sandbox import PACKAGE_DIR, Limits, Sandbox, hideable, is_system_folder
+from nst_utils.grading.submission import NotebookError, read_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
+SOLUTION = ROOT / "notebooks" / NAME
+HAVE_BWRAP = subprocess.run(["sh", "-c", "command -v bwrap"], capture_output=True).returncode == 0
+needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP and not os.environ.get("CI"),
+                                 reason="bwrap not installed (CI installs bubblewrap)")
+LIBS = next((p for p in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib")
+             if Path(p).is_dir()))
+
+
+def _fifo(path):
+    os.mkfifo(path)
+    return path
+
+
+# --- regular files only ------------------------------------------------------------------------------
+def test_only_regular_files_are_found(tmp_path):
+    (tmp_path / "good.ipynb").write_text("{}")
+    (tmp_path / "shadow.ipynb").symlink_to("/etc/shadow")
+    (tmp_path / "solution.ipynb").symlink_to(SOLUTION)
+    (tmp_path / "lib.ipynb").symlink_to(Path(LIBS) / "nothing.ipynb")  # dangling, into a system folder
+    _fifo(tmp_path / "fifo.ipynb")
+    (tmp_path / "linked-folder").symlink_to(SOLUTION.parent)  # not entered
+    found, missing, refused = find_notebooks([tmp_path, tmp_path / "solution.ipynb"])
+    assert found == [tmp_path / "good.ipynb"] and not missing
+    why = {p.name: w for p, w in refused}
+    assert why == {"fifo.ipynb": "a FIFO", "lib.ipynb": "a symbolic link", "shadow.ipynb": "a symbolic link",
+                   "solution.ipynb": "a symbolic link"}, why
+
+
+def test_read_notebook_refuses_links_and_special_files_at_once(tmp_path):
+    (tmp_path / "link.ipynb").symlink_to(SOLUTION)
+    with pytest.raises(NotebookError, match="a symbolic link"):
+        read_notebook(tmp_path / "link.ipynb")
+    start = time.monotonic()
+    with pytest.raises(NotebookError, match="not a regular file"):
+        read_notebook(_fifo(tmp_path / "fifo.ipynb"))  # no writer: a plain open would block
+    assert time.monotonic() - start < 5
+
+
+def test_nbformat_v3_is_upgraded(tmp_path):
+    nb = nbformat.read(str(SOLUTION), as_version=4)
+    nbformat.write(nbformat.convert(nb, 3), str(tmp_path / "v3.ipynb"), version=3)
+    assert json.loads((tmp_path / "v3.ipynb").read_text())["nbformat"] == 3
+    upgraded = read_notebook(tmp_path / "v3.ipynb")
+    assert upgraded.nbformat == 4
+    assert any("graded:train_step" in c.metadata.get("tags", []) for c in upgraded.cells)
+
+
+# --- no mount over a system folder ------------------------------------------------------------------------
+def test_system_folders_are_never_hidden():
+    for folder in ("/", "/usr", LIBS, "/etc", "/proc", "/var/lib"):
+        assert is_system_folder(folder) and not hideable(folder), folder
+    assert not hideable(sys.prefix)  # the interpreter's own folder
+    sandbox = Sandbox(Limits(), True, hide=[LIBS, "/etc", "/"])
+    try:
+        args = sandbox._bwrap_args()
+    finally:
+        sandbox.cleanup()
+    tmpfs = [args[i + 1] for i, a in enumerate(args) if a == "--tmpfs"]
+    assert not any(is_system_folder(t) for t in tmpfs if t != "/tmp"), tmpfs
+    assert str(PACKAGE_DIR) in tmpfs
+
+
+@needs_bwrap
+def test_clean_room_sandbox_has_no_package_and_the_run_sandbox_has_it(tmp_path):
+    """A real sandbox, with a system folder and /etc asked to be hidden: Python starts, the system is
+    there, the package and the solution are not (nor importable), the kit is; NST_NATIVE=0."""
+    probe = ("import importlib.util, json, os, sys\n"
+             "out = {'native': os.environ.get('NST_NATIVE'), 'libs': len(os.listdir(%r)),\n"
+             "       'passwd': os.path.exists('/etc/passwd'),\n"
+             "       'costs_file': os.path.exists(%r), 'solution': os.path.exists(%r),\n"
+             "       'checkout': sorted(os.listdir(%r)) if os.path.isdir(%r) else None,\n"
+             "       'package': sorted(os.listdir(%r)) if os.path.isdir(%r) else None}\n"
+             "try:\n    import nst_utils.costs\n    out['import'] = 'imported'\n"
+             "except Exception as err:\n    out['import'] = type(err).__name__\n"
+             "out['kit'] = importlib.util.find_spec('nst_kit') is not None\n"
+             "print(json.dumps(out))\n") % (LIBS, str(PACKAGE_DIR / "costs.py"), str(SOLUTION), str(ROOT), str(ROOT),
+                                        str(PACKAGE_DIR), str(PACKAGE_DIR))
+    seen = {}
+    for package in (False, True):
+        sandbox = Sandbox(Limits(), True, hide=[LIBS, "/etc", str(tmp_path)], package=package)
+        try:
+            proc = subprocess.run(sandbox.command([sys.executable, "-c", probe]), capture_output=True,
+                                  text=True, timeout=120)
+        finally:
+            sandbox.cleanup()
+        assert proc.returncode == 0, proc.stderr
+        seen[package] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(seen)
+    clean, run = seen[False], seen[True]
+    assert clean["native"] == run["native"] == "0"
+    assert clean["libs"] > 0 and clean["passwd"]
+    assert not clean["costs_file"] and not clean["solution"] and clean["import"] == "ModuleNotFoundError"
+    # the checkout is empty but for an interpreter living in it and the package's (empty) mount point
+    assert set(clean["checkout"] or []) <= {".venv", PACKAGE_DIR.name} and not clean["package"]
+    assert clean["kit"]
+    assert run["costs_file"] and run["libs"] > 0
+
+
+# --- what the grader reads back from a kernel ------------------------------------------------------------
+def test_results_roundtrip(tmp_path):
+    results = [{"value": np.arange(6.0).reshape(2, 3)}, {"none": True}, {"raised": "ValueError: x"},
+               {"steps": True, "costs": np.ones((2, 3)), "image": np.zeros((1, 4, 4, 3))}]
+    codec.write_results(tmp_path / "r.npz", results)
+    got = codec.read_results(tmp_path / "r.npz", 4)
+    assert np.array_equal(got[0]["value"], results[0]["value"]) and got[1] == {"none": True}
+    assert got[2] == {"raised": "ValueError: x"} and got[3]["costs"].shape == (2, 3)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.symlink_to("/etc/passwd"), "cannot be opened"),
+    (lambda p: os.mkfifo(p), "not a regular file"),
+    (lambda p: np.savez(p, count=np.array(1), **{"c0.kind": np.array("value"),
+                                                 "c0.value": np.array([{"a": 1}], dtype=object)}),
+     "malformed"),
+    (lambda p: np.savez_compressed(p, count=np.array(1), **{"c0.kind": np.array("value"),
+                                                            "c0.value": np.zeros(10**8)}), "over 64 MB"),
+    (lambda p: np.savez(p, count=np.array(1), **{"c0.kind": np.array("value"), "c0.value": np.array(["1"])}),
+     "dtype"),
+    (lambda p: np.savez(p, count=np.array(99)), "99 results for 3 cases"),
+    (lambda p: p.write_bytes(b"not an archive"), "malformed"),
+])
+def test_hostile_results_are_refused(tmp_path, make, message):
+    path = tmp_path / "results.npz"
+    make(path)
+    start = time.monotonic()
+    with pytest.raises(codec.UnusableResults, match=message):
+        codec.read_results(path, 3)
+    assert time.monotonic() - start < 10
+
+
+def test_hidden_reasons_quote_no_value():
+    want = hidden.expected("total_cost", 12345)
+    got = [{"value": w["value"] * 1.5} for w in want]
+    reason = hidden.compare("total_cost", got, want)
+    assert reason == "hidden case 1 of 3: returned values that differ from the reference's"
+    raised = [{"raised": "MyError: LEAK 3.14159"}] * 3
+    assert hidden.compare("total_cost", raised, want) == "hidden case 1 of 3: raised an error"
+
+
+# --- output kept, and the grader's memory --------------------------------------------------------------------
+def test_output_budget():
+    budget = OutputBudget(cell_bytes=100, notebook_bytes=200)
+    assert budget.take(60, 0) and not budget.take(60, 60) and budget.take(90, 0)
+    assert budget.take(90, 0) is False and budget.dropped == 150 and budget.kept == 150
+
+
+def test_output_paths_checked_before_grading(tmp_path):
+    args = argparse.Namespace(csv=str(tmp_path / "missing" / "g.csv"), json=str(tmp_path),
+                              save_executed=str(tmp_path / "a" / "b"))
+    problems = output_problems(args)
+    assert len(problems) == 3 and "does not exist" in problems[0] and "is a folder" in problems[1]
+    nbformat.write(nbformat.read(str(SOLUTION), as_version=4), str(tmp_path / "s.ipynb"))
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "nst_utils.grade", str(tmp_path / "s.ipynb"), "--json",
+                           str(tmp_path / "no" / "such" / "folder.json")], cwd=ROOT, capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
+    assert proc.returncode == 2
+    assert "error: --json" in proc.stderr and "does not exist" in proc.stderr
+    assert "==" not in proc.stdout and "Traceback" not in proc.stderr  # nothing graded
+    print(f"refused in {time.monotonic() - start:.1f} s")
+
+
+PRINT_FLUSHED = "import sys\nfor _ in range({mb}):\n    print('x' * (2**20 - 1), flush=True)"
+
+
+@needs_bwrap
+def test_output_is_capped_and_memory_bounded_at_j4(tmp_path):
+    """-j 4 with three notebooks that print (400 MB of flushed lines, one 100 MB write, 100 MB from a
+    graded function) beside a v3 notebook, two links and a FIFO: the grader keeps at most --output-mb
+    per notebook, says how much it dropped, grades the rest, and its resident memory stays bounded
+    (measured in two runs on a shared 2-core machine: 655 and 659 MB when the kernels started, peaks
+    798 and 891 MB)."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    sol = nbformat.read(str(SOLUTION), as_version=4)
+    nbformat.write(nbformat.convert(nbformat.read(str(SOLUTION), as_version=4), 3), str(folder / "v3.ipynb"),
+                   version=3)
+    top = nbformat.read(str(SOLUTION), as_version=4)
+    top.cells.insert(1, new_code_cell(PRINT_FLUSHED.format(mb=400)))
+    nbformat.write(top, str(folder / "prints-400MB.ipynb"))
+    big = nbformat.read(str(SOLUTION), as_version=4)
+    big.cells.insert(1, new_code_cell("import sys\nsys.stdout.write('y' * (100 * 2**20))\nsys.stdout.flush()"))
+    nbformat.write(big, str(folder / "one-100MB-write.ipynb"))
+    for cell in sol.cells:
+        if "graded:total_cost" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace("    ### START CODE HERE ###", "    for _ in range(100):\n"
+                                              "        print('z' * (2**20 - 1), flush=True)\n"
+                                              "    ### START CODE HERE ###")
+    nbformat.write(sol, str(folder / "prints-in-graded.ipynb"))
+    (folder / "shadow.ipynb").symlink_to("/etc/shadow")
+    (folder / "lib.ipynb").symlink_to(Path(LIBS) / "libc.so.6")
+    _fifo(folder / "fifo.ipynb")
+    gradebook = tmp_path / "gradebook.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen([sys.executable, "-m", "nst_utils.grade", str(folder), "-j", "4", "--sandbox", "bwrap",
+                             "--output-mb", "8", "--timeout", "120", "--notebook-timeout", "900",
+                             "--json", str(gradebook), "--save-executed", str(tmp_path / "executed")],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    grader = psutil.Process(proc.pid)
+    peak, before_kernels = 0, None
+    start = time.monotonic()
+    while proc.poll() is None and time.monotonic() - start < 1500:
+        try:
+            rss = grader.memory_info().rss
+            if before_kernels is None and grader.children(recursive=True):
+                before_kernels = rss  # the grader with TensorFlow and the expected values, before any output
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    out, err = proc.communicate(timeout=60)
+    print(out[-6000:], err[-3000:])
+    print(f"grader RSS: {before_kernels / 2**20:.0f} MB when the kernels started, peak {peak / 2**20:.0f} MB, "
+          f"{time.monotonic() - start:.0f} s")
+    refused = [line for line in err.splitlines() if line.startswith("refused: ")]
+    assert len(refused) == 3 and all("only regular files are graded" in line for line in refused), refused
+    rows = {Path(r["notebook"]).name: r for r in json.loads(gradebook.read_text())}
+    assert set(rows) == {"v3.ipynb", "prints-400MB.ipynb", "one-100MB-write.ipynb", "prints-in-graded.ipynb"}
+    assert {name: r["points"] for name, r in rows.items()} == {
+        "v3.ipynb": 6, "prints-400MB.ipynb": 6, "one-100MB-write.ipynb": 6, "prints-in-graded.ipynb": 5}, rows
+    # total_cost's 100 MB went over the cell's cap: its test's own line was dropped with it
+    why = {e["function"]: e["reason"] for e in rows["prints-in-graded.ipynb"]["exercises"]}
+    assert why["total_cost"].startswith("output differs"), why
+    assert rows["prints-400MB.ipynb"]["notebook_run"]["ok"] and rows["v3.ipynb"]["notebook_run"]["ok"]
+    # a single message over MAX_MESSAGE_BYTES is refused whole; its cell does not finish as seen here
+    assert "timed out" in rows["one-100MB-write.ipynb"]["notebook_run"]["message"]
+    executed = (tmp_path / "executed" / "001-prints-400MB.ipynb").read_text()
+    assert "bytes of output dropped" in executed and len(executed) < 12 * 2**20
+    # 600 MB printed in all, 500 MB of it in lines the grader accepts: kept whole, they alone would add
+    # 500 MB; it keeps a few MB and holds only the messages it is reading
+    assert peak - before_kernels < 350 * 2**20, (before_kernels, peak)
+
+
+# --- the kit: what a clean-room kernel gets instead of the package ------------------------------------------
+def test_kit_modules_import_no_package_code(tmp_path):
+    """The modules copied into a kernel import only the standard library, NumPy, TensorFlow, Keras and
+    each other; the generated course_side defines no graded function; the kit holds no solution."""
+    import ast
+
+    from nst_utils.grading.kitfiles import KIT_MODULES, KIT_PACKAGE, KIT_SOURCE, write_kit
+
+    siblings = {Path(name).stem for name in KIT_MODULES} | {"course_side"}
+    outside = {"numpy", "tensorflow", "keras"} | set(sys.stdlib_module_names)
+    for name in KIT_MODULES:
+        for node in ast.walk(ast.parse((KIT_SOURCE / name).read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    assert node.level == 1 and node.module in siblings | {None}, (name, node.module)
+                else:
+                    assert node.module.split(".")[0] in outside, (name, node.module)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] in outside, (name, alias.name)
+    kit = write_kit(tmp_path / "kit")
+    course_side = (kit / KIT_PACKAGE / "course_side.py").read_text()
+    defined = {n.name for n in ast.walk(ast.parse(course_side)) if isinstance(n, ast.FunctionDef)}
+    assert defined == {"check_shapes", "check_activations", "check_style_layers", "reference", "add_helpers"}
+    text = "".join(p.read_text() for p in kit.rglob("*.py"))
+    for solution_line in ("tf.reduce_sum(tf.square(a_C - a_G))", "4.0 * n_C**2", "make_train_step",
+                          "import nst_utils", "from nst_utils", "from ..."):
+        assert solution_line not in text, solution_line
