@@ -4,11 +4,21 @@
 # notebooks' Colab install cell (NST_INSTALL_SOURCE = the wheel), then, from a folder outside the
 # clone, run the CLI's default job, write the course with nst_utils.course and grade its solution
 # (full marks, exit 0) and its untouched exercise (0, exit 1).
-# Usage: bash .ci/wheel_check.sh   (run by .ci/run after the tests; needs git, python3 and the registry)
+# With OLDEST=1 (what .ci/run does) the fresh virtualenv is the oldest one pyproject.toml declares: Python
+# 3.10 (PYTHON_OLDEST overrides) with every dependency at its lower bound (requirements-oldest.txt, as
+# pip constraints), and the helpers' tests and the assignment notebook's test cells (nbval) run there too,
+# so the declared lower bounds are the tested ones.
+# Usage: bash .ci/wheel_check.sh   or   OLDEST=1 bash .ci/wheel_check.sh
+# (needs git, the Python and the package registry)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 PY=${PYTHON:-python3}
+if [ "${OLDEST:-0}" = 1 ]; then
+  PY=${PYTHON_OLDEST:-python3.10}
+  command -v "$PY" >/dev/null || { echo "wheel check FAILED: no $PY for the oldest declared Python" >&2; exit 1; }
+  export PIP_CONSTRAINT="$PWD/requirements-oldest.txt"  # every install below takes the lower bounds
+fi
 NAME=Art_Generation_with_Neural_Style_Transfer.ipynb
 work=$(mktemp -d "${TMPDIR:-/tmp}/nst-wheel-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -47,6 +57,7 @@ grep -q "Installing nst_utils from file://" install-cell.log || fail "the instal
 "$venv_py" -m pip check
 where=$("$venv_py" -c 'import nst_utils, pathlib; print(pathlib.Path(nst_utils.__file__).parent)')
 case "$where" in "$work/venv/"*) ;; *) fail "nst_utils imported from $where, not the fresh virtualenv";; esac
+"$venv_py" -c 'import sys, tensorflow as tf, keras, numpy; print("Python", sys.version.split()[0], "TensorFlow", tf.__version__, "Keras", keras.__version__, "NumPy", numpy.__version__)'
 echo "installed from the wheel into a fresh virtualenv: $(( $(date +%s) - start )) s"
 
 # 3. From a folder outside the clone, offline, no weights given.
@@ -68,4 +79,14 @@ cat solution.txt
 status=0; "$venv_py" -m nst_utils.grade "course/$NAME" > exercise.txt 2>&1 || status=$?
 grep -E "^(Score|Notebook run)" exercise.txt
 [ "$status" = 1 ] && grep -q "Score: 0/6" exercise.txt || fail "the untouched exercise did not score 0 with exit 1 (exit $status)"
+
+# 4. With OLDEST=1: the helpers' tests and the notebook's test cells on these versions, from the clone
+# (its nst_utils is the wheel's code, imported from the working folder).
+if [ "${OLDEST:-0}" = 1 ]; then
+  "$venv_py" -m pip install --quiet pytest nbval
+  (cd "$work/src" && "$venv_py" -m pytest -q tests/test_costs.py tests/test_images.py tests/test_public_tests.py \
+     tests/test_cli.py tests/test_vgg.py tests/test_train.py tests/test_end_to_end.py tests/test_install.py \
+     "notebooks/$NAME") || fail "the tests failed on the oldest declared versions"
+  echo "tests on the oldest declared versions: $(( $(date +%s) - start )) s"
+fi
 echo "wheel check passed: $(( $(date +%s) - start )) s"

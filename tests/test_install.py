@@ -3,7 +3,7 @@ written for a learner (python -m nst_utils.course), the notebooks' Colab cells (
 where the VGG19 weights are looked for (config.local_weights_path).
 
 The wheel itself (built from a clean clone, installed in a fresh virtualenv, used from a folder
-outside the clone) is checked by .ci/wheel_check.sh, which CI runs after these tests.
+outside the clone) is checked by .ci/wheel_check.sh, which CI runs after these tests (on the oldest declared versions).
 """
 import importlib.util
 import subprocess
