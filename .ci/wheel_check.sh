@@ -15,8 +15,14 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 PY=${PYTHON:-python3}
 if [ "${OLDEST:-0}" = 1 ]; then
-  PY=${PYTHON_OLDEST:-python3.10}
-  command -v "$PY" >/dev/null || { echo "wheel check FAILED: no $PY for the oldest declared Python" >&2; exit 1; }
+  # Python 3.10: PYTHON_OLDEST, python3.10 on PATH, or pyenv's (a pyenv shim answers but may not run it)
+  PY=
+  for candidate in ${PYTHON_OLDEST:-} python3.10 "$(pyenv root 2>/dev/null)"/versions/3.10*/bin/python3.10; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+      PY=$candidate; break
+    fi
+  done
+  [ -n "$PY" ] || { echo "wheel check FAILED: no Python 3.10 (the oldest declared); set PYTHON_OLDEST" >&2; exit 1; }
   export PIP_CONSTRAINT="$PWD/requirements-oldest.txt"  # every install below takes the lower bounds
 fi
 NAME=Art_Generation_with_Neural_Style_Transfer.ipynb
