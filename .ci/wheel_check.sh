@@ -89,7 +89,7 @@ grep -E "^(Score|Notebook run)" exercise.txt
 # 4. With OLDEST=1: the helpers' tests and the notebook's test cells on these versions, from the clone
 # (its nst_utils is the wheel's code, imported from the working folder).
 if [ "${OLDEST:-0}" = 1 ]; then
-  "$venv_py" -m pip install --quiet pytest nbval
+  "$venv_py" -m pip install --quiet pytest nbval tomli  # tomli: pyproject read on Python 3.10
   (cd "$work/src" && "$venv_py" -m pytest -q tests/test_costs.py tests/test_images.py tests/test_public_tests.py \
      tests/test_cli.py tests/test_vgg.py tests/test_train.py tests/test_end_to_end.py tests/test_install.py \
      "notebooks/$NAME") || fail "the tests failed on the oldest declared versions"
