@@ -54,13 +54,15 @@ def _box_error(box):
             f"(default 400x300).")
 
 
-def check_stages(stages, box):
-    """UsageError unless the --multires boxes grow (each side, one at least strictly) up to --size."""
+def _stages_error(stages, box):
+    """The UsageError's message unless the --multires boxes grow (each side, one at least strictly)
+    up to --size; None if they do."""
     given = ",".join(fmt(s) for s in stages)
     for small, large in zip(stages, list(stages[1:]) + [tuple(box)]):
         if small[0] > large[0] or small[1] > large[1] or tuple(small) == tuple(large):
-            raise UsageError(f"--multires {given} with --size {box}: the stages must be smaller than "
-                             f"--size and increasing, e.g. --multires {fmt((box[0] // 2, box[1] // 2))}.")
+            return (f"--multires {given} with --size {box}: the stages must be smaller than "
+                    f"--size and increasing, e.g. --multires {fmt((box[0] // 2, box[1] // 2))}.")
+    return None
 
 
 @dataclass
@@ -92,13 +94,12 @@ def plan_sizes(box, content, styles, style_scale=None, stages=None):
     style_scale -- --style-scale, or None
     stages -- --multires boxes [(width, height), ...] or None
     """
-    if stages:
-        check_stages(stages, box)
+    stages_error = _stages_error(stages, box) if stages else None
     path, original = content
     size_flag = f"--size {box}"
     target = tuple(box) if box.exact else fit(original, box)
-    checks = [(tuple(box), MIN_SIDE, _box_error(box)),
-              _range_error(target, "content", path, original, size_flag, "Change --size, or force it with --size WxH!")]
+    checks = [_range_error(target, "content", path, original, size_flag,
+                           "Change --size, or force it with --size WxH!")]
     scale = style_scale if style_scale is not None else (None if box.exact else 1.0)
     scale_flag = f"--style-scale {style_scale}" if style_scale is not None else size_flag
     style_sizes = [tuple(box) if scale is None else longer_side(s, scale * max(target)) for _, s in styles]
@@ -115,7 +116,12 @@ def plan_sizes(box, content, styles, style_scale=None, stages=None):
     plan = Plan(target, style_sizes, stage_sizes, scale)
     plan.line = describe(plan, box, content, styles, style_scale)
     plan.files = [(path, target)] + [(p, size) for (p, _), size in zip(styles, style_sizes)]
-    # Checked last, in one pass, in the order the flags are read: --size, the content, each style, the stages.
+    # Checked last, in one pass (the sizes above are computed whatever the flags), in the order the
+    # flags are read: --size, the --multires order, then each planned size: content, styles, stages.
+    if not sides_in_range(box):
+        raise UsageError(_box_error(box))
+    if stages_error:
+        raise UsageError(stages_error)
     for size, low, error in checks:
         if not sides_in_range(size, low):
             raise UsageError(error)
