@@ -14,7 +14,7 @@ import warnings
 
 from .config import CONFIG
 from .engine.options import INITS, OPTIMIZERS, QUICK_ITERATIONS
-from .sizing import Size, UsageError, check_box, check_stages
+from .sizing import Size, UsageError
 
 EXIT_DONE, EXIT_STOPPED, EXIT_BAD_INPUT, EXIT_CTRL_C, EXIT_SIGTERM = 0, 1, 2, 130, 143
 
@@ -137,7 +137,8 @@ def resolve_defaults(args):
 
 
 def check_values(args):
-    """UsageError for values that parse but cannot work; each message names the flag and the value."""
+    """UsageError for values that parse but cannot work; each message names the flag and the value.
+    --size and --multires are checked with the sizes they plan (sizing.plan_sizes)."""
     if args.iterations < 1:
         raise UsageError(f"--iterations {args.iterations}: must be at least 1")
     for flag, value in (("--lr", args.lr), ("--alpha", args.alpha), ("--beta", args.beta),
@@ -159,9 +160,6 @@ def check_values(args):
         raise UsageError(f"--noise-ratio {args.noise_ratio:g}: must be between 0 and 1")
     if args.style_scale is not None and not args.style_scale > 0:
         raise UsageError(f"--style-scale {args.style_scale:g}: must be positive, e.g. 0.5 or 2")
-    check_box(args.size)
-    if args.multires:
-        check_stages(args.multires, args.size)
 
 
 def chosen_images(args):
@@ -178,25 +176,13 @@ def chosen_images(args):
 
 
 def plan_images(args, content_path, style_paths):
-    """sizing.Plan of the run, from the files' headers (quick, and no TensorFlow)."""
+    """sizing.Plan of the run, from the files' headers (quick, and no TensorFlow): the files are
+    read first, then sizing checks --size and --multires and plans every size in one call."""
     from .images import image_size
     from .sizing import plan_sizes
 
     return plan_sizes(args.size, (content_path, image_size(content_path)),
                       [(path, image_size(path)) for path in style_paths], args.style_scale, args.multires)
-
-
-def load_images(args, content_path, style_paths, plan):
-    """(content, [style, ...], init): normalised images at the sizes of plan."""
-    from .images import load_image, reshape_and_normalize_image
-
-    def load(path, size):
-        return reshape_and_normalize_image(load_image(path, size=size))
-
-    content = load(content_path, plan.content)
-    styles = [load(path, size) for path, size in zip(style_paths, plan.styles)]
-    init = args.init if args.init in INITS else load(args.init, plan.content)
-    return content, styles, init
 
 
 def exit_status(stopped):
@@ -228,7 +214,7 @@ def main(argv=None):
 def run(args):
     """Check args, plan the sizes, load the images and the network, optimise: the exit status."""
     from .feedforward import cli as feedforward_cli
-    from .images import ImageError, OutputDirError
+    from .images import ImageError, OutputDirError, load_image, reshape_and_normalize_image
 
     if feedforward_cli.wants_feedforward(args):
         return feedforward_cli.run(args)
@@ -260,8 +246,10 @@ def run(args):
     if args.backbone is None:  # the notebooks' choice, so that the default run works offline
         with contextlib.redirect_stdout(io.StringIO()) if args.quiet else contextlib.nullcontext():
             args.backbone = "vgg19" if args.weights else pick_backbone()
-    try:
-        content, styles, init = load_images(args, content_path, style_paths, plan)
+    try:  # the images at the planned sizes: content first, then each style
+        content, *styles = [reshape_and_normalize_image(load_image(path, size)) for path, size in plan.files]
+        init = (args.init if args.init in INITS else
+                reshape_and_normalize_image(load_image(args.init, plan.content)))
         layers = [CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS]
         model = load_fast_vgg_model(args.weights, layers=layers, backbone=args.backbone)
         result = stylise(content, styles if len(styles) > 1 else styles[0], args.iterations,

@@ -6,7 +6,9 @@ longer side; stylise compares Gram matrices normalised by their number of positi
 need not match. ``--size WxH!`` resizes the content, and the style images unless --style-scale is
 given, to exactly WxH, as the course does.
 
-Sizes are (width, height) in pixels. Nothing here imports TensorFlow.
+Sizes are (width, height) in pixels. Nothing here reads a file or imports TensorFlow: the command
+line reads the files' sizes (images.image_size) and plan_sizes checks the flags and plans every size
+in one call, the sides of each size checked last by images.sides_in_range (the one rule for them).
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,43 +48,44 @@ def longer_side(size, length):
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def check_box(box):
-    """UsageError unless each side of --size is in [MIN_SIDE, MAX_SIDE] pixels."""
-    if not sides_in_range(box):
-        raise UsageError(f"--size {box}: each side must be between {MIN_SIDE} and {MAX_SIDE} pixels "
-                         f"(default 400x300).")
+def _box_error(box):
+    """The UsageError's message if a side of --size is outside [MIN_SIDE, MAX_SIDE] pixels."""
+    return (f"--size {box}: each side must be between {MIN_SIDE} and {MAX_SIDE} pixels "
+            f"(default 400x300).")
 
 
-def check_stages(stages, box):
-    """UsageError unless the --multires boxes grow (each side, one at least strictly) up to --size."""
+def _stages_error(stages, box):
+    """The UsageError's message unless the --multires boxes grow (each side, one at least strictly)
+    up to --size; None if they do."""
     given = ",".join(fmt(s) for s in stages)
     for small, large in zip(stages, list(stages[1:]) + [tuple(box)]):
         if small[0] > large[0] or small[1] > large[1] or tuple(small) == tuple(large):
-            raise UsageError(f"--multires {given} with --size {box}: the stages must be smaller than "
-                             f"--size and increasing, e.g. --multires {fmt((box[0] // 2, box[1] // 2))}.")
+            return (f"--multires {given} with --size {box}: the stages must be smaller than "
+                    f"--size and increasing, e.g. --multires {fmt((box[0] // 2, box[1] // 2))}.")
+    return None
 
 
 @dataclass
 class Plan:
-    """The sizes a run uses: content, each style, the --multires stages, stylise's style_scale."""
+    """The sizes a run uses: content, each style, the --multires stages, stylise's style_scale;
+    files: [(path, (width, height)), ...] to load, the content first, then each style."""
 
     content: tuple
     styles: list
     stages: list = None
     style_scale: float = None
     line: str = ""
+    files: list = None
 
 
-def _checked(size, what, path, original, flags, fix, low=MIN_SIDE):
-    """size, or a UsageError naming the flags, the file and the size that is out of range."""
-    if not sides_in_range(size, low):
-        raise UsageError(f"{flags}: {what} '{path}' ({fmt(original)}) would be {fmt(size)} pixels; "
-                         f"each side must be between {low} and {MAX_SIDE}. {fix}.")
-    return tuple(size)
+def _range_error(size, what, path, original, flags, fix, low=MIN_SIDE):
+    """(size, low, the UsageError's message if a side of size is outside [low, MAX_SIDE])."""
+    return size, low, (f"{flags}: {what} '{path}' ({fmt(original)}) would be {fmt(size)} pixels; "
+                       f"each side must be between {low} and {MAX_SIDE}. {fix}.")
 
 
 def plan_sizes(box, content, styles, style_scale=None, stages=None):
-    """The sizes of a run.
+    """The sizes of a run, after checking --size and --multires (a UsageError names the flag).
 
     Arguments:
     box -- Size from --size
@@ -91,25 +94,37 @@ def plan_sizes(box, content, styles, style_scale=None, stages=None):
     style_scale -- --style-scale, or None
     stages -- --multires boxes [(width, height), ...] or None
     """
+    stages_error = _stages_error(stages, box) if stages else None
     path, original = content
     size_flag = f"--size {box}"
-    target = _checked(tuple(box) if box.exact else fit(original, box), "content", path, original,
-                      size_flag, "Change --size, or force it with --size WxH!")
+    target = tuple(box) if box.exact else fit(original, box)
+    checks = [_range_error(target, "content", path, original, size_flag,
+                           "Change --size, or force it with --size WxH!")]
     scale = style_scale if style_scale is not None else (None if box.exact else 1.0)
     scale_flag = f"--style-scale {style_scale}" if style_scale is not None else size_flag
-    style_sizes = [_checked(tuple(box) if scale is None else longer_side(s, scale * max(target)),
-                            "style", p, s, scale_flag, "Change --style-scale (default 1), or --size")
-                   for p, s in styles]
+    style_sizes = [tuple(box) if scale is None else longer_side(s, scale * max(target)) for _, s in styles]
+    checks += [_range_error(size, "style", p, s, scale_flag, "Change --style-scale (default 1), or --size")
+               for (p, s), size in zip(styles, style_sizes)]
     if scale == 1.0 and style_scale is None and style_sizes == [target]:
         scale = None  # one style of the content's size: the course's own style cost
     stage_sizes = None
     if stages:
-        stage_sizes = [_checked(tuple(s) if box.exact else fit(original, s), "content", path, original,
-                                f"--multires {','.join(fmt(s) for s in stages)}", "Use larger stages",
-                                MIN_RESIZED_SIDE)
-                       for s in stages] + [target]
+        flag = f"--multires {','.join(fmt(s) for s in stages)}"
+        stage_sizes = [tuple(s) if box.exact else fit(original, s) for s in stages] + [target]
+        checks += [_range_error(size, "content", path, original, flag, "Use larger stages", MIN_RESIZED_SIDE)
+                   for size in stage_sizes[:-1]]
     plan = Plan(target, style_sizes, stage_sizes, scale)
     plan.line = describe(plan, box, content, styles, style_scale)
+    plan.files = [(path, target)] + [(p, size) for (p, _), size in zip(styles, style_sizes)]
+    # Checked last, in one pass (the sizes above are computed whatever the flags), in the order the
+    # flags are read: --size, the --multires order, then each planned size: content, styles, stages.
+    if not sides_in_range(box):
+        raise UsageError(_box_error(box))
+    if stages_error:
+        raise UsageError(stages_error)
+    for size, low, error in checks:
+        if not sides_in_range(size, low):
+            raise UsageError(error)
     return plan
 
 

@@ -2,14 +2,17 @@
 course, on the network with faster convolutions. It builds on the course's modules; they never
 import it.
 
-- pipeline.py: stylise; colour preservation, multi-resolution stages, the start image, the style targets.
+- pipeline.py: stylise, one pass down the modules below: checks, stage plan, colour, then per stage
+  its images, style targets and start, optimised last.
 - options.py: Settings (the course's knobs) and Options (tv_weight, optimizer, init, preserve_color,
   style_weights, style_scale, sizes, preset), checked when made; PRESETS ("quick").
 - network.py: vgg.load_vgg_model / build_vgg with fast.conv's convolution (by device).
-- optimize.py: the engine's loop, Adam or L-BFGS: kept image, Ctrl-C/SIGTERM/non-finite stops.
+- optimize.py: the engine's loop, Adam or L-BFGS: kept image, Ctrl-C/SIGTERM/non-finite stops;
+  report.py: what outlives the stages (cost history, reports, saved images).
 - traced.py: L-BFGS's J(G) and dJ/dG, traced once per network and size and reused across runs;
   threads.py: one BLAS thread while SciPy's L-BFGS-B runs.
-- start.py: the "spectrum" start image (the content with the style's colours and Fourier spectrum).
+- start.py: the first stage's start; "spectrum": the content with the style's colours and spectrum.
+- blend.py: the blend weights of several style images.
 - objective.py: the course's J(G) with fixed Gram targets (optionally size-normalised) and total
   variation; make_cost_function, make_train_step.
 - color.py, resize.py, regularizers.py, measures.py: YIQ colour, resizing, total variation, and the

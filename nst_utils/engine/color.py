@@ -70,3 +70,16 @@ def transfer_chroma(luminance_from, chroma_from):
     yiq = rgb_to_yiq(chroma_from + CONFIG.MEANS)
     yiq[..., 0] = rgb_to_yiq(luminance_from + CONFIG.MEANS)[..., 0]
     return (yiq_to_rgb(yiq) - CONFIG.MEANS).astype(np.float32)
+
+
+def network_views(content_image, style_images, init, preserve_color):
+    """What the network sees: the images themselves, or with preserve_color their grey versions,
+    each style's luminance matched to the content's (init: "noise", "content", "spectrum" or an image).
+
+    Returns:
+    (content, [style, ...], init) -- normalised images (1, n_H, n_W, 3); init as given if a name
+    """
+    if not preserve_color:
+        return content_image, style_images, init
+    styles = [luminance_image(s, match=content_image) for s in style_images]
+    return luminance_image(content_image), styles, init if isinstance(init, str) else luminance_image(init)

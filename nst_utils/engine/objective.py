@@ -28,6 +28,7 @@ from .. import train as course
 from ..config import CONTENT_LAYER, STYLE_LAYERS
 from ..costs import check_shapes, check_style_layers, compute_style_cost
 from ..fast import gram as fast_gram
+from .blend import blend_weights
 from .regularizers import total_variation
 
 _SIZE_HINT = "Resize the style image to the content image's size."
@@ -119,19 +120,6 @@ class GramTargets:
         return J_style
 
 
-def blend_weights(style_weights, n_styles):
-    """Weights as a float64 array summing to 1; None means equal weights."""
-    if style_weights is None:
-        return np.full(n_styles, 1.0 / n_styles)
-    w = np.asarray(style_weights, np.float64).ravel()
-    if w.size != n_styles:
-        raise ValueError(f"got {w.size} style weights for {n_styles} style images; give one weight "
-                         "per style image.")
-    if np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
-        raise ValueError(f"style weights must be non-negative and not all zero, got {list(w)}")
-    return w / w.sum()
-
-
 def gram_targets(model, style_images, style_weights=None, style_layers=STYLE_LAYERS):
     """Blended normalised Gram targets of one or more style images (any sizes).
 
@@ -143,13 +131,31 @@ def gram_targets(model, style_images, style_weights=None, style_layers=STYLE_LAY
     Returns:
     GramTargets {layer name: sum_k w_k Gn(a_{S_k})}
     """
+    return _blended_grams(model, style_images, blend_weights(style_weights, len(style_images)), style_layers)
+
+
+def _blended_grams(model, style_images, weights, style_layers):
+    """gram_targets with weights already blended (blend_weights: float64, summing to 1)."""
     grams = {}
-    for weight, image in zip(blend_weights(style_weights, len(style_images)), style_images):
+    for weight, image in zip(weights, style_images):
         acts = model(np.asarray(image, np.float32))
         for name, _ in style_layers:
             g = float(weight) * normalized_gram(acts[name])
             grams[name] = g if name not in grams else grams[name] + g
     return GramTargets({name: tf.constant(g) for name, g in grams.items()})
+
+
+def style_targets(model, style_images, weights, style_layers, normalized):
+    """The style targets of one stage: blended normalised Gram matrices (several styles, or styles of
+    other sizes: normalized), else the course's Gram matrices of the one style image.
+
+    weights -- blend_weights of the style images (float64, summing to 1)
+    """
+    if normalized:
+        # divided by their sum once more, as gram_targets does: the targets stay bit for bit the same
+        return _blended_grams(model, style_images, weights / weights.sum(), style_layers)
+    # the course's Gram targets, made here so that the style activations are not kept
+    return GramTargets.of_style(model(style_images[0]), style_layers)
 
 
 def fixed_style_cost(a_S, style_layers):

@@ -103,6 +103,10 @@ class Options:
             raise ValueError("give either input_image or init, not both")
         return cls(**{**options, "init": input_image})
 
+    def stages(self, content_image, num_iterations):
+        """[((width, height), iterations), ...]: the optimisation stages in order, checked."""
+        return list(zip(self.stage_sizes(content_image), self.stage_iterations(num_iterations)))
+
     def stage_sizes(self, content_image):
         """[(width, height), ...] of the optimisation stages; one at the content's size by default."""
         if self.sizes is None:
@@ -118,3 +122,4 @@ class Options:
             raise ValueError(f"num_iterations has {len(counts)} counts for {n_stages} sizes; give one per "
                              "size, or a single number used for every size.")
         return counts
+

@@ -8,19 +8,21 @@ the noisy content image as start, the style image's Gram matrices as targets, Ad
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS; sizes are
 (width, height) in pixels.
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import CONFIG, CONTENT_LAYER, MAX_ITERATIONS_ENV, STYLE_LAYERS, capped_iterations
-from ..images import check_image, ensure_output_dir, generate_noise_image, save_image
+from ..images import check_image, ensure_output_dir, save_image
 from ..train import NSTResult, same_size
-from .color import luminance_image, transfer_chroma
+from .blend import blend_weights
+from .color import network_views, transfer_chroma
 from .network import load_fast_vgg_model
-from .objective import GramTargets, blend_weights, gram_targets
-from .optimize import Reporter, optimize
+from .objective import style_targets
+from .optimize import optimize
 from .options import Options, Settings
-from .resize import resize_image, scaled_size
-from .start import spectrum_start
+from .report import Reporter
+from .resize import resize_image, stage_images
+from .start import first_start
 
 
 @dataclass
@@ -44,60 +46,6 @@ def _checked_images(content_image, style_image, options):
     for image in styles if options.style_scale is None else []:
         same_size(content_image, image)
     return content_image, styles
-
-
-class Colour:
-    """Colour preservation (color.py) or nothing: what the network sees, and what the user gets."""
-
-    def __init__(self, content_image, preserve_color):
-        self.content = content_image if preserve_color else None
-
-    def network_view(self, image, match=None):
-        return image if self.content is None else luminance_image(image, match=match)
-
-    def finish(self, image):
-        """The image itself, or its luminance on the content's colours."""
-        if self.content is None:
-            return image
-        return transfer_chroma(image, resize_image(self.content, (image.shape[2], image.shape[1])))
-
-
-def _start_image(previous, content, styles, weights, options, settings):
-    """The previous stage's result upsampled, or the first stage's start (options.init)."""
-    size = (content.shape[2], content.shape[1])
-    if previous is not None:
-        return resize_image(previous, size)
-    if isinstance(options.init, str):
-        if options.init == "noise":
-            return generate_noise_image(content, settings.noise_ratio, settings.seed)
-        if options.init == "spectrum":
-            return spectrum_start(content, styles, weights)
-        return content.copy()
-    return resize_image(options.init, size)
-
-
-def _stages(model, content_image, styles, num_iterations, options, settings):
-    """Yield (size, Stage) in order; the start image of each stage after the first is sent in."""
-    offset, generated = 0, None
-    weights = blend_weights(options.style_weights, len(styles))
-    for size, iterations in zip(options.stage_sizes(content_image), options.stage_iterations(num_iterations)):
-        content = resize_image(content_image, size)
-        if options.style_scale is None:
-            styles_k = [resize_image(s, size) for s in styles]
-        else:
-            styles_k = [resize_image(s, scaled_size(s, content, options.style_scale)) for s in styles]
-        if len(styles) > 1 or options.style_scale is not None:
-            a_S = gram_targets(model, styles_k, weights, settings.style_layers)
-        else:
-            # the course's Gram targets, made here so that the style activations are not kept
-            a_S = GramTargets.of_style(model(styles_k[0]), settings.style_layers)
-        run = capped_iterations(iterations)
-        if run < iterations and settings.verbose:
-            print(f"{MAX_ITERATIONS_ENV} is set: running {run} of {iterations} iterations.")
-        stage = Stage(model(content)[settings.content_layer], a_S,
-                      _start_image(generated, content, styles_k, weights, options, settings), run, offset)
-        generated = yield size, stage
-        offset += run
 
 
 def stylise(content_image, style_image, num_iterations=200, *, model=None, input_image=None,
@@ -156,40 +104,55 @@ def stylise(content_image, style_image, num_iterations=200, *, model=None, input
 
 
 def run(content_image, style_image, num_iterations, model, options, settings):
-    """stylise's work, from its arguments collected in Options and Settings: returns an NSTResult."""
+    """stylise's work, from its arguments collected in Options and Settings: returns an NSTResult.
+
+    One pass down, each helper module once: check the arguments, plan the stages (options.py), make
+    what the network sees (color.py); then for each stage its images (resize.py), style targets
+    (objective.py) and start (start.py), optimised last (optimize.py)."""
     content_image, styles = _checked_images(content_image, style_image, options)
-    blend_weights(options.style_weights, len(styles))  # checks them, and the counts, before any work
-    options.stage_iterations(num_iterations)
+    weights = blend_weights(options.style_weights, len(styles))  # checks them, and the counts, before any work
+    stages = options.stages(content_image, num_iterations)  # [((width, height), iterations), ...]
     output_dir = settings.output_dir
     if output_dir is not None:
         output_dir = ensure_output_dir(output_dir)  # fail now, not after minutes of optimisation
     if model is None:
         layers = [settings.content_layer] + [name for name, _ in settings.style_layers]
         model = load_fast_vgg_model(layers=layers)
-    colour = Colour(content_image, options.preserve_color)
-    content = colour.network_view(content_image)
-    styles = [colour.network_view(s, match=content_image) for s in styles]
-    if not isinstance(options.init, str):
-        options = replace(options, init=colour.network_view(options.init))
-
+    content, styles, init = network_views(content_image, styles, options.init, options.preserve_color)
     result = NSTResult(image=None)
+
+    def finished(image):
+        """What the user gets: the image, or with preserve_color its luminance on the content's colours."""
+        if not options.preserve_color:
+            return image
+        return transfer_chroma(image, resize_image(content_image, (image.shape[2], image.shape[1])))
 
     def save(name, image):
         if output_dir is not None:
-            result.saved.append(save_image(Path(output_dir) / name, colour.finish(image)))
+            result.saved.append(save_image(Path(output_dir) / name, finished(image)))
 
     report = Reporter(result, save, settings, size_key=options.sizes is not None)
-    stages = _stages(model, content, styles, num_iterations, options, settings)
-    generated = None
-    try:
-        while not result.stopped:
-            report.size, stage = stages.send(generated)
-            result.image = stage.start_image if result.image is None else result.image
-            generated = optimize(model, stage, settings, options, report)
-    except StopIteration:
-        pass
+    offset, generated = 0, None
+    for size, iterations in stages:
+        if result.stopped:
+            break
+        # the previous stage's result, or an init image, is resized to this stage; a named init is made
+        given = init if generated is None and not isinstance(init, str) else generated
+        content_k, styles_k, start = stage_images(content, styles, given, size, options.style_scale)
+        a_S = style_targets(model, styles_k, weights, settings.style_layers,
+                            normalized=len(styles) > 1 or options.style_scale is not None)
+        run_k = capped_iterations(iterations)
+        if run_k < iterations and settings.verbose:
+            print(f"{MAX_ITERATIONS_ENV} is set: running {run_k} of {iterations} iterations.")
+        if start is None:
+            start = first_start(init, content_k, styles_k, weights, settings.noise_ratio, settings.seed)
+        stage = Stage(model(content_k)[settings.content_layer], a_S, start, run_k, offset)
+        report.size = size
+        result.image = stage.start_image if result.image is None else result.image
+        generated = optimize(model, stage, settings, options, report)
+        offset += run_k
     if result.stopped and settings.verbose:
         print("Stopped early:", result.stopped)
     save("generated_image.png", result.image)
-    result.image = colour.finish(result.image)
+    result.image = finished(result.image)
     return result

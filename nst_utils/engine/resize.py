@@ -41,3 +41,22 @@ def scaled_size(image, reference, scale):
     ref_h, ref_w = np.shape(reference)[1:3]
     factor = scale * max(ref_h, ref_w) / max(h, w)
     return max(1, round(w * factor)), max(1, round(h * factor))
+
+
+def stage_images(content_image, style_images, start_image, size, style_scale):
+    """The images of one stage of size (width, height), resized from those at full size.
+
+    Arguments:
+    content_image, style_images -- normalised images (1, n_H, n_W, 3) as the network sees them
+    start_image -- the previous stage's result or an init image, or None (made at this size)
+    style_scale -- None: each style at size (the course); else scaled_size's scale
+
+    Returns:
+    (content, [style, ...], start or None) -- normalised images, np.float32
+    """
+    content = resize_image(content_image, size)
+    if style_scale is None:
+        styles = [resize_image(s, size) for s in style_images]
+    else:
+        styles = [resize_image(s, scaled_size(s, content, style_scale)) for s in style_images]
+    return content, styles, None if start_image is None else resize_image(start_image, size)

@@ -29,6 +29,8 @@ are computed in float64.
 """
 import numpy as np
 
+from ..images import generate_noise_image
+
 #: Floor of the covariance eigenvalues (squared pixel units), for grey or flat images.
 EIGENVALUE_FLOOR = 1e-3
 
@@ -92,3 +94,21 @@ def spectrum_start(content_image, style_images, style_weights):
         matched = _match_histogram(channels[..., c].ravel(), samples, style_weights)
         channels[..., c] = matched.reshape(height, width)
     return (channels @ axes.T + mean_s)[np.newaxis].astype(np.float32)
+
+
+def first_start(init, content_image, style_images, style_weights, noise_ratio, seed):
+    """The first stage's start image, made at its size from init ("noise", "content" or "spectrum";
+    an init image is resized instead, resize.stage_images).
+
+    Arguments:
+    content_image, style_images, style_weights -- as spectrum_start's
+    noise_ratio, seed -- generate_noise_image's (the course's "noise")
+
+    Returns:
+    image -- np.float32 (1, n_H, n_W, 3), normalised
+    """
+    if init == "spectrum":
+        return spectrum_start(content_image, style_images, style_weights)
+    if init == "content":
+        return content_image.copy()
+    return generate_noise_image(content_image, noise_ratio, seed)  # the course's start
