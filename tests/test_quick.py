@@ -47,7 +47,8 @@ def test_preset_and_step_values_are_checked():
 def test_stylise_refuses_an_unknown_preset_before_any_work(small_images, monkeypatch):
     from nst_utils.engine import pipeline
 
-    monkeypatch.setattr(pipeline, "run", lambda *a, **k: pytest.fail("should not run"))
+    for work in ("load_fast_vgg_model", "optimize"):  # neither the network nor the loop may start
+        monkeypatch.setattr(pipeline, work, lambda *a, **k: pytest.fail("should not run"))
     content, style = small_images
     with pytest.raises(ValueError, match="preset must be one of"):
         stylise(content, style, 1, preset="Quick", **QUIET)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
 from ..images import check_image
+from .blend import blend_weights
 
 INITS = ("noise", "content", "spectrum")
 OPTIMIZERS = ("adam", "lbfgs")
@@ -123,3 +124,11 @@ class Options:
                              "size, or a single number used for every size.")
         return counts
 
+
+def plan(input_image, options, settings, content_image, n_styles, num_iterations):
+    """Everything stylise decides before any work, checked in one place: (Options(**options) with
+    input_image as its init, Settings(**settings), the stages [((width, height), iterations), ...] for
+    the checked content image (1, n_H, n_W, 3), and the blend weights (n_styles,), summing to 1)."""
+    chosen = Options.with_input_image(input_image, **options)
+    stages = chosen.stages(content_image, num_iterations)
+    return chosen, Settings(**settings), blend_weights(chosen.style_weights, n_styles), stages

@@ -14,12 +14,11 @@ from pathlib import Path
 from ..config import CONFIG, CONTENT_LAYER, MAX_ITERATIONS_ENV, STYLE_LAYERS, capped_iterations
 from ..images import check_image, ensure_output_dir, save_image
 from ..train import NSTResult, same_size
-from .blend import blend_weights
 from .color import network_views, transfer_chroma
 from .network import load_fast_vgg_model
 from .objective import style_targets
 from .optimize import optimize
-from .options import Options, Settings
+from .options import plan
 from .report import Reporter
 from .resize import resize_image, stage_images
 from .start import first_start
@@ -36,14 +35,14 @@ class Stage:
     offset: int
 
 
-def _checked_images(content_image, style_image, options):
+def _checked_images(content_image, style_image, style_scale):
     """(content, [style, ...]) as float32 arrays, with the course's same-size rule unless style_scale."""
     content_image = check_image("content_image", content_image)
     styles = list(style_image) if isinstance(style_image, (list, tuple)) else [style_image]
     if not styles:
         raise ValueError("style_image is an empty list; give at least one style image.")
     styles = [check_image("style_image", s) for s in styles]
-    for image in styles if options.style_scale is None else []:
+    for image in styles if style_scale is None else []:
         same_size(content_image, image)
     return content_image, styles
 
@@ -95,23 +94,25 @@ def stylise(content_image, style_image, num_iterations=200, *, model=None, input
     entry also has "size"; iterations are numbered across the stages.
     Ctrl-C, SIGTERM or a non-finite cost stops the loop early; the last good image is kept and saved.
     """
-    options = Options.with_input_image(
-        input_image, tv_weight=tv_weight, optimizer=optimizer, init=init, preserve_color=preserve_color,
-        style_weights=style_weights, style_scale=style_scale, sizes=sizes, preset=preset)
-    settings = Settings(alpha, beta, learning_rate, noise_ratio, seed, content_layer, style_layers,
-                        output_dir, save_every, report_every, progress, verbose)
-    return run(content_image, style_image, num_iterations, model, options, settings)
+    options = dict(tv_weight=tv_weight, optimizer=optimizer, init=init, preserve_color=preserve_color,
+                   style_weights=style_weights, style_scale=style_scale, sizes=sizes, preset=preset)
+    settings = dict(alpha=alpha, beta=beta, learning_rate=learning_rate, noise_ratio=noise_ratio, seed=seed,
+                    content_layer=content_layer, style_layers=style_layers, output_dir=output_dir,
+                    save_every=save_every, report_every=report_every, progress=progress, verbose=verbose)
+    return run(content_image, style_image, num_iterations, model, input_image, options, settings)
 
 
-def run(content_image, style_image, num_iterations, model, options, settings):
-    """stylise's work, from its arguments collected in Options and Settings: returns an NSTResult.
+def run(content_image, style_image, num_iterations, model, input_image, options, settings):
+    """stylise's work: returns an NSTResult. options and settings are stylise's keyword arguments
+    beyond the course's and the course's, as dicts (options.plan makes Options and Settings of them).
 
-    One pass down, each helper module once: check the arguments, plan the stages (options.py), make
-    what the network sees (color.py); then for each stage its images (resize.py), style targets
-    (objective.py) and start (start.py), optimised last (optimize.py)."""
-    content_image, styles = _checked_images(content_image, style_image, options)
-    weights = blend_weights(options.style_weights, len(styles))  # checks them, and the counts, before any work
-    stages = options.stages(content_image, num_iterations)  # [((width, height), iterations), ...]
+    One pass down, each helper module once: check the images, plan (options.py: the options, the
+    stages, the blend weights, all checked before any work), make what the network sees (color.py);
+    then for each stage its images (resize.py), style targets (objective.py) and start (start.py),
+    optimised last (optimize.py)."""
+    content_image, styles = _checked_images(content_image, style_image, options.get("style_scale"))
+    options, settings, weights, stages = plan(input_image, options, settings, content_image, len(styles),
+                                              num_iterations)  # stages: [((width, height), iterations), ...]
     output_dir = settings.output_dir
     if output_dir is not None:
         output_dir = ensure_output_dir(output_dir)  # fail now, not after minutes of optimisation
