@@ -199,13 +199,19 @@ class Sandbox:
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session",
                 "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         needed = _needed_paths()
+        # The notebook's own run imports the package: its folders (a checkout in /tmp or a home, say)
+        # are bound back too, those of the clean room are not.
+        visible = sorted(set(needed) | ({f.resolve() for f in package_folders()} if self.package else set()))
         hidden = [Path(h).resolve() for h in ("/root", "/home", *self.hide) if Path(h).is_dir()]
         for folder in hidden:
             if hideable(folder, needed):
-                args += ["--tmpfs", str(folder)] + _bind_back(folder, needed)
+                args += ["--tmpfs", str(folder)] + _bind_back(folder, visible)
         # A private /tmp; what the kernel needs there (e.g. a checkout in /tmp) is bound back in.
         args += ["--size", str(self.limits.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
-        args += _bind_back(Path("/tmp"), needed)
+        args += _bind_back(Path("/tmp"), visible)
+        for folder in hidden:  # submissions inside a checkout bound back above stay hidden
+            if hideable(folder, needed) and any(_inside(folder, f) for f in visible if f not in needed):
+                args += ["--tmpfs", str(folder)] + _bind_back(folder, needed)
         if not self.package:  # last: nothing bound back above may show the package again
             for folder in package_folders():
                 if not is_system_folder(folder):
