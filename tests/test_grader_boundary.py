@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
 SOLUTION = ROOT / "notebooks" / NAME
 EXERCISE = ROOT / "notebooks" / "exercises" / NAME
-SEED = 1234567891
+SEED = 1987436251  # not a run of digits that numbers in library files already hold
 HAVE_BWRAP = subprocess.run(["sh", "-c", "command -v bwrap"], capture_output=True).returncode == 0
 needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP and not os.environ.get("CI"),
                                  reason="bwrap not installed (CI installs bubblewrap)")
@@ -145,7 +145,11 @@ def probe():
                     found.append('proc:' + pid)
             except OSError:
                 pass
+    # The interpreter's own folders (a .venv of a checkout in /tmp) were written before grading began.
+    installed = tuple(os.path.realpath(p) + os.sep for p in {sys.prefix, sys.base_prefix})
     for root, _, files in os.walk('/tmp'):
+        if (os.path.realpath(root) + os.sep).startswith(installed):
+            continue
         for name in files:
             try:
                 if S.encode() in open(os.path.join(root, name), 'rb').read(10**7):
