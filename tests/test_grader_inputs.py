@@ -74,6 +74,18 @@ def test_nbformat_v3_is_upgraded(tmp_path):
 
 
 # --- no mount over a system folder ------------------------------------------------------------------------
+def test_submissions_under_the_working_folder_can_be_hidden(tmp_path, monkeypatch):
+    # `python -m nst_utils.grade submissions/` puts the working folder first on sys.path: it must not
+    # count as the interpreter's, or no submission under it could be hidden from the others.
+    from nst_utils.grading import sandbox
+
+    (tmp_path / "submissions").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    assert sandbox.hideable(tmp_path / "submissions")
+    assert not any(sandbox._inside(tmp_path, p) for p in sandbox._needed_paths())
+
+
 def test_system_folders_are_never_hidden():
     for folder in ("/", "/usr", LIBS, "/etc", "/proc", "/var/lib"):
         assert is_system_folder(folder) and not hideable(folder), folder

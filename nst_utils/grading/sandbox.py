@@ -83,10 +83,15 @@ def _needed_paths():
     (unless the interpreter lives in it, e.g. a .venv there: that is bound back)."""
     prefixes = _prefixes()
     paths = set(prefixes)
+    cwd = Path.cwd().resolve()
     for entry in sys.path:
         if not entry or not Path(entry).is_dir():
             continue
         path = Path(entry).resolve()
+        if path == cwd and not any(_inside(path, p.resolve()) for p in prefixes):
+            # `python -m` puts the grader's working folder on sys.path; kernels never import from it,
+            # and counting it as needed would keep every submission under it visible to the others.
+            continue
         if (any(_inside(path, f) for f in package_folders())
                 and not any(_inside(path, p.resolve()) for p in prefixes)):
             continue
