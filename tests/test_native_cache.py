@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from nst_utils.fast import library_cache
+from nst_utils.fast import build, library_cache
 
 REPO = Path(__file__).resolve().parent.parent
 PROBE = """
@@ -29,13 +29,16 @@ from nst_utils.fast import native
 loaded = native.ops() is not None
 print(json.dumps({"loaded": loaded, "why_not": native.why_not()}))
 """
-# Logs every call to $CALLS; answers --version; a build sleeps $FAKECC_SLEEP, fails if $FAKECC_FAIL,
-# else copies $FAKECC_LIBRARY to the -o file.
+# Logs every call to $CALLS; answers --version (after $FAKECC_VERSION_SLEEP s); a build sleeps
+# $FAKECC_SLEEP s (its pids and its sleep's in $FAKECC_PIDS), fails saying $FAKECC_MESSAGE if
+# $FAKECC_FAIL, else copies $FAKECC_LIBRARY to the -o file.
 FAKE_COMPILER = """#!/bin/sh
 echo "$*" >> "$CALLS"
-case "$*" in *--version*) echo "fakecc ${FAKECC_VERSION:-1}"; exit 0;; esac
-if [ -n "$FAKECC_SLEEP" ]; then sleep "$FAKECC_SLEEP"; fi
-if [ -n "$FAKECC_FAIL" ]; then echo "fakecc: error: it failed" >&2; exit 1; fi
+nap() { sleep "$1" & echo "$$ $!" >> "${FAKECC_PIDS:-/dev/null}"; wait; }
+case "$*" in *--version*) [ -n "$FAKECC_VERSION_SLEEP" ] && nap "$FAKECC_VERSION_SLEEP"
+  echo "fakecc ${FAKECC_VERSION:-1}"; exit 0;; esac
+if [ -n "$FAKECC_SLEEP" ]; then nap "$FAKECC_SLEEP"; fi
+if [ -n "$FAKECC_FAIL" ]; then echo "fakecc: error: ${FAKECC_MESSAGE:-it failed}" >&2; exit 1; fi
 out=""; previous=""
 for arg in "$@"; do if [ "$previous" = "-o" ]; then out="$arg"; fi; previous="$arg"; done
 cp "$FAKECC_LIBRARY" "$out"
@@ -135,7 +138,7 @@ def key_for(tmp_path, **env):
     try:
         os.environ.clear()
         os.environ.update(environment(tmp_path, **env))
-        return library_cache.library_key(tf, library_cache.compiler_command())
+        return build.library_key(tf, build.compiler_command())
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -177,14 +180,14 @@ def test_the_compiler_command_is_in_the_key(tmp_path, monkeypatch):
     fake = script(tmp_path / "fakecc", FAKE_COMPILER)
     monkeypatch.setenv("CALLS", str(tmp_path / "calls"))
     monkeypatch.setenv("CXX", f"{fake} --some-flag 'two words'")
-    assert library_cache.compiler_command() == [str(fake), "--some-flag", "two words"]
-    keys = {library_cache.library_key(tf, [str(fake)]), library_cache.library_key(tf, [str(fake), "g++"])}
+    assert build.compiler_command() == [str(fake), "--some-flag", "two words"]
+    keys = {build.library_key(tf, [str(fake)]), build.library_key(tf, [str(fake), "g++"])}
     monkeypatch.setenv("FAKECC_VERSION", "2")  # the same command, an upgraded compiler
-    keys.add(library_cache.library_key(tf, [str(fake)]))
+    keys.add(build.library_key(tf, [str(fake)]))
     assert len(keys) == 3
     monkeypatch.setenv("CXX", "/nonexistent/g++")
     with pytest.raises(RuntimeError, match="no C\\+\\+ compiler found"):
-        library_cache.compiler_command()
+        build.compiler_command()
 
 
 # ---- trust: only this user's intact libraries ------------------------------------------------------

@@ -10,8 +10,8 @@ first layers' whole convolution in one op. They are compiled once per machine wi
 like a shell would, so ``CXX="ccache g++"`` works; default g++, which TensorFlow's own custom ops
 need), against the installed TensorFlow's headers, with ``-march=native``.
 
-The build and the cache, which trust a library only if this user built it and it is intact, are
-in library_cache.py.
+The build, with a time limit and a probe in a child process (build.py), and the cache, which trusts
+a library only if this user built it, it is intact and its probe passed (library_cache.py).
 
 If anything fails (no compiler, no headers, another TensorFlow), ops() returns None and the plain
 path runs (choice.py says which); status() says why and what to do. NST_NATIVE=0 turns the compiled
@@ -25,7 +25,8 @@ import tempfile
 from pathlib import Path
 
 from . import choice
-from .library_cache import OP_NAMES, cache_folder, compiler_command, library_key, load_from, private_folder, Unsafe
+from .build import OP_NAMES, compiler_command, library_key
+from .library_cache import cache_folder, load_from, private_folder, Unsafe
 
 log = logging.getLogger(__name__)
 _state = {}
@@ -88,8 +89,10 @@ def status():
         how = "unset NST_NATIVE to use them"
     elif why.startswith("no C++ compiler"):
         how = "install one (e.g. apt-get install g++) or set CXX to yours"
-    elif why.startswith("building failed before"):
-        how = "fix the compiler's error, then run once with NST_NATIVE_REBUILD=1"
+    elif why.startswith("building failed before") or "(remembered in" in why:
+        how = "fix the compiler (or raise NST_NATIVE_TIMEOUT), then run once with NST_NATIVE_REBUILD=1"
+    elif why.startswith("the disk is full"):
+        how = "free some space: the next run builds them"
     else:
         how = "see nst_utils.fast.native's documentation"
     return (f"Compiled ops: off ({why.splitlines()[0][:300] if why else 'unknown reason'}); {how}. "
