@@ -126,4 +126,5 @@ def build_and_probe(tf, compiler, partial):
         return "the library built failed its probe", str(error)
     if status < 0:
         return "the library built failed its probe", f"it crashed when loaded ({signal.Signals(-status).name})"
-    return ("", "") if status == 0 else ("the library built failed its probe", (out + err).strip()[-400:])
+    return ("", "") if status == 0 else ("the library built failed its probe",
+                                         f"exit {status}: " + (out.strip() or err.strip())[-400:])
