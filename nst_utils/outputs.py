@@ -8,21 +8,19 @@ from pathlib import Path
 
 def folder_problem(folder):
     """Why no file can be written in folder (or, if it is still to be made, in the nearest folder
-    above it that exists), or ''. os.access, then a real file: root passes os.access on a read-only
-    mount, and only writing finds that out."""
+    above it that exists), or ''. A real file, then os.access: the file says why (a read-only mount,
+    no permission), and root, who may write anywhere, passes os.access on folders of mode 555."""
     existing = Path(folder)
     while not os.path.lexists(existing) and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
         return f"'{existing}' is a file, not a folder"
     try:
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
         return f"cannot write in '{existing}' ({err.strerror or err})"
-    return ""
+    return "" if os.access(existing, os.W_OK | os.X_OK) else f"cannot write in '{existing}' (permission denied)"
 
 
 def file_problem(path):
