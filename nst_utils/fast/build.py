@@ -69,7 +69,7 @@ def run_bounded(command, seconds, env=None):
             pass
         proc.communicate()
         if isinstance(error, subprocess.TimeoutExpired):
-            raise TimedOut(f"{shlex.join(map(str, command[:1]))} timed out after {seconds:g} s") from None
+            raise TimedOut(f"{Path(command[0]).name} timed out after {seconds:g} s") from None
         raise
     return proc.returncode, out, err
 
@@ -102,8 +102,8 @@ def library_key(tf, compiler):
     except (OSError, subprocess.SubprocessError, TimedOut) as error:
         raise RuntimeError(f"{shlex.join(compiler)} --version failed: {error}") from None
     # b"probed": libraries that no probe checked (built by an older nst_utils) are not reused
-    parts = [b"probed", SOURCE.read_bytes(), tf.__version__.encode(), platform.machine().encode(), choice.cpu_flags().encode(),
-             shlex.join(_build_command(tf, compiler, "OUT")).encode(), version.encode()]
+    parts = [b"probed", SOURCE.read_bytes(), tf.__version__.encode(), platform.machine().encode(),
+             choice.cpu_flags().encode(), shlex.join(_build_command(tf, compiler, "OUT")).encode(), version.encode()]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
 
 
@@ -113,8 +113,10 @@ def build_and_probe(tf, compiler, partial):
     limit = time_limit()
     try:
         status, out, err = run_bounded(_build_command(tf, compiler, partial), limit)
-    except (OSError, TimedOut) as error:  # the compiler's, not the cache folder's
+    except TimedOut as error:
         return f"running {shlex.join(compiler)} failed", f"{error} (NST_NATIVE_TIMEOUT=SECONDS allows longer)"
+    except OSError as error:  # the compiler's, not the cache folder's
+        return f"running {shlex.join(compiler)} failed", str(error)
     if status != 0:
         return f"compiling {SOURCE.name} failed", f"{shlex.join(compiler)} exited with {status}:\n" + \
             (err or out).strip()[-400:]

@@ -1,26 +1,22 @@
-"""The cache of the compiled ops' library (built by build.py) for fast/native.py.
+"""The private, checked cache of the compiled ops' library (built and probed by build.py).
 
-A compiled library is code run in this process, so it is loaded only if this user built it and it
-is intact:
+A compiled library is code run in this process, so it is loaded only if this user built it, it is
+intact and a probe of it passed:
 
-- The cache folder is ``$NST_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/nst_utils`` or
-  ``~/.cache/nst_utils``, created private (0700). It is used only if it belongs to this user and
-  nobody else can write to it; otherwise (or if it cannot be written) the library is built into a
-  fresh private folder for this process only (tempfile.mkdtemp), never into a shared folder with
-  a name others can guess, and a warning says so once.
-- A library is named by its key (build.library_key). It is built into a temporary file and probed
-  (build.py), its sha256 written beside it (``.sha256``) and both moved in place (os.replace).
-  Before loading, the library and its digest must be regular files of this user that nobody else
-  can write, and the library's bytes must match the digest; a library that does not (truncated, changed, planted) is
-  named in a warning, removed and built again, and the run goes on. Only a library that passed its
-  probe gets its digest and its place: one that crashes on load never reaches this process.
-- One build at a time per cache folder (fcntl.flock on ``compiled_ops.lock``): processes started
-  together wait for the first one's build and load its result.
-- A build that fails, times out or fails its probe leaves a marker (``.failed``, saying why) for
-  its key: later runs use the plain path without calling the compiler again, until the compiler or
-  the source changes, or ``NST_NATIVE_REBUILD=1`` asks for a new try. A full disk is said as such and leaves no marker: the next run tries again.
-- Libraries and markers of other keys not used for PRUNE_AFTER_DAYS are removed (only this module's
-  file names, only this user's files), and so are temporary files of builds that did not finish.
+- The folder is ``$NST_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/nst_utils`` or ``~/.cache/nst_utils``,
+  created 0700 and used only if it is this user's and nobody else can write to it; otherwise a fresh
+  private folder (tempfile.mkdtemp) for this process only, never a shared name others can guess.
+- A library (named by build.library_key) is built into a temporary file; only if its probe passed
+  are it and its sha256 (``.sha256``) moved in place. Before loading, both must be regular files of
+  this user that nobody else can write, and the bytes must match the digest; a library that does not
+  (truncated, changed, planted) is named in a warning and built again, and the run goes on.
+- One build at a time per folder (fcntl.flock on ``compiled_ops.lock``): processes started together
+  wait for the first one's build and load its result.
+- A build that fails, times out or fails its probe leaves a marker (``.failed``, saying why): later
+  runs take the plain path without calling the compiler, until the compiler or the source changes
+  or ``NST_NATIVE_REBUILD=1``. A full disk leaves none: it is said, and the next run tries again.
+- Files of other keys unused for PRUNE_AFTER_DAYS are removed (only this module's names, only this
+  user's files), and so are temporary files of builds that did not finish.
 """
 import errno
 import hashlib
