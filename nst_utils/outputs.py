@@ -46,8 +46,8 @@ def output_problem(args, progress=True):
         names += [name for name in os.listdir(folder) if re.fullmatch(r"\d+\.png", name)
                   and int(name[:-4]) % args.save_every == 0 and int(name[:-4]) < last]
     problem = next(filter(None, (file_problem(folder / name) for name in names)), "")
-    if problem:
-        return f"-o {args.output_dir}: {problem} or choose another output folder"
     history = getattr(args, "history", None)
-    problem = history and (folder_problem(Path(history).parent) or file_problem(Path(history)))
-    return f"--history {history}: {problem}" if problem else ""
+    if problem or not history:
+        return problem and f"-o {args.output_dir}: {problem} or choose another output folder"
+    problem = folder_problem(Path(history).parent) or file_problem(Path(history))
+    return problem and f"--history {history}: {problem}"

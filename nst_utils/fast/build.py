@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from . import choice
@@ -25,10 +26,12 @@ from . import choice
 SOURCE = Path(__file__).with_name("compiled_ops.cc")
 OP_NAMES = ("NstWinogradInput", "NstWinogradOutput", "NstWinogradProducts", "NstWinogradConv", "NstGram")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC", "-Wno-deprecated-declarations")
-#: Seconds a build (compiler, then probe) may take; $NST_NATIVE_TIMEOUT overrides. A real build takes
-#: ABOUT_S on a 2-core EPYC shared with other jobs, so a hung compiler costs the first run at most this.
-BUILD_TIMEOUT_S = 240
+#: Seconds a build (compiler, then probe) may take; $NST_NATIVE_TIMEOUT overrides. A real build and
+#: its probe took 35 s on a 2-core EPYC shared with other jobs (ABOUT_S says a little more); a hung
+#: compiler costs the first run at most this, the probe then at least PROBE_MIN_S more.
+BUILD_TIMEOUT_S = 180
 ABOUT_S = 60
+PROBE_MIN_S = 30
 VERSION_TIMEOUT_S = 15
 #: The probe: loads the library (argv[1]) in a child and checks NstGram against TensorFlow's matmul.
 PROBE = """import sys, numpy as np, tensorflow as tf
@@ -110,7 +113,7 @@ def library_key(tf, compiler):
 def build_and_probe(tf, compiler, partial):
     """Build the library into partial and probe it in a child process (see PROBE). ('', '') if it
     passed, else (what failed, the compiler's or the probe's own words)."""
-    limit = time_limit()
+    limit, began = time_limit(), time.monotonic()
     try:
         status, out, err = run_bounded(_build_command(tf, compiler, partial), limit)
     except TimedOut as error:
@@ -122,7 +125,8 @@ def build_and_probe(tf, compiler, partial):
             (err or out).strip()[-400:]
     os.chmod(partial, 0o700)  # whatever the umask: never group- or world-writable
     try:
-        status, out, err = run_bounded([sys.executable, "-c", PROBE, partial], limit,
+        status, out, err = run_bounded([sys.executable, "-c", PROBE, partial],
+                                       max(PROBE_MIN_S, limit - (time.monotonic() - began)),
                                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     except TimedOut as error:
         return "the library built failed its probe", str(error)
