@@ -1,6 +1,9 @@
-"""The compiled ops' cache (nst_utils/fast/native.py, library_cache.py): only this user's intact libraries are loaded, a
-damaged one is rebuilt and the run goes on, one build at a time, the compiler command in the key,
-a failed build not retried, old files pruned, and NST_NATIVE=0 never starting a compiler.
+"""The compiled ops' cache and build (nst_utils/fast/native.py, library_cache.py, build.py): only this
+user's intact libraries are loaded, a damaged one is rebuilt and the run goes on, one build at a time,
+the compiler command in the key, a failed build not retried, old files pruned, NST_NATIVE=0 never
+starting a compiler; and on an imperfect machine: a library that crashes on load or computes wrong
+values fails its probe in a child process (remembered), a hanging compiler is killed with its
+children (remembered), a full disk is said and retried, Ctrl-C during a compile is one line.
 
 Each run of native.ops() is a fresh process (a crash there fails the test instead of killing
 pytest), with every folder it could write under tmp_path. One real build (through a wrapper, as
@@ -463,8 +466,8 @@ def test_a_hanging_compiler_is_killed_with_its_children(tmp_path, hang):
 def full_tmpfs(tmp_path):
     """A command prefix that runs its command with the cache on a 64 KB tmpfs of its own (root's
     mount namespace of its own), or None where that cannot be done."""
-    prefix = ["unshare", "-m", "sh", "-c", 'mount -t tmpfs -o size=64k,mode=0700 tmpfs "$NST_NATIVE_CACHE" && exec "$@"',
-              "sh"]
+    mount = 'mount -t tmpfs -o size=64k,mode=0700 tmpfs "$NST_NATIVE_CACHE" && exec "$@"'
+    prefix = ["unshare", "-m", "sh", "-c", mount, "sh"]
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return None
     (tmp_path / "cache").mkdir(mode=0o700, exist_ok=True)
@@ -476,7 +479,8 @@ def full_tmpfs(tmp_path):
 @pytest.mark.parametrize("how", ["said", "real"])
 def test_a_full_disk_is_said_and_not_remembered(tmp_path, fake_compiler, how):
     if how == "said":
-        full = {**fake_compiler, "FAKECC_FAIL": 1, "FAKECC_MESSAGE": "error writing to /tmp/ccX.s: No space left on device"}
+        full = {**fake_compiler, "FAKECC_FAIL": 1,
+                "FAKECC_MESSAGE": "error writing to /tmp/ccX.s: No space left on device"}
         result = probe(tmp_path, **full)
     else:  # the fake compiler's copy of a 150 KB library fills the 64 KB folder
         prefix = full_tmpfs(tmp_path)
