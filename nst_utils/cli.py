@@ -6,6 +6,7 @@ input (argparse's errors and ours: one line on stderr, no traceback), 130 Ctrl-C
 """
 import argparse
 import contextlib
+import functools
 import io
 import math
 import os
@@ -14,6 +15,7 @@ import warnings
 
 from .config import CONFIG
 from .engine.options import INITS, OPTIMIZERS, QUICK_ITERATIONS
+from .outputs import output_problem
 from .sizing import Size, UsageError
 
 EXIT_DONE, EXIT_STOPPED, EXIT_BAD_INPUT, EXIT_CTRL_C, EXIT_SIGTERM = 0, 1, 2, 130, 143
@@ -203,6 +205,21 @@ def _warning_line(message, category, filename, lineno, file=None, line=None):
     print(f"warning: {message}", file=sys.stderr)
 
 
+def one_line_on_ctrl_c(function):
+    """function, with a Ctrl-C at any moment (start-up, a compile, loading the network) ending it
+    with one line and EXIT_CTRL_C instead of a traceback. Images already written stay."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except KeyboardInterrupt:
+            print("interrupted (Ctrl-C); images already written are kept.", file=sys.stderr)
+            return EXIT_CTRL_C
+
+    return wrapper
+
+
+@one_line_on_ctrl_c
 def main(argv=None):
     """Run the command line; returns the exit status (see this module's doc)."""
     args = build_parser().parse_args(argv)
@@ -216,6 +233,9 @@ def run(args):
     from .feedforward import cli as feedforward_cli
     from .images import ImageError, OutputDirError, load_image, reshape_and_normalize_image
 
+    problem = output_problem(args, progress=not feedforward_cli.wants_feedforward(args))
+    if problem:
+        return _error(problem)
     if feedforward_cli.wants_feedforward(args):
         return feedforward_cli.run(args)
 

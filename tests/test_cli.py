@@ -275,3 +275,105 @@ def test_the_command_line_runs_the_engine_on_the_fast_convolutions(standin_weigh
     convs = [layer for layer in model.layers if "conv" in layer.name]
     assert convs and all(isinstance(layer, FastConv2D) for layer in convs)
     assert any(layer.winograd for layer in convs)
+
+
+# ---- where the run writes, checked before any work; Ctrl-C at start-up ----------------------------
+
+from nst_utils.outputs import output_problem  # noqa: E402
+
+
+def _quick_refusal(args):
+    """python -X importtime -m nst_utils ARGS: (status, stderr lines without the import times, seconds,
+    whether TensorFlow was imported)."""
+    import time
+
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "nst_utils", *args], capture_output=True,
+                          text=True, timeout=120)
+    lines = [line for line in proc.stderr.splitlines() if not line.startswith("import time:")]
+    return proc.returncode, lines, time.perf_counter() - start, "| tensorflow" in proc.stderr
+
+
+@pytest.mark.parametrize("case, message", [
+    ("image_is_a_folder", "generated_image.png' is a folder where the run writes a file"),
+    ("progress_image_is_a_folder", "40.png' is a folder where the run writes a file"),
+    ("folder_is_a_file", "is a file, not a folder"),
+    ("feedforward_image_is_a_folder", "generated_image.png' is a folder"),
+])
+def test_outputs_are_checked_before_any_work(tmp_path, case, message):
+    out = tmp_path / "out"
+    extra = ["--fast"] if case.startswith("feedforward") else []
+    if case == "folder_is_a_file":
+        out.write_text("a file")
+        out = out / "sub"
+    else:
+        (out / ("40.png" if case.startswith("progress") else "generated_image.png")).mkdir(parents=True)
+    status, err, seconds, tensorflow = _quick_refusal(["-o", str(out), *extra])
+    assert status == 2 and len(err) == 1 and message in err[0], err
+    assert err[0].startswith(f"error: -o {out}: ") and not tensorflow and seconds < 5, (seconds, tensorflow)
+
+
+def test_outputs_that_are_fine_pass(tmp_path):
+    args = build_parser().parse_args(["-o", str(tmp_path / "new" / "folder"), "--iterations", "30"])
+    assert output_problem(args) == "" and not (tmp_path / "new").exists()  # looks, creates nothing
+    (tmp_path / "new" / "folder" / "40.png").mkdir(parents=True)  # past the last iteration
+    (tmp_path / "new" / "folder" / "3.png").mkdir()  # not a multiple of --save-every
+    assert output_problem(args) == ""
+    args.save_every = 1
+    assert "3.png' is a folder" in output_problem(args)
+    args.save_every = 0  # only the last image
+    assert output_problem(args) == ""
+    assert "40.png' is a folder" in output_problem(build_parser().parse_args(["-o", str(tmp_path / "new" / "folder")]))
+
+
+def _read_only_runner(folder):
+    """A command prefix that runs its command with folder mounted read-only (bubblewrap), or None."""
+    import shutil
+
+    if shutil.which("bwrap") is None:
+        return None
+    prefix = ["bwrap", "--bind", "/", "/", "--ro-bind", str(folder), str(folder), "--dev", "/dev", "--proc", "/proc",
+              "--"]
+    probe = subprocess.run([*prefix, "sh", "-c", f"touch '{folder}/x'"], capture_output=True, timeout=30)
+    return prefix if probe.returncode != 0 and b"Read-only" in probe.stderr else None
+
+
+def test_a_read_only_output_folder_is_refused_at_once(tmp_path):
+    # As root (CI), chmod 555 stops nothing and os.access says yes: a read-only mount is the real case.
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    prefix = _read_only_runner(folder)
+    if prefix is None:
+        import os
+
+        if os.geteuid() == 0:
+            pytest.skip("a read-only folder for root needs bubblewrap")
+        folder.chmod(0o555)
+        prefix = []
+    import time
+
+    start = time.perf_counter()
+    proc = subprocess.run([*prefix, sys.executable, "-m", "nst_utils", "-o", str(folder / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert f"cannot write in '{folder}'" in proc.stderr and time.perf_counter() - start < 5
+    if prefix:
+        assert "Read-only file system" in proc.stderr
+
+
+def test_ctrl_c_at_start_up_is_one_line_and_keeps_the_image(tmp_path):
+    import os
+    import signal
+
+    (tmp_path / "out").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "out" / "generated_image.png")  # an earlier run's image
+    env = {k: v for k, v in os.environ.items() if k != "NST_MAX_ITERATIONS"}
+    proc = subprocess.Popen([sys.executable, "-m", "nst_utils", "-o", str(tmp_path / "out")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**env, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=as_from_a_terminal)
+    assert proc.stdout.readline().startswith("Sizes:")  # then TensorFlow loads
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err.splitlines() == ["interrupted (Ctrl-C); images already written are kept."], err
+    assert (tmp_path / "out" / "generated_image.png").is_file()

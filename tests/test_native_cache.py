@@ -1,6 +1,9 @@
-"""The compiled ops' cache (nst_utils/fast/native.py, library_cache.py): only this user's intact libraries are loaded, a
-damaged one is rebuilt and the run goes on, one build at a time, the compiler command in the key,
-a failed build not retried, old files pruned, and NST_NATIVE=0 never starting a compiler.
+"""The compiled ops' cache and build (nst_utils/fast/native.py, library_cache.py, build.py): only this
+user's intact libraries are loaded, a damaged one is rebuilt and the run goes on, one build at a time,
+the compiler command in the key, a failed build not retried, old files pruned, NST_NATIVE=0 never
+starting a compiler; and on an imperfect machine: a library that crashes on load or computes wrong
+values fails its probe in a child process (remembered), a hanging compiler is killed with its
+children (remembered), a full disk is said and retried, Ctrl-C during a compile is one line.
 
 Each run of native.ops() is a fresh process (a crash there fails the test instead of killing
 pytest), with every folder it could write under tmp_path. One real build (through a wrapper, as
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from nst_utils.fast import library_cache
+from nst_utils.fast import build, library_cache
 
 REPO = Path(__file__).resolve().parent.parent
 PROBE = """
@@ -29,13 +32,16 @@ from nst_utils.fast import native
 loaded = native.ops() is not None
 print(json.dumps({"loaded": loaded, "why_not": native.why_not()}))
 """
-# Logs every call to $CALLS; answers --version; a build sleeps $FAKECC_SLEEP, fails if $FAKECC_FAIL,
-# else copies $FAKECC_LIBRARY to the -o file.
+# Logs every call to $CALLS; answers --version (after $FAKECC_VERSION_SLEEP s); a build sleeps
+# $FAKECC_SLEEP s (its pids and its sleep's in $FAKECC_PIDS), fails saying $FAKECC_MESSAGE if
+# $FAKECC_FAIL, else copies $FAKECC_LIBRARY to the -o file.
 FAKE_COMPILER = """#!/bin/sh
 echo "$*" >> "$CALLS"
-case "$*" in *--version*) echo "fakecc ${FAKECC_VERSION:-1}"; exit 0;; esac
-if [ -n "$FAKECC_SLEEP" ]; then sleep "$FAKECC_SLEEP"; fi
-if [ -n "$FAKECC_FAIL" ]; then echo "fakecc: error: it failed" >&2; exit 1; fi
+nap() { sleep "$1" & echo "$$ $!" >> "${FAKECC_PIDS:-/dev/null}"; wait; }
+case "$*" in *--version*) [ -n "$FAKECC_VERSION_SLEEP" ] && nap "$FAKECC_VERSION_SLEEP"
+  echo "fakecc ${FAKECC_VERSION:-1}"; exit 0;; esac
+if [ -n "$FAKECC_SLEEP" ]; then nap "$FAKECC_SLEEP"; fi
+if [ -n "$FAKECC_FAIL" ]; then echo "fakecc: error: ${FAKECC_MESSAGE:-it failed}" >&2; exit 1; fi
 out=""; previous=""
 for arg in "$@"; do if [ "$previous" = "-o" ]; then out="$arg"; fi; previous="$arg"; done
 cp "$FAKECC_LIBRARY" "$out"
@@ -135,7 +141,7 @@ def key_for(tmp_path, **env):
     try:
         os.environ.clear()
         os.environ.update(environment(tmp_path, **env))
-        return library_cache.library_key(tf, library_cache.compiler_command())
+        return build.library_key(tf, build.compiler_command())
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -177,14 +183,14 @@ def test_the_compiler_command_is_in_the_key(tmp_path, monkeypatch):
     fake = script(tmp_path / "fakecc", FAKE_COMPILER)
     monkeypatch.setenv("CALLS", str(tmp_path / "calls"))
     monkeypatch.setenv("CXX", f"{fake} --some-flag 'two words'")
-    assert library_cache.compiler_command() == [str(fake), "--some-flag", "two words"]
-    keys = {library_cache.library_key(tf, [str(fake)]), library_cache.library_key(tf, [str(fake), "g++"])}
+    assert build.compiler_command() == [str(fake), "--some-flag", "two words"]
+    keys = {build.library_key(tf, [str(fake)]), build.library_key(tf, [str(fake), "g++"])}
     monkeypatch.setenv("FAKECC_VERSION", "2")  # the same command, an upgraded compiler
-    keys.add(library_cache.library_key(tf, [str(fake)]))
+    keys.add(build.library_key(tf, [str(fake)]))
     assert len(keys) == 3
     monkeypatch.setenv("CXX", "/nonexistent/g++")
     with pytest.raises(RuntimeError, match="no C\\+\\+ compiler found"):
-        library_cache.compiler_command()
+        build.compiler_command()
 
 
 # ---- trust: only this user's intact libraries ------------------------------------------------------
@@ -361,3 +367,175 @@ print(json.dumps({"loaded": native.ops() is not None, "why_not": native.why_not(
     assert "unset NST_NATIVE" in result["status"]
     assert not (tmp_path / "calls").exists(), "a compiler was started"
     assert not (tmp_path / "cache").exists()
+
+
+# ---- an imperfect machine: a library that fails its probe, a hanging compiler, a full disk -----------
+
+CRASHING = "#include <signal.h>\n__attribute__((constructor)) static void crash(void) { raise(SIGSEGV); }\n"
+# NstGram as the real library declares it, computing a matrix of ones: loads fine, wrong values
+WRONG_GRAM = r"""
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/shape_inference.h"
+REGISTER_OP("NstGram").Input("a: float").Output("g: float")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      c->set_output(0, c->MakeShape({c->Dim(c->input(0), 1), c->Dim(c->input(0), 1)}));
+      return absl::OkStatus();
+    });
+class Ones : public tensorflow::OpKernel {
+ public:
+  explicit Ones(tensorflow::OpKernelConstruction* c) : OpKernel(c) {}
+  void Compute(tensorflow::OpKernelContext* c) override {
+    const auto n = c->input(0).dim_size(1);
+    tensorflow::Tensor* g = nullptr;
+    OP_REQUIRES_OK(c, c->allocate_output(0, tensorflow::TensorShape({n, n}), &g));
+    g->flat<float>().setConstant(1.0f);
+  }
+};
+REGISTER_KERNEL_BUILDER(Name("NstGram").Device(tensorflow::DEVICE_CPU), Ones);
+"""
+
+
+@pytest.fixture(scope="session")
+def bad_libraries(tmp_path_factory):
+    """{"crashes": a library that raises SIGSEGV when loaded, "wrong_values": one whose NstGram gives ones}."""
+    import tensorflow as tf
+
+    if shutil.which("g++") is None:
+        pytest.skip("no g++ on this machine")
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "crash.c").write_text(CRASHING)
+    (folder / "wrong.cc").write_text(WRONG_GRAM)
+    subprocess.run(["g++", "-shared", "-fPIC", "-x", "c", str(folder / "crash.c"), "-o", str(folder / "crash.so")],
+                   check=True, timeout=120)
+    subprocess.run(["g++", "-O0", "-shared", "-fPIC", str(folder / "wrong.cc"), "-o", str(folder / "wrong.so"),
+                    *tf.sysconfig.get_compile_flags(), *tf.sysconfig.get_link_flags()], check=True, timeout=600,
+                   capture_output=True)
+    return {"crashes": folder / "crash.so", "wrong_values": folder / "wrong.so"}
+
+
+def alive(pids_file):
+    """The processes listed in pids_file that still run (not zombies)."""
+    pids = {int(pid) for pid in pids_file.read_text().split()}
+    running = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            running.append(pid)
+    return running
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, says", [("crashes", "it crashed when loaded (SIGSEGV)"),
+                                        ("wrong_values", "exit 3: largest error 0.99")])
+def test_a_library_that_fails_its_probe_is_never_loaded_and_remembered(tmp_path, bad_libraries, kind, says):
+    # The probe's child loads it; this process (whose crash would fail finish()) never does.
+    env = {"CXX": script(tmp_path / "fakecc", FAKE_COMPILER), "FAKECC_LIBRARY": bad_libraries[kind]}
+    first = probe(tmp_path, **env)
+    assert not first["loaded"] and first["why_not"].startswith("the library built failed its probe"), first
+    assert says in first["why_not"]
+    assert not list((tmp_path / "cache").glob("*.so")) and list((tmp_path / "cache").glob("*.failed"))
+    second = probe(tmp_path, **env)
+    assert not second["loaded"] and second["why_not"].startswith("building failed before"), second
+    assert says in second["why_not"] and len(builds(tmp_path)) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hang", ["FAKECC_SLEEP", "FAKECC_VERSION_SLEEP"])
+def test_a_hanging_compiler_is_killed_with_its_children(tmp_path, hang):
+    # NST_NATIVE_TIMEOUT keeps the case short (the default: build.BUILD_TIMEOUT_S); the compiler's
+    # own child (its sleep) is killed too. A hung build is remembered: the next run does not wait.
+    env = {"CXX": script(tmp_path / "fakecc", FAKE_COMPILER), hang: 600, "FAKECC_PIDS": tmp_path / "pids",
+           "NST_NATIVE_TIMEOUT": 3}
+    began = time.monotonic()
+    first = probe(tmp_path, **env)
+    assert time.monotonic() - began < 120
+    assert not first["loaded"] and "timed out after 3 s" in first["why_not"], first
+    assert len((tmp_path / "pids").read_text().split()) == 2 and alive(tmp_path / "pids") == []
+    if hang == "FAKECC_VERSION_SLEEP":
+        assert "--version failed" in first["why_not"] and builds(tmp_path) == []
+        return
+    second = probe(tmp_path, **env)
+    assert second["why_not"].startswith("building failed before") and "timed out" in second["why_not"]
+    assert len(builds(tmp_path)) == 1
+
+
+def full_tmpfs(tmp_path):
+    """A command prefix that runs its command with the cache on a 64 KB tmpfs of its own (root's
+    mount namespace of its own), or None where that cannot be done."""
+    mount = 'mount -t tmpfs -o size=64k,mode=0700 tmpfs "$NST_NATIVE_CACHE" && exec "$@"'
+    prefix = ["unshare", "-m", "sh", "-c", mount, "sh"]
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return None
+    (tmp_path / "cache").mkdir(mode=0o700, exist_ok=True)
+    check = subprocess.run([*prefix, "true"], env=environment(tmp_path), capture_output=True, timeout=30)
+    return prefix if check.returncode == 0 else None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["said", "real"])
+def test_a_full_disk_is_said_and_not_remembered(tmp_path, fake_compiler, how):
+    if how == "said":
+        full = {**fake_compiler, "FAKECC_FAIL": 1,
+                "FAKECC_MESSAGE": "error writing to /tmp/ccX.s: No space left on device"}
+        result = probe(tmp_path, **full)
+    else:  # the fake compiler's copy of a 150 KB library fills the 64 KB folder
+        prefix = full_tmpfs(tmp_path)
+        if prefix is None:
+            pytest.skip("a tmpfs of its own needs root and unshare")
+        proc = subprocess.Popen([*prefix, sys.executable, "-c", PROBE], env=environment(tmp_path, **fake_compiler),
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        result = finish(proc)
+    assert not result["loaded"] and result["why_not"].startswith("the disk is full"), result
+    assert not list((tmp_path / "cache").glob("*.failed"))
+    assert probe(tmp_path, **fake_compiler)["loaded"]  # space is back: built
+    assert len(builds(tmp_path)) == 2
+
+
+def run_cli(tmp_path, weights, env):
+    """python -m nst_utils on the example images, 2 iterations, the image in tmp_path/out."""
+    return subprocess.run([sys.executable, "-m", "nst_utils", "--weights", weights, "--size", "64x48",
+                           "--iterations", "2", "--seed", "1", "--save-every", "0", "-o", str(tmp_path / "out")],
+                          env=environment(tmp_path, **env), cwd=REPO, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.slow
+def test_two_runs_with_a_library_that_crashes_both_finish(tmp_path, bad_libraries, standin_weights):
+    env = {"CXX": script(tmp_path / "fakecc", FAKE_COMPILER), "FAKECC_LIBRARY": bad_libraries["crashes"],
+           "NST_MAX_ITERATIONS": None}
+    for run in range(2):
+        proc = run_cli(tmp_path, standin_weights, env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert (tmp_path / "out" / "generated_image.png").is_file()
+        off = [line for line in proc.stderr.splitlines() if line.startswith("Compiled ops: off")]
+        assert len(off) == 1 and "probe" in off[0] and "NST_NATIVE_REBUILD=1" in off[0], proc.stderr
+        assert proc.stderr.count("compiling the fast convolutions for this CPU") == (1 if run == 0 else 0)
+        (tmp_path / "out" / "generated_image.png").unlink()
+    assert len(builds(tmp_path)) == 1
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_compile_is_one_line_and_stops_the_compiler(tmp_path, standin_weights):
+    from conftest import as_from_a_terminal
+
+    env = environment(tmp_path, CXX=script(tmp_path / "fakecc", FAKE_COMPILER), FAKECC_SLEEP=600,
+                      FAKECC_PIDS=tmp_path / "pids", PYTHONUNBUFFERED=1)
+    proc = subprocess.Popen([sys.executable, "-m", "nst_utils", "--weights", standin_weights, "--size", "64x48",
+                             "-o", str(tmp_path / "out")], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal)
+    for line in proc.stderr:
+        if line.startswith("compiling the fast convolutions for this CPU (first use, about"):
+            break
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "pids").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(2)  # SIGINT, as a terminal's Ctrl-C
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines() == ["interrupted (Ctrl-C); images already written "
+                                                                  "are kept."], err
+    assert alive(tmp_path / "pids") == []
+    assert not list((tmp_path / "cache").glob("compiled_ops-*"))  # no marker, no half-built library

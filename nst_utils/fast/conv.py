@@ -1,26 +1,15 @@
-"""A drop-in for keras.layers.Conv2D on VGG's 3x3, stride 1, 'same' convolutions, faster on a CPU.
+"""A drop-in for keras.layers.Conv2D on VGG's 3x3, stride 1, 'same' convolutions, faster on a CPU
+(engine/network.py passes conv_layer()'s class as vgg.build_vgg's ``conv``). Same values up to
+float rounding:
 
-vgg.build_vgg builds the course's network with plain keras.layers.Conv2D; the engine
-(engine/network.py) passes conv_layer()'s class as its ``conv`` instead. Two changes, both giving
-the same values up to float rounding:
+- The input gradient is a 'same' convolution of the output gradient with the kernel rotated by 180
+  degrees and its channels swapped, computed as a forward convolution: TensorFlow's CPU kernel for
+  it (Conv2DBackpropInput) is 10-70% slower than its forward Conv2D on VGG's shapes.
+- With ``winograd=True``, layers that pass choice.use_winograd compute both by Winograd, with the
+  tile choice.winograd_tile picks; the kernel's transform is made in every call (nothing cached:
+  changed weights are always used), and the bias and ReLU come in the output transform's pass.
 
-- The gradient with respect to the input is itself a 'same' convolution of the output gradient
-  with the kernel rotated by 180 degrees and its in/out channels swapped. TensorFlow's CPU kernel
-  for it (Conv2DBackpropInput) is 10-70% slower than its forward Conv2D on VGG's layer shapes,
-  so it is computed as a forward convolution.
-- With ``winograd=True``, layers whose channel counts and image size pass choice.use_winograd
-  (every VGG conv but conv1_1, on images of at least 400 pixels at its depth) compute both that
-  convolution and the forward one by Winograd, with the tile choice.winograd_tile picks:
-  F(6x6, 3x3) (1.78 instead of 9 multiply-adds per output) for up to 256 channels on large images,
-  else F(4x4, 3x3) (2.25). The kernels' Winograd transforms are made from the kernel in every call,
-  just before they are used (see winograd.py): nothing is cached, so changed weights are always
-  used.
-  A Winograd layer's bias and ReLU are added in the output transform's pass over memory, not in
-  two more passes (and two more tensors) of their own.
-
-The gradient with respect to the kernel is TensorFlow's own (Conv2DBackpropFilter); it is only
-computed if someone differentiates with respect to the weights.
-
+The kernel gradient is TensorFlow's own (Conv2DBackpropFilter), computed only if asked for.
 Tensors are NHWC float32: x (1, n_H, n_W, c_in), kernel (3, 3, c_in, c_out).
 """
 import functools

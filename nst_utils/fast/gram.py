@@ -1,12 +1,7 @@
-"""The style cost's Gram matrix A^T A as a compiled op where it can run, else TensorFlow's matmul
-(the same values up to float rounding). engine/objective.py's gram_of_unrolled uses it.
-
-TensorFlow's matmul runs this tall, thin product (120000 x 64 at conv1_1 for 400x300 images) at
-40-80 GFLOP/s on a 2-core AVX2 EPYC. The compiled op computes the upper triangle only (the matrix
-is symmetric: half the multiply-adds) with the Winograd products' register-blocked kernel
-(compiled_ops.cc): 0.5-0.85 of TensorFlow's time for conv1_1 .. conv4_1 at 400x300. The
-gradient's product A (dG + dG^T) stays TensorFlow's: a compiled one was no faster.
-
+"""The style cost's Gram matrix A^T A (engine/objective.py) as a compiled op where it can run, else
+TensorFlow's matmul (same values up to float rounding). The op computes the upper triangle only with
+the Winograd products' register-blocked kernel: 0.5-0.85 of the matmul's time for conv1_1 .. conv4_1
+at 400x300 on a 2-core AVX2 EPYC. The gradient A (dG + dG^T) stays TensorFlow's.
 a: (P, C) float32, activations unrolled to one row per position.
 """
 import tensorflow as tf

@@ -1,47 +1,36 @@
-"""Building and caching the compiled ops' library (compiled_ops.cc) for fast/native.py.
+"""The private, checked cache of the compiled ops' library (built and probed by build.py).
 
-A compiled library is code run in this process, so it is loaded only if this user built it and it
-is intact:
+A compiled library is code run in this process, so it is loaded only if this user built it, it is
+intact and a probe of it passed:
 
-- The cache folder is ``$NST_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/nst_utils`` or
-  ``~/.cache/nst_utils``, created private (0700). It is used only if it belongs to this user and
-  nobody else can write to it; otherwise (or if it cannot be written) the library is built into a
-  fresh private folder for this process only (tempfile.mkdtemp), never into a shared folder with
-  a name others can guess, and a warning says so once.
-- A library is named by a key: the sha256 of the source, TensorFlow's version and build flags, the
-  machine, its CPU flags, the compiler's command and its ``--version`` output (a shared home on
-  other CPUs or another compiler gets one build each; reusing a build needs the compiler too,
-  for that key). It is built into a temporary file, its
-  sha256 written beside it (``.sha256``) and both moved in place (os.replace). Before loading, the
-  library and its digest must be regular files of this user that nobody else can write, and the
-  library's bytes must match the digest; a library that does not (truncated, changed, planted) is
-  named in a warning, removed and built again, and the run goes on.
-- One build at a time per cache folder (fcntl.flock on ``compiled_ops.lock``): processes started
-  together wait for the first one's build and load its result.
-- A build that fails leaves a marker (``.failed``, holding the compiler's message) for its key: later
-  runs use the plain path without calling the compiler again, until the compiler or the source
-  changes, or ``NST_NATIVE_REBUILD=1`` asks for a new try.
-- Libraries and markers of other keys not used for PRUNE_AFTER_DAYS are removed (only this module's
-  file names, only this user's files), and so are temporary files of builds that did not finish.
+- The folder is ``$NST_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/nst_utils`` or ``~/.cache/nst_utils``,
+  created 0700 and used only if it is this user's and nobody else can write to it; otherwise a fresh
+  private folder (tempfile.mkdtemp) for this process only, never a shared name others can guess.
+- A library (named by build.library_key) is built into a temporary file; only if its probe passed
+  are it and its sha256 (``.sha256``) moved in place. Before loading, both must be regular files of
+  this user that nobody else can write, and the bytes must match the digest; a library that does not
+  (truncated, changed, planted) is named in a warning and built again, and the run goes on.
+- One build at a time per folder (fcntl.flock on ``compiled_ops.lock``): processes started together
+  wait for the first one's build and load its result.
+- A build that fails, times out or fails its probe leaves a marker (``.failed``, saying why): later
+  runs take the plain path without calling the compiler, until the compiler or the source changes
+  or ``NST_NATIVE_REBUILD=1``. A full disk leaves none: it is said, and the next run tries again.
+- Files of other keys unused for PRUNE_AFTER_DAYS are removed (only this module's names, only this
+  user's files), and so are temporary files of builds that did not finish.
 """
+import errno
 import hashlib
 import logging
 import os
-import platform
 import re
-import shlex
-import shutil
 import stat
-import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from . import choice
+from .build import ABOUT_S, build_and_probe
 
-SOURCE = Path(__file__).with_name("compiled_ops.cc")
-OP_NAMES = ("NstWinogradInput", "NstWinogradOutput", "NstWinogradProducts", "NstWinogradConv", "NstGram")
-FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC", "-Wno-deprecated-declarations")
 LOCK_NAME = "compiled_ops.lock"
 #: The files this module writes in a cache folder: a library, its digest, a failed build's marker,
 #: and a build's temporary files (compiled_ops-KEY.RANDOM.tmp).
@@ -49,44 +38,11 @@ OWN_FILE = re.compile(r"compiled_ops-(?P<key>[0-9a-f]{16})(\.so|\.so\.sha256|\.f
 #: Libraries of other keys (another TensorFlow, compiler or CPU sharing this home) are removed when
 #: unused this long; the library in use is touched each time it is loaded.
 PRUNE_AFTER_DAYS = 7
-BUILD_TIMEOUT_S = 600
 log = logging.getLogger(__name__)
 
 
 class Unsafe(Exception):
-    """A cache folder that must not be used: not this user's, or writable by others."""
-
-
-def compiler_command():
-    """$CXX (default g++) as an argument list, split as a shell would ("ccache g++" -> 2 words), the
-    program resolved on PATH. Raises RuntimeError (saying what to do) if there is none."""
-    text = os.environ.get("CXX", "").strip() or "g++"
-    try:
-        words = shlex.split(text)
-    except ValueError as error:
-        raise RuntimeError(f"CXX={text!r} cannot be split into words ({error})") from None
-    program = shutil.which(words[0]) if words else None
-    if program is None:
-        raise RuntimeError(f"no C++ compiler found (CXX={text!r})")
-    return [program, *words[1:]]
-
-
-def _build_command(tf, compiler, output):
-    return [*compiler, *FLAGS, str(SOURCE), "-o", str(output), *tf.sysconfig.get_compile_flags(),
-            *tf.sysconfig.get_link_flags()]
-
-
-def library_key(tf, compiler):
-    """16 hex digits naming the library this source, TensorFlow, CPU and compiler make. Runs
-    ``compiler --version`` (its output is part of the key: an upgraded compiler builds anew)."""
-    try:
-        proc = subprocess.run([*compiler, "--version"], capture_output=True, text=True, timeout=60)
-        version = f"{proc.returncode}\n{proc.stdout}"
-    except (OSError, subprocess.SubprocessError) as error:
-        raise RuntimeError(f"{shlex.join(compiler)} --version failed: {error}") from None
-    parts = [SOURCE.read_bytes(), tf.__version__.encode(), platform.machine().encode(), choice.cpu_flags().encode(),
-             shlex.join(_build_command(tf, compiler, "OUT")).encode(), version.encode()]
-    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
+    """A cache folder or file that must not be used: not this user's, or writable by others."""
 
 
 def cache_folder():
@@ -105,27 +61,26 @@ def private_folder(folder):
         os.mkdir(folder, 0o700)
     except FileExistsError:
         pass
-    info = os.stat(folder)
-    if not stat.S_ISDIR(info.st_mode):
-        raise Unsafe("it is not a folder")
+    _require_own(os.stat(folder), stat.S_ISDIR, "a folder")
+
+
+def _require_own(info, is_kind, kind):
+    """Raise Unsafe unless info (an os.stat result) is of this kind (a folder, a regular file), this
+    user's, and writable by nobody else."""
+    if not is_kind(info.st_mode):
+        raise Unsafe(f"it is not {kind}")
     if info.st_uid != os.geteuid():
         raise Unsafe(f"it belongs to uid {info.st_uid}, not to this user (uid {os.geteuid()})")
     if info.st_mode & 0o022:
-        raise Unsafe(f"others can write to it (mode {stat.S_IMODE(info.st_mode):o}); chmod 700 it")
+        raise Unsafe(f"others can write to it (mode {stat.S_IMODE(info.st_mode):o}); chmod go-w it")
 
 
 def _own_file_bytes(path):
     """The bytes of path if it is a regular file (not a link) of this user that nobody else can write;
-    raises FileNotFoundError if it is missing, ValueError saying what is wrong otherwise."""
+    raises FileNotFoundError if it is missing, Unsafe saying what is wrong otherwise."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
-        if info.st_uid != os.geteuid():
-            raise ValueError(f"it belongs to uid {info.st_uid}, not to this user")
-        if info.st_mode & 0o022:
-            raise ValueError(f"others can write to it (mode {stat.S_IMODE(info.st_mode):o})")
+        _require_own(os.fstat(fd), stat.S_ISREG, "a regular file")
         return file.read()
 
 
@@ -139,7 +94,7 @@ def check_library(library):
     FileNotFoundError if the library is missing."""
     try:
         data = _own_file_bytes(library)
-    except (ValueError, OSError) as error:
+    except (Unsafe, OSError) as error:
         if isinstance(error, FileNotFoundError):
             raise
         return str(error)
@@ -147,7 +102,7 @@ def check_library(library):
         recorded = _own_file_bytes(_digest_path(library)).decode("ascii", "replace").strip()
     except FileNotFoundError:
         return "no digest beside it (an unfinished build, or not built by nst_utils)"
-    except (ValueError, OSError) as error:
+    except (Unsafe, OSError) as error:
         return f"its digest file: {error}"
     if hashlib.sha256(data).hexdigest() != recorded:
         return "its bytes do not match its digest (damaged or changed since it was built)"
@@ -163,26 +118,32 @@ def _write_private(path, text):
 
 
 def _compile(tf, compiler, library, failed):
-    """Build library (then its digest) atomically; on a compiler error write the marker `failed`."""
-    fd, partial = tempfile.mkstemp(prefix=library.name.removesuffix(".so") + ".", suffix=".tmp",
-                                   dir=library.parent)
-    os.close(fd)
+    """Build library (then its digest) atomically, once a probe passed; if the build or the probe
+    fails, write the marker `failed` (a full disk leaves none: the next run tries again)."""
+    if "ipykernel" not in sys.modules:  # a notebook's cell shows it runs, and nbval compares its outputs
+        print(f"compiling the fast convolutions for this CPU (first use, about {ABOUT_S} s)...", file=sys.stderr,
+              flush=True)
+    partial = None
     try:
-        try:
-            proc = subprocess.run(_build_command(tf, compiler, partial), capture_output=True, text=True,
-                                  timeout=BUILD_TIMEOUT_S)
-        except (OSError, subprocess.SubprocessError) as error:  # the compiler's, not the cache folder's
-            raise RuntimeError(f"running {shlex.join(compiler)} failed: {error}") from None
-        if proc.returncode != 0:
-            message = (proc.stderr or proc.stdout).strip()[-400:]
-            _write_private(failed, f"{shlex.join(compiler)} exited with {proc.returncode}:\n{message}\n")
-            raise RuntimeError(f"compiling {SOURCE.name} failed (remembered in {failed}): {message}")
-        os.chmod(partial, 0o700)  # whatever the umask: never group- or world-writable
+        fd, partial = tempfile.mkstemp(prefix=library.name.removesuffix(".so") + ".", suffix=".tmp",
+                                       dir=library.parent)
+        os.close(fd)
+        problem, words = build_and_probe(tf, compiler, partial)
+        if "No space left on device" in words:
+            raise OSError(errno.ENOSPC, words)
+        if problem:
+            _write_private(failed, f"{problem}:\n{words}\n")
+            raise RuntimeError(f"{problem} (remembered in {failed}): {words}")
         digest = hashlib.sha256(Path(partial).read_bytes()).hexdigest()
         os.replace(partial, library)
         _write_private(_digest_path(library), digest + "\n")
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise RuntimeError(f"the disk is full (No space left on device) building {library.name} in "
+                           f"{library.parent}: free some space, and the next run builds it") from None
     finally:
-        if os.path.exists(partial):
+        if partial and os.path.exists(partial):
             os.unlink(partial)
 
 

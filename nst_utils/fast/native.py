@@ -1,21 +1,16 @@
 """The package's compiled TensorFlow ops (compiled_ops.cc): Winograd's transforms and products, and
 the style cost's Gram matrices; built on first use.
 
-TensorFlow has no op that gathers overlapping tiles and transforms them in one pass; composed from
-its own ops (winograd.py's fallback) the transforms take as long as the matrix products they feed,
-and its batched matmul runs Winograd's products at a fraction of the CPU's rate, from a transformed
-kernel that must first be written to memory. The C++ ops do each transform in one pass over memory,
-the products with a matrix product of their own that makes the kernel's transform itself, and the
-first layers' whole convolution in one op. They are compiled once per machine with ``$CXX`` (split
-like a shell would, so ``CXX="ccache g++"`` works; default g++, which TensorFlow's own custom ops
-need), against the installed TensorFlow's headers, with ``-march=native``.
+TensorFlow has no op that gathers overlapping tiles and transforms them in one pass, and its batched
+matmul runs Winograd's products at a fraction of the CPU's rate. The C++ ops do each transform in one
+pass over memory, the products with a matrix product that makes the kernel's transform itself, and
+the first layers' whole convolution in one op. They are compiled once per machine with ``$CXX``
+(split as a shell would: ``CXX="ccache g++"``; default g++) against the installed TensorFlow's
+headers, with ``-march=native``: build.py (a time limit, a probe in a child process), the cache
+library_cache.py (only this user's intact, probed libraries).
 
-The build and the cache, which trust a library only if this user built it and it is intact, are
-in library_cache.py.
-
-If anything fails (no compiler, no headers, another TensorFlow), ops() returns None and the plain
-path runs (choice.py says which); status() says why and what to do. NST_NATIVE=0 turns the compiled
-ops off without starting a compiler: the grader's kernels run so.
+If anything fails, ops() returns None and the plain path runs (choice.py says which); status() says
+why and what to do. NST_NATIVE=0 turns them off without starting a compiler (the grader's kernels).
 """
 import atexit
 import logging
@@ -25,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 from . import choice
-from .library_cache import OP_NAMES, cache_folder, compiler_command, library_key, load_from, private_folder, Unsafe
+from .build import OP_NAMES, compiler_command, library_key
+from .library_cache import cache_folder, load_from, private_folder, Unsafe
 
 log = logging.getLogger(__name__)
 _state = {}
@@ -88,8 +84,10 @@ def status():
         how = "unset NST_NATIVE to use them"
     elif why.startswith("no C++ compiler"):
         how = "install one (e.g. apt-get install g++) or set CXX to yours"
-    elif why.startswith("building failed before"):
-        how = "fix the compiler's error, then run once with NST_NATIVE_REBUILD=1"
+    elif why.startswith("building failed before") or "(remembered in" in why:
+        how = "fix the compiler (or raise NST_NATIVE_TIMEOUT), then run once with NST_NATIVE_REBUILD=1"
+    elif why.startswith("the disk is full"):
+        how = "free some space: the next run builds them"
     else:
         how = "see nst_utils.fast.native's documentation"
     return (f"Compiled ops: off ({why.splitlines()[0][:300] if why else 'unknown reason'}); {how}. "

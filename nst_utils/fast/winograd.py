@@ -1,26 +1,15 @@
 """Winograd F(4x4, 3x3) and F(6x6, 3x3) convolutions: VGG's 3x3, stride 1, 'same' convolutions with
-fewer multiplications.
+fewer multiplications (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
 
-A direct 3x3 convolution spends 9 multiply-adds per output pixel and channel pair. Winograd's minimal
-filtering algorithm (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016) computes
-each 4x4 block of outputs from a 6x6 block of inputs with 36 multiply-adds, 2.25 per output: the input
-tiles and the kernel are moved to a transformed domain, multiplied there (36 matrix products, one per
-position in the 6x6 tile, each contracting the input channels), and moved back. F(6x6, 3x3) does the
-same with 8x8 input tiles: 64 products per 6x6 block, 1.78 per output, less traffic per pixel in the
-tile transforms, but kernel transforms 64/9 times the kernel and about twice the rounding error
-(choice.winograd_tile says which layers use which).
+A direct 3x3 convolution spends 9 multiply-adds per output pixel and channel pair. F(4x4, 3x3)
+computes each 4x4 block of outputs from a 6x6 input tile with 36 (2.25 per output): input tiles and
+kernel are moved to a transformed domain, multiplied there (one matrix product per tile position,
+contracting the input channels) and moved back. F(6x6, 3x3) uses 8x8 tiles: 1.78 per output, larger
+kernel transforms, about twice the rounding error. Results equal tf.nn.conv2d up to float rounding
+(about 1e-5 of the largest output for F(4x4, 3x3), 2e-5 for F(6x6, 3x3)).
 
-The matrix products carry almost all the work; the transforms are memory-bound passes. The result
-equals tf.nn.conv2d(x, kernel, 1, "SAME") up to float rounding (relative error about 1e-5 of the
-largest output in float32 for F(4x4, 3x3), up to 2e-5 for F(6x6, 3x3), against about 1e-6 for a
-direct convolution summed in another order).
-
-The transforms and the products run as compiled ops when native.py can build them (one pass over
-memory for each transform; a matrix product of our own that makes the kernel's transform itself,
-2-3 times as fast as TensorFlow's transform and batched matmul). Otherwise they run as TensorFlow
-ops (same values up to rounding, slower) where that beats TensorFlow's direct convolution, and
-that convolution runs instead where it does not (choice.plain_winograd). fast.conv.Conv2D uses
-this for the layers where it is faster on a CPU (see choice.winograd_tile).
+The transforms and products run as compiled ops where native.py has them, else as TensorFlow's ops
+where that beats its direct convolution, which runs otherwise (choice.plain_winograd).
 """
 import collections
 
