@@ -11,11 +11,12 @@ Each option runs `budget` iterations (Adam steps or L-BFGS cost evaluations; wit
 
 Warm and first calls: stylise reuses the TensorFlow function it traced in an earlier call on the
 same network and size (nst_utils/engine/traced.py); the course's model_nn traces its step in every
-call, and so does the baseline here (the kept functions dropped first). So that no option profits from the one before it, the kept functions are dropped before each
-option, which is then called twice with 2 iterations (the first traces, the second does not; their
-difference is `first_call_s`) before the timed call. `time_to_target_s` and `speedup` are those of a
-warm call (as in a notebook that runs stylise again); `first_call_time_to_target_s` and
-`first_call_speedup` add first_call_s (the option's first call in a process, e.g. the command line).
+call, and so does the baseline here (the kept functions dropped first). So that no option profits
+from the one before it, the kept functions are dropped before each option, which is then called
+twice with 2 iterations (the first traces, the second does not; their difference is
+`first_call_s`) before the timed call. `time_to_target_s` and `speedup` are those of a warm call
+(as in a notebook that runs stylise again); `first_call_time_to_target_s` and `first_call_speedup`
+add first_call_s (the option's first call in a process, e.g. the command line).
 """
 import gc
 import json

@@ -4,20 +4,17 @@ import it.
 
 - pipeline.py: stylise, one pass down the modules below: checks, stage plan, colour, then per stage
   its images, style targets and start, optimised last.
-- options.py: CourseSettings (the course's knobs) and EngineOptions (tv_weight, optimizer, init,
-  preserve_color, style_weights, style_scale, sizes, preset), each value checked there when made;
-  decide (everything checked before any work); PRESETS ("quick").
-- network.py: vgg.load_vgg_model / build_vgg with fast.conv's convolution (by device); not
-  feedforward/network.py, the feed-forward transformation network.
+- options.py: CourseSettings (the course's knobs) and EngineOptions (the options beyond it), each
+  value checked there when made; decide: all of a run's choices, before any work; PRESETS.
+- network.py: vgg.load_vgg_model / build_vgg with fast.conv's convolution (by device).
 - optimize.py: the engine's loop, Adam or L-BFGS: kept image, Ctrl-C/SIGTERM/non-finite stops;
   history.py: what outlives the stages (cost history, printed costs, saved images).
 - traced.py: J(G) and dJ/dG, the one tape of both optimisers, traced once per network and size and
   reused across runs; threads.py: one BLAS thread while SciPy's L-BFGS-B runs.
 - start.py: the first stage's start; "spectrum": the content with the style's colours and spectrum.
 - blend.py: the blend weights of several style images.
-- objective.py: the engine's one Gram matrix (gram, on the course's gram_matrix), fixed Gram targets
-  (optionally size-normalised), and make_cost_with_targets: the course's J(G) with them and total
-  variation, through train.make_cost_function's style-cost argument.
+- objective.py: the one Gram matrix (gram), fixed Gram targets (optionally size-normalised), and
+  make_cost_with_targets: the course's J(G) (train.make_cost_function) with them and total variation.
 - color.py, resize.py, regularizers.py: YIQ colour, resizing, total variation (nst_utils/measures.py
   holds the numbers that say what an option did).
 

@@ -39,10 +39,9 @@ def gram(a, normalize=False):
 
     normalize -- divide by n_H n_W, the number of positions (size-independent statistics)
 
-    Where the compiled op can take it (channels a multiple of 32: every VGG layer) A A^T is
-    fast.gram's, on the (n_H n_W, n_C) rows without materialising the transpose; elsewhere the
-    course's gram_matrix. The gradient is one matmul, A^T (dG + dG^T), where TensorFlow's generic
-    MatMul gradient would do two.
+    With channels a multiple of 32 (every VGG layer) A A^T is fast.gram's, compiled where it can run,
+    on the (n_H n_W, n_C) rows without a transpose. The gradient is one matmul, A^T (dG + dG^T),
+    where TensorFlow's MatMul gradient would do two.
     """
     a = tf.convert_to_tensor(a, tf.float32)
     n_C = a.shape[-1] if a.shape[-1] is not None else tf.shape(a)[-1]  # static when known

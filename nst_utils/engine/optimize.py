@@ -111,13 +111,9 @@ class Loop:
 
 
 def adam_step(value_and_gradient, optimizer):
-    """The course's train_step (train.make_train_step) on the engine's tape: one optimizer update of
-    a tf.Variable image (1, n_H, n_W, 3); returns the costs (J, J_content, J_style) of the image
-    before the update.
-
-    value_and_gradient -- image -> (J, J_content, J_style, dJ/dimage), traced.py's
-    optimizer -- a keras optimizer, e.g. keras.optimizers.Adam(2.0)
-    """
+    """The course's train_step on the engine's tape (traced.py's value_and_gradient): step(image
+    tf.Variable (1, n_H, n_W, 3)) applies one update of the keras optimizer and returns the costs
+    (J, J_content, J_style) of the image before it."""
     def step(generated_image):
         J, J_content, J_style, grad = value_and_gradient(tf.convert_to_tensor(generated_image))
         optimizer.apply_gradients([(grad, generated_image)])

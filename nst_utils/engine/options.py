@@ -27,26 +27,25 @@ QUICK_ITERATIONS = 20
 
 
 class OptionError(ValueError):
-    """A value an option cannot take. names: the options (stylise's keywords); spelled(flag) words
-    the message with other names for them (the command line's flags)."""
+    """A value an option cannot take: "NAME VALUE: rule", NAME stylise's keyword, or in spelled(flag)
+    the command line's flag for it."""
 
-    def __init__(self, names, values, rule):
-        self.names, self.values, self.rule = names, values, rule
+    def __init__(self, values, rule):
+        self.values, self.rule = values, rule  # {name: value}
         super().__init__(self.spelled(str))
 
     def spelled(self, flag):
-        return " ".join(f"{flag(name)} {value:g}" for name, value in zip(self.names, self.values)) + \
-            f": {self.rule}"
+        return " ".join(f"{flag(name)} {value:g}" for name, value in self.values.items()) + f": {self.rule}"
 
 
-def _require(ok, names, values, rule):
+def _require(ok, rule, **values):
     if not ok:
-        raise OptionError(names, values, rule)
+        raise OptionError(values, rule)
 
 
 def _finite(**numbers):
     for name, value in numbers.items():
-        _require(value is None or np.isfinite(value), [name], [value], "must be a finite number")
+        _require(value is None or np.isfinite(value), "must be a finite number", **{name: value})
 
 
 @dataclass(frozen=True)
@@ -70,14 +69,14 @@ class CourseSettings:
     def __post_init__(self):
         _finite(learning_rate=self.learning_rate, alpha=self.alpha, beta=self.beta,
                 noise_ratio=self.noise_ratio)
-        _require(self.learning_rate > 0, ["learning_rate"], [self.learning_rate],
-                 "the learning rate must be positive, e.g. 2.0 (the course's)")
-        _require(self.save_every >= 0, ["save_every"], [self.save_every],
-                 "must be 0 (save only the final image) or a positive number of iterations")
-        _require(min(self.alpha, self.beta) >= 0 and self.alpha + self.beta > 0, ["alpha", "beta"],
-                 [self.alpha, self.beta], "the weights must be >= 0 and not both 0 (the cost would be 0 "
-                 "and the start image returned unchanged)")
-        _require(0 <= self.noise_ratio <= 1, ["noise_ratio"], [self.noise_ratio], "must be between 0 and 1")
+        _require(self.learning_rate > 0, "the learning rate must be positive, e.g. 2.0 (the course's)",
+                 learning_rate=self.learning_rate)
+        _require(self.save_every >= 0, "must be 0 (save only the final image) or a positive number of "
+                 "iterations", save_every=self.save_every)
+        _require(min(self.alpha, self.beta) >= 0 and self.alpha + self.beta > 0, "the weights must be >= 0 "
+                 "and not both 0 (the cost would be 0 and the start image returned unchanged)",
+                 alpha=self.alpha, beta=self.beta)
+        _require(0 <= self.noise_ratio <= 1, "must be between 0 and 1", noise_ratio=self.noise_ratio)
 
 
 @dataclass(frozen=True)
@@ -113,9 +112,9 @@ class EngineOptions:
         else:
             object.__setattr__(self, "init", check_image("init", self.init))
         _finite(tv_weight=self.tv_weight, style_scale=self.style_scale)
-        _require(self.tv_weight >= 0, ["tv_weight"], [self.tv_weight], "must be >= 0")
-        _require(self.style_scale is None or self.style_scale > 0, ["style_scale"], [self.style_scale],
-                 "must be positive, e.g. 0.5 or 2")
+        _require(self.tv_weight >= 0, "must be >= 0", tv_weight=self.tv_weight)
+        _require(self.style_scale is None or self.style_scale > 0, "must be positive, e.g. 0.5 or 2",
+                 style_scale=self.style_scale)
         if self.sizes is not None:
             sizes = [tuple(int(v) for v in size) for size in self.sizes]
             if not sizes or any(len(size) != 2 for size in sizes):
@@ -156,7 +155,7 @@ class EngineOptions:
         n_stages = 1 if self.sizes is None else len(self.sizes)
         counts = [int(n) for n in np.ravel(num_iterations)]
         for n in counts:
-            _require(n >= 1, ["num_iterations"], [n], "must be at least 1")
+            _require(n >= 1, "must be at least 1", num_iterations=n)
         if np.ndim(num_iterations) == 0:
             return counts * n_stages
         if len(counts) != n_stages:

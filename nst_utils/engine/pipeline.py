@@ -122,6 +122,7 @@ def run(content_image, style_image, num_iterations, model, input_image, options,
         layers = [settings.content_layer] + [name for name, _ in settings.style_layers]
         model = load_fast_vgg_model(layers=layers)
     content, styles, init = network_views(content_image, styles, options.init, options.preserve_color)
+    layers = settings.style_layers
     result = NSTResult(image=None)
 
     def finished(image):
@@ -142,10 +143,9 @@ def run(content_image, style_image, num_iterations, model, input_image, options,
         # the previous stage's result, or an init image, is resized to this stage; a named init is made
         given = init if generated is None and not isinstance(init, str) else generated
         content_k, styles_k, start = stage_images(content, styles, given, size, options.style_scale)
-        if len(styles) > 1 or options.style_scale is not None:  # normalised: any sizes, blended
-            targets = gram_targets(model, styles_k, weights, settings.style_layers)
-        else:  # the course's Gram matrices, made here so that the style activations are not kept
-            targets = GramTargets.of_style(model(styles_k[0]), settings.style_layers)
+        # normalised Gram matrices for any sizes and blends, else the course's (activations not kept)
+        targets = gram_targets(model, styles_k, weights, layers) if len(styles) > 1 or options.style_scale \
+            is not None else GramTargets.of_style(model(styles_k[0]), layers)
         run_k = capped_iterations(iterations)
         if run_k < iterations and settings.verbose:
             print(f"{MAX_ITERATIONS_ENV} is set: running {run_k} of {iterations} iterations.")

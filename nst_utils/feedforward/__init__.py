@@ -5,11 +5,9 @@ package's costs, then stylising any image in one forward pass.
     net = load_model()                      # the shipped brush-stroke model
     result = stylise(net, content_image)    # normalised (1, H, W, 3) -> normalised (1, H, W, 3)
 
-Modules (not to be confused with the package's modules of the same names, which serve the
-optimisation): network (the transformation network; engine/network.py is VGG with faster convolutions),
-data (training crops), train (the perceptual loss and training loop of the network; nst_utils/train.py
-is the course's optimisation of one image's pixels), weights (the network's .npz files;
-nst_utils/weights.py finds VGG's), cli (the command line's --model/--fast; nst_utils/cli.py is the rest).
+Modules: network (the transformation network), data (training crops), train (its perceptual loss
+and training loop), weights (its .npz files), cli (``python -m nst_utils CONTENT --model FILE``).
+Each module's doc says which module of the same name elsewhere in the package it is not.
 """
 import warnings
 
