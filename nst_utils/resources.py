@@ -72,5 +72,5 @@ def read_bytes(*parts):
 
 
 def package_file(*parts):
-    """pathlib.Path of a data file of the package itself, e.g. package_file("feedforward", "models", "x.npz")."""
+    """pathlib.Path of a data file of the package, e.g. package_file("feedforward", "models", "a.npz")."""
     return on_disk(resources.files(__package__).joinpath(*parts))

@@ -11,8 +11,8 @@ optimiser only feeds it evaluations: (image, J, J_content, J_style).
 Both take J(G) and dJ/dG from one tf.function call (traced.py: traced once per network and size,
 kept for the next run): Adam applies its update to them (adam_step), SciPy's L-BFGS-B drives its
 search with them. Each call is one *evaluation* (one forward and backward pass, the cost of one
-Adam step), so a budget of N evaluations costs about as much time as N Adam steps. L-BFGS takes one or more
-evaluations per iteration (line search); the budget counts evaluations, not iterations.
+Adam step), so a budget of N evaluations costs about as much time as N Adam steps. L-BFGS takes
+one or more evaluations per iteration (line search); the budget counts evaluations, not iterations.
 
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS.
 """

@@ -165,9 +165,9 @@ class EngineOptions:
 
 
 def decide(input_image, options, settings, content_image, n_styles, num_iterations):
-    """Everything stylise decides before any work, checked in one place: (EngineOptions(**options)
-    with input_image as its init, CourseSettings(**settings), the stages [((width, height),
-    iterations), ...] for the checked content image (1, n_H, n_W, 3), and the blend weights (n_styles,), summing to 1)."""
+    """Everything stylise decides before any work, checked: (EngineOptions(**options) with input_image
+    as its init, CourseSettings(**settings), the blend weights (n_styles,) summing to 1, the stages
+    [((width, height), iterations), ...] for the checked content image (1, n_H, n_W, 3))."""
     chosen = EngineOptions.with_input_image(input_image, **options)
     stages = chosen.stages(content_image, num_iterations)
     return chosen, CourseSettings(**settings), blend_weights(chosen.style_weights, n_styles), stages

@@ -114,7 +114,7 @@ def run(content_image, style_image, num_iterations, model, input_image, options,
     optimised last (optimize.py)."""
     content_image, styles = _checked_images(content_image, style_image, options.get("style_scale"))
     options, settings, weights, stages = decide(input_image, options, settings, content_image, len(styles),
-                                              num_iterations)  # stages: [((width, height), iterations), ...]
+                                                num_iterations)  # stages: [((width, height), iterations), ...]
     output_dir = settings.output_dir
     if output_dir is not None:
         output_dir = ensure_output_dir(output_dir)  # fail now, not after minutes of optimisation
@@ -122,7 +122,7 @@ def run(content_image, style_image, num_iterations, model, input_image, options,
         layers = [settings.content_layer] + [name for name, _ in settings.style_layers]
         model = load_fast_vgg_model(layers=layers)
     content, styles, init = network_views(content_image, styles, options.init, options.preserve_color)
-    layers = settings.style_layers
+    style_layers = settings.style_layers
     result = NSTResult(image=None)
 
     def finished(image):
@@ -144,8 +144,8 @@ def run(content_image, style_image, num_iterations, model, input_image, options,
         given = init if generated is None and not isinstance(init, str) else generated
         content_k, styles_k, start = stage_images(content, styles, given, size, options.style_scale)
         # normalised Gram matrices for any sizes and blends, else the course's (activations not kept)
-        targets = gram_targets(model, styles_k, weights, layers) if len(styles) > 1 or options.style_scale \
-            is not None else GramTargets.of_style(model(styles_k[0]), layers)
+        targets = gram_targets(model, styles_k, weights, style_layers) if len(styles) > 1 or \
+            options.style_scale is not None else GramTargets.of_style(model(styles_k[0]), style_layers)
         run_k = capped_iterations(iterations)
         if run_k < iterations and settings.verbose:
             print(f"{MAX_ITERATIONS_ENV} is set: running {run_k} of {iterations} iterations.")
