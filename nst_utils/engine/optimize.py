@@ -114,9 +114,12 @@ def adam_step(value_and_gradient, optimizer):
     """The course's train_step on the engine's tape (traced.py's value_and_gradient): step(image
     tf.Variable (1, n_H, n_W, 3)) applies one update of the keras optimizer and returns the costs
     (J, J_content, J_style) of the image before it."""
+    update = tf.function(lambda grad, image: optimizer.apply_gradients([(grad, image)]))  # one graph
+    update._omit_frequent_tracing_warning = True  # one per run, on purpose (see traced.py)
+
     def step(generated_image):
         J, J_content, J_style, grad = value_and_gradient(tf.convert_to_tensor(generated_image))
-        optimizer.apply_gradients([(grad, generated_image)])
+        update(grad, generated_image)
         return J, J_content, J_style
 
     return step
