@@ -354,6 +354,15 @@ def test_option_errors_are_clear(hed, C, S):
         stylise(C, image("brushstrokes", (96, 72)), 1, model=hed, **QUIET)
     with pytest.raises(ValueError, match="tv_weight"):
         stylise(C, S, 1, model=hed, tv_weight=-1, **QUIET)
+    # the course's settings are checked where they are defined too, with the command line's rules
+    for bad, message in [(dict(learning_rate=0.0), "learning_rate 0: the learning rate must be positive"),
+                         (dict(alpha=0, beta=0), "alpha 0 beta 0: the weights must be >= 0"),
+                         (dict(noise_ratio=float("nan")), "noise_ratio nan: must be a finite number"),
+                         (dict(save_every=-1), "save_every -1: must be 0")]:
+        with pytest.raises(ValueError, match=message):
+            stylise(C, S, 1, model=hed, **bad, **QUIET)
+    with pytest.raises(ValueError, match="num_iterations 0: must be at least 1"):
+        stylise(C, S, 0, model=hed, **QUIET)
 
 
 def test_gram_targets_blend_linearly(hed, S, S2):

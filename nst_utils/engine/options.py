@@ -142,14 +142,10 @@ class EngineOptions:
         return cls(**{**options, "init": input_image})
 
     def stages(self, content_image, num_iterations):
-        """[((width, height), iterations), ...]: the optimisation stages in order, checked."""
-        return list(zip(self.stage_sizes(content_image), self.stage_iterations(num_iterations)))
-
-    def stage_sizes(self, content_image):
-        """[(width, height), ...] of the optimisation stages; one at the content's size by default."""
-        if self.sizes is None:
-            return [(content_image.shape[2], content_image.shape[1])]
-        return self.sizes
+        """[((width, height), iterations), ...]: the optimisation stages in order, checked; one at the
+        content's size by default."""
+        sizes = self.sizes or [(content_image.shape[2], content_image.shape[1])]  # never an empty list
+        return list(zip(sizes, self.stage_iterations(num_iterations)))
 
     def stage_iterations(self, num_iterations):
         n_stages = 1 if self.sizes is None else len(self.sizes)
