@@ -42,24 +42,23 @@ if __name__ == "__main__" and not __package__:
 
 from benchmarks import common, flops  # noqa: E402 -- after the re-run above
 
-#: TensorFlow configurations. "train_step" and "build_vgg" hold keyword arguments for make_train_step
-#: and build_vgg (see benchmarks/tf_step.py).
+#: TensorFlow configurations. "train_step" and "build_vgg" hold keyword arguments for the course's
+#: make_train_step ("course_step") and build_vgg (see benchmarks/tf_step.py).
 TF_VARIANTS = {
     # The step as the package shipped it before this benchmark (commit 760011d): TensorFlow's own
     # conv gradient, the style cost recomputing the style image's Gram matrices every step, no XLA.
-    "tf-course": {"build_vgg": {"fast_input_gradient": False},
-                  "train_step": {"fixed_style_grams": False, "jit_compile": False}},
-    # What stylise and the command line run (engine.objective.make_train_step on build_fast_vgg): "ours".
+    "tf-course": {"build_vgg": {"fast_input_gradient": False}, "course_step": True},
+    # What stylise and the command line run (engine.optimize.adam_step on build_fast_vgg): "ours".
     "tf-default": {},
     # The same in a process with TensorFlow's pooling CPU allocator, as `python -m nst_utils` runs
     "tf-default-bfc": {"env": {"TF_CPU_ALLOCATOR_USE_BFC": "true"}},
     # Ablations (--ablation): what each setting buys on its own or on top of the default.
-    "tf-full-network": {"build_vgg": {"fast_input_gradient": False},
-                        "train_step": {"fixed_style_grams": False, "jit_compile": False}, "full_network": True},
-    "tf-fast-conv-grad": {"build_vgg": {"winograd": False}, "train_step": {"fixed_style_grams": False}},
+    "tf-full-network": {"build_vgg": {"fast_input_gradient": False}, "course_step": True, "full_network": True},
+    "tf-fast-conv-grad": {"build_vgg": {"winograd": False}, "course_step": True},
     "tf-fixed-grams": {"build_vgg": {"fast_input_gradient": False}},
     "tf-direct-conv": {"build_vgg": {"winograd": False}},
-    "tf-default-xla": {"train_step": {"jit_compile": True}},
+    # the course's step on the default network, compiled by XLA
+    "tf-default-xla": {"course_step": True, "train_step": {"jit_compile": True}},
     "tf-default-inter1": {"inter": 1},
     # Winograd with its transforms in TensorFlow's ops instead of the compiled ones (native.py)
     "tf-tf-transforms": {"env": {"NST_NATIVE": "0"}, "choice": {"PLAIN_WINOGRAD": True}},

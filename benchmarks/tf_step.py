@@ -6,7 +6,9 @@ VARIANT_JSON keys (all optional):
   name          label in the report
   intra, inter  TensorFlow intra-/inter-op thread pool sizes (0: TensorFlow's default, one per core)
   full_network  true: keep all 16 convs of VGG19 instead of cutting after conv5_1 as model_nn does
-  train_step    extra keyword arguments for engine.objective.make_train_step (e.g. {"jit_compile": false})
+  course_step   true: the course's train.make_train_step (the style image's Gram matrices recomputed
+                every step) instead of the step stylise runs (engine.optimize.adam_step)
+  train_step    extra keyword arguments for the course's step (e.g. {"jit_compile": true})
   build_vgg     extra keyword arguments for engine.network.build_fast_vgg (e.g. {"winograd": false})
   device        "cpu" (default) or "gpu": build and run the step on /GPU:0 (an error if TensorFlow sees
                 no GPU); on a GPU build_vgg leaves the CPU fast paths out by itself
@@ -42,7 +44,10 @@ def main(argv):
     import keras
 
     from nst_utils.engine.network import build_fast_vgg
-    from nst_utils.engine.objective import make_train_step
+    from nst_utils.engine.objective import make_cost_with_targets
+    from nst_utils.engine.optimize import adam_step
+    from nst_utils.engine.traced import make_value_and_gradient
+    from nst_utils.train import make_train_step
     from nst_utils.fast import choice, native
     from nst_utils.vgg import VGG19_BLOCKS
 
@@ -66,9 +71,13 @@ def main(argv):
         a_C = model(data["content"])[common.CONTENT_LAYER]
         generated = tf.Variable(data["init"])
         optimizer = keras.optimizers.Adam(common.LEARNING_RATE, epsilon=common.ADAM_EPSILON)
-        # The style activations are not kept (PyTorch's step keeps only their Gram matrices either).
-        train_step = make_train_step(model, a_C, model(data["style"]), optimizer, common.ALPHA, common.BETA,
-                                     common.CONTENT_LAYER, common.STYLE_LAYERS, **extra)
+        if variant.get("course_step"):
+            train_step = make_train_step(model, a_C, model(data["style"]), optimizer, common.ALPHA, common.BETA,
+                                         common.CONTENT_LAYER, common.STYLE_LAYERS, **extra)
+        else:  # the style activations are not kept (PyTorch's step keeps only their Gram matrices either)
+            cost = make_cost_with_targets(model, a_C, model(data["style"]), common.ALPHA, common.BETA,
+                                          common.CONTENT_LAYER, common.STYLE_LAYERS)
+            train_step = adam_step(make_value_and_gradient(cost, generated.shape), optimizer)
 
         def step():
             return tuple(float(v) for v in train_step(generated))  # float() waits for the device

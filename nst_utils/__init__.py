@@ -38,7 +38,7 @@ def __getattr__(name):
     if name not in _WHERE:
         raise AttributeError(f"module 'nst_utils' has no attribute {name!r}")
     if _WHERE[name] not in _LIGHT:
-        from .quiet import start_tensorflow
+        from .tensorflow_start import start_tensorflow
 
         start_tensorflow()  # without the start-up lines a learner would take for errors
     value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)

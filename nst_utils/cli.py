@@ -8,7 +8,6 @@ import argparse
 import contextlib
 import functools
 import io
-import math
 import os
 import sys
 import warnings
@@ -139,29 +138,18 @@ def resolve_defaults(args):
 
 
 def check_values(args):
-    """UsageError for values that parse but cannot work; each message names the flag and the value.
-    --size and --multires are checked with the sizes they plan (sizing.plan_sizes)."""
-    if args.iterations < 1:
-        raise UsageError(f"--iterations {args.iterations}: must be at least 1")
-    for flag, value in (("--lr", args.lr), ("--alpha", args.alpha), ("--beta", args.beta),
-                        ("--tv-weight", args.tv_weight), ("--noise-ratio", args.noise_ratio),
-                        ("--style-scale", args.style_scale)):
-        if value is not None and not math.isfinite(value):
-            raise UsageError(f"{flag} {value:g}: must be a finite number")
-    if not args.lr > 0:
-        raise UsageError(f"--lr {args.lr:g}: the learning rate must be positive, e.g. 2.0 (the course's)")
-    if args.save_every < 0:
-        raise UsageError(f"--save-every {args.save_every}: must be 0 (save only the final image) or a "
-                         "positive number of iterations")
-    if min(args.alpha, args.beta) < 0 or args.alpha + args.beta <= 0:
-        raise UsageError(f"--alpha {args.alpha:g} --beta {args.beta:g}: the weights must be >= 0 and not both "
-                         "0 (the cost would be 0 and the start image returned unchanged)")
-    if args.tv_weight < 0:
-        raise UsageError(f"--tv-weight {args.tv_weight:g}: must be >= 0")
-    if not 0 <= args.noise_ratio <= 1:
-        raise UsageError(f"--noise-ratio {args.noise_ratio:g}: must be between 0 and 1")
-    if args.style_scale is not None and not args.style_scale > 0:
-        raise UsageError(f"--style-scale {args.style_scale:g}: must be positive, e.g. 0.5 or 2")
+    """UsageError for values that parse but cannot work, by the checks where the options are defined
+    (engine/options.py); each message names the flag and the value. --size and --multires are
+    checked with the sizes they plan (sizing.plan_sizes)."""
+    from .engine.options import CourseSettings, EngineOptions, OptionError
+
+    flags = {"learning_rate": "--lr", "num_iterations": "--iterations"}
+    try:
+        CourseSettings(alpha=args.alpha, beta=args.beta, learning_rate=args.lr, noise_ratio=args.noise_ratio,
+                       save_every=args.save_every)
+        EngineOptions(tv_weight=args.tv_weight, style_scale=args.style_scale).stage_iterations(args.iterations)
+    except OptionError as err:
+        raise UsageError(err.spelled(lambda name: flags.get(name, "--" + name.replace("_", "-")))) from None
 
 
 def chosen_images(args):
@@ -170,11 +158,7 @@ def chosen_images(args):
     if not styles and not isinstance(args.content, ExampleImage):
         raise UsageError(f"no style image for '{args.content}': give one after it (python -m nst_utils "
                          f"{args.content} STYLE.jpg) or with --style STYLE.jpg")
-    styles = styles or [args.style]
-    if args.style_weights is not None and len(args.style_weights) != len(styles):
-        raise UsageError(f"--style-weights has {len(args.style_weights)} weights for {len(styles)} style "
-                         "images; give one per style image.")
-    return args.content, styles
+    return args.content, styles or [args.style]
 
 
 def plan_images(args, content_path, style_paths):
@@ -249,7 +233,7 @@ def run(args):
         print(plan.line)
     # Imported here so that --help and bad input answer without loading TensorFlow.
     from .config import CONTENT_LAYER, STYLE_LAYERS
-    from .quiet import start_tensorflow
+    from .tensorflow_start import start_tensorflow
 
     os.environ.setdefault(*POOLED_CPU_MEMORY)
     start_tensorflow()  # without the start-up lines a newcomer takes for errors

@@ -69,3 +69,8 @@ def notebook(name=ASSIGNMENT, exercise=False):
 def read_bytes(*parts):
     """The bytes of a shipped file, e.g. read_bytes("images", "chelsea.png")."""
     return _shipped(*parts).read_bytes()
+
+
+def package_file(*parts):
+    """pathlib.Path of a data file of the package, e.g. package_file("feedforward", "models", "a.npz")."""
+    return on_disk(resources.files(__package__).joinpath(*parts))

@@ -21,7 +21,7 @@ import matplotlib
 from nst_utils import load_image, make_cost_function, reshape_and_normalize_image, stylise, to_picture
 from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS
 from nst_utils.engine.network import load_fast_vgg_model
-from nst_utils.engine.measures import (chroma_distance, picture_total_variation, style_distance_share,
+from nst_utils.measures import (chroma_distance, picture_total_variation, style_distance_share,
                                        texture_fineness)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read when TensorFlow loads, on first use

@@ -21,12 +21,19 @@ def module_name(root, path):
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+_PARSED = {}  # path -> (modification time, size, ast tree): each rule reads the same files
+
+
 def sources(root):
     """{module name: (path, ast tree)} of every .py file in TREES under root."""
     found = {}
     for tree in TREES:
         for path in sorted((Path(root) / tree).rglob("*.py")):
-            found[module_name(root, path)] = (path, ast.parse(path.read_text(encoding="utf-8")))
+            stat = path.stat()
+            key = (stat.st_mtime_ns, stat.st_size)
+            if _PARSED.get(path, (None,))[:2] != key:
+                _PARSED[path] = (*key, ast.parse(path.read_text(encoding="utf-8")))
+            found[module_name(root, path)] = (path, _PARSED[path][2])
     return found
 
 
@@ -119,6 +126,98 @@ def course_reaching_behind(graph):
     return found
 
 
+def _imported_names(module, is_package, tree):
+    """{name bound by an import statement of module: the module or object it names, fully qualified}."""
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
+                    alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            stem = node.module
+            if node.level:
+                base = module.split(".") if is_package else module.split(".")[:-1]
+                stem = ".".join(base[:len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{stem}.{alias.name}"
+    return names
+
+
+def _target(call, module, names, defined):
+    """The fully qualified name a call refers to (f(...), a.f(...), a.b.f(...)), or None."""
+    parts, func = [], call.func
+    while isinstance(func, ast.Attribute):
+        parts.insert(0, func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return None
+    head = names.get(func.id) or (f"{module}.{func.id}" if func.id in defined else None)
+    return ".".join([head] + parts) if head else None
+
+
+def _is_gram_product(call):
+    """A matmul of a matrix with itself: matmul(a, a, transpose_a=True) or matmul(a, transpose(a))."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if name not in ("matmul", "einsum") or len(call.args) < 2:
+        return False
+    first, second = (ast.dump(a) for a in call.args[:2])
+    inner = call.args[1]
+    transposed = isinstance(inner, ast.Call) and inner.args and ast.dump(inner.args[0]) == first and \
+        isinstance(inner.func, ast.Attribute) and inner.func.attr == "transpose"
+    return first == second or bool(transposed)
+
+
+def _functions(root, prefixes=("",)):
+    """((module, top-level function or Class.method), its FunctionDef) of the modules whose names
+    start with one of prefixes."""
+    for module, (_, tree) in sources(root).items():
+        if not module.startswith(tuple(prefixes)):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield (module, node.name), node
+            elif isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        yield (module, f"{node.name}.{item.name}"), item
+
+
+def function_calls(root, prefixes=("",)):
+    """{(module, top-level function or Class.method): set of fully qualified names it calls} for the
+    modules whose names start with one of prefixes; "<gram product>" stands for a matmul of a matrix
+    with itself. Calls in nested functions count for the function around them."""
+    found, found_sources = {}, sources(root)
+    for (module, name), function in _functions(root, prefixes):
+        path, tree = found_sources[module]
+        names = _imported_names(module, path.name == "__init__.py", tree)
+        defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        calls = found.setdefault((module, name), set())
+        for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)):
+            target = _target(call, module, names, defined)
+            calls |= {target} if target else set()
+            calls |= {"<gram product>"} if _is_gram_product(call) else set()
+    return found
+
+
+def callers(root, targets, prefixes=("",)):
+    """Sorted (module, function) that call any of targets (fully qualified names)."""
+    return sorted(key for key, calls in function_calls(root, prefixes).items() if calls & set(targets))
+
+
+def course_cost_functions(root):
+    """The course's functions that build J(G) (nst_utils.train): those calling total_cost, and those
+    calling them, and so on."""
+    calls = function_calls(root, ("nst_utils.train",))
+    builders = {"nst_utils.costs.total_cost"}
+    while True:
+        more = {f"{m}.{f}" for (m, f), c in calls.items() if c & builders} - builders
+        if not more:
+            return sorted(builders - {"nst_utils.costs.total_cost"})
+        builders |= more
+
+
 def assignments(root, predicate):
     """[(module, name)] of module-level assignments `name = ...` for which predicate(name, value node)."""
     found = []
@@ -132,34 +231,56 @@ def assignments(root, predicate):
     return sorted(found)
 
 
-def calls(root, function_name):
-    """Sorted modules that call a function of this name (``f(...)`` or ``x.f(...)``)."""
-    found = set()
-    for module, (_, tree) in sources(root).items():
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-                if name == function_name:
-                    found.add(module)
-    return sorted(found)
-
-
-def functions_raising(root, text):
-    """Sorted (module, function) whose raise statements' messages contain text."""
-    found = set()
-    for module, (_, tree) in sources(root).items():
-        for function in ast.walk(tree):
-            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for node in ast.walk(function):
-                    if isinstance(node, ast.Raise) and node.exc is not None and text in ast.unparse(node.exc):
-                        found.add((module, function.name))
-    return sorted(found)
-
-
 def is_optimiser_list(name, value):
-    return name == "OPTIMIZERS"
+    """A literal tuple, list or set of strings that holds both optimisers' names."""
+    if not isinstance(value, (ast.Tuple, ast.List, ast.Set)):
+        return False
+    strings = {e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    return {"adam", "lbfgs"} <= strings
 
 
-def is_minimum_side(name, value):
-    return "MIN" in name and "SIDE" in name and isinstance(value, ast.Constant)
+def _compares_with(test, number):
+    return any(isinstance(n, ast.Compare) and any(isinstance(c, ast.Constant) and c.value == number
+                                                    for c in [n.left, *n.comparators])
+               for n in ast.walk(test))
+
+
+def image_shape_checks(root):
+    """Sorted (module, function) that raise when a shape fails a test of 4 dimensions and 3 channels
+    (the literal 3 or CONFIG.COLOR_CHANNELS): a check of a normalised image (1, n_H, n_W, 3)."""
+    found = set()
+    for (module, name), function in _functions(root):
+        for node in ast.walk(function):
+            if isinstance(node, ast.If) and any(isinstance(n, ast.Raise) for n in ast.walk(node)) and \
+                    _compares_with(node.test, 4) and (_compares_with(node.test, 3) or
+                                                     "COLOR_CHANNELS" in ast.unparse(node.test)):
+                found.add((module, name))
+    return sorted(found)
+
+
+def side_limits(root):
+    """Sorted modules that hold a limit on image sides: every comparison of min(...) or max(...)
+    with a whole number above 1 (written there) or a module-level name (held where it is assigned,
+    or the module it is imported from). fast/ is left out: its limits are on a layer's channels."""
+    found = set()
+    for module, (path, tree) in sources(root).items():
+        if module.startswith("nst_utils.fast"):
+            continue
+        names = _imported_names(module, path.name == "__init__.py", tree)
+        assigned = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+                    if isinstance(t, ast.Name)}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Compare):
+                continue
+            operands = [node.left, *node.comparators]
+            if not any(isinstance(o, ast.Call) and isinstance(o.func, ast.Name) and o.func.id in ("min", "max")
+                       for o in operands):
+                continue
+            for o in operands:
+                if isinstance(o, ast.Constant) and isinstance(o.value, int) and o.value > 1:
+                    found.add(module)
+                elif isinstance(o, ast.Name) and o.id in assigned:
+                    found.add(module)
+                elif isinstance(o, ast.Name) and o.id in names:
+                    found.add(names[o.id].rpartition(".")[0])
+    return sorted(found)

@@ -6,9 +6,11 @@ import tensorflow as tf
 
 from nst_utils.config import CONTENT_LAYER, STYLE_LAYERS
 from nst_utils.costs import compute_style_cost
-from nst_utils.engine.objective import fixed_style_cost, gram_of_unrolled
+from nst_utils.engine.objective import GramTargets, gram, make_cost_with_targets
+from nst_utils.engine.optimize import adam_step
+from nst_utils.engine.traced import make_value_and_gradient
 from nst_utils.fast import choice
-from nst_utils.engine.objective import make_train_step
+from nst_utils.train import make_train_step
 from nst_utils.engine.network import build_fast_vgg as build_vgg  # the engine's network
 from nst_utils.vgg import VGG19_BLOCKS, conv_layer_names, keras_layer_name
 from nst_utils.grading.standin import standin_conv_weights
@@ -84,27 +86,36 @@ def test_gram_gradient_matches_numpy():
     A_t = tf.constant(A)
     with tf.GradientTape() as tape:
         tape.watch(A_t)
-        G = gram_of_unrolled(A_t)
+        G = gram(A_t[None, None])  # activations (1, 1, 30, 5): A^T A of the (30, 5) rows
         y = tf.reduce_sum(G * M)
     np.testing.assert_allclose(G.numpy(), A.T.astype(np.float64) @ A, rtol=1e-5)
     # d/dA sum(M * A^T A) = A (M + M^T), in float64 NumPy
     np.testing.assert_allclose(tape.gradient(y, A_t).numpy(), A.astype(np.float64) @ (M + M.T), rtol=1e-5)
 
 
-def run_steps(model, n=3, **options):
+def engine_step(model, a_C, a_S, optimizer, shape):
+    """The Adam step stylise runs: the engine's tape (traced.py) on its cost with fixed Gram targets."""
+    return adam_step(make_value_and_gradient(make_cost_with_targets(model, a_C, a_S), shape), optimizer)
+
+
+def run_steps(model, n=3, course=False, **options):
+    """n Adam steps of the course's train_step (course=True; options: its jit_compile) or the engine's."""
     import keras
 
     content, style, init = images(5)
     a_C = model(content)[CONTENT_LAYER]
     a_S = model(style)
     generated = tf.Variable(init)
-    step = make_train_step(model, a_C, a_S, keras.optimizers.Adam(2.0), **options)
+    if course:
+        step = make_train_step(model, a_C, a_S, keras.optimizers.Adam(2.0), **options)
+    else:
+        step = engine_step(model, a_C, a_S, keras.optimizers.Adam(2.0), init.shape)
     costs = [[float(v) for v in step(generated)] for _ in range(n)]
     return np.array(costs), generated.numpy()
 
 
 def test_default_step_equals_course_step(models):
-    course, course_image = run_steps(models["course"], fixed_style_grams=False)
+    course, course_image = run_steps(models["course"], course=True)
     default, default_image = run_steps(models["default"])
     # J, J_content, J_style of three successive images agree
     np.testing.assert_allclose(default, course, rtol=2e-5)
@@ -121,12 +132,12 @@ def test_fixed_style_grams_cost_equals_compute_style_cost(models):
     a_S, a_G = model(style), model(generated)
     expected = float(compute_style_cost(a_S, a_G, STYLE_LAYERS))
 
-    assert float(fixed_style_cost(a_S, STYLE_LAYERS)(a_G)) == pytest.approx(expected, rel=1e-5)
+    assert float(GramTargets.of_style(a_S).style_cost(a_G)) == pytest.approx(expected, rel=1e-5)
 
 
 def test_xla_step_equals_default_step(models):
-    default, _ = run_steps(models["default"], n=2)
-    xla, _ = run_steps(models["default"], n=2, jit_compile=True)
+    default, _ = run_steps(models["default"], n=2, course=True)
+    xla, _ = run_steps(models["default"], n=2, course=True, jit_compile=True)
     np.testing.assert_allclose(xla, default, rtol=2e-5)
 
 
@@ -136,11 +147,12 @@ def test_fixed_style_grams_keeps_the_clear_errors(models):
     model = models["default"]
     content, style, init = images(7)
     small_style = model(style[:, :-8, :-8, :])
-    step = make_train_step(model, model(content)[CONTENT_LAYER], small_style, keras.optimizers.Adam(2.0))
+    step = engine_step(model, model(content)[CONTENT_LAYER], small_style, keras.optimizers.Adam(2.0), init.shape)
     with pytest.raises(ValueError, match="Resize the style image"):
         step(tf.Variable(init))
     without_conv5 = build_vgg(weights_of(model), VGG19_BLOCKS, "avg", LAYERS[:-1])
-    step = make_train_step(without_conv5, model(content)[CONTENT_LAYER], model(style), keras.optimizers.Adam(2.0))
+    step = engine_step(without_conv5, model(content)[CONTENT_LAYER], model(style), keras.optimizers.Adam(2.0),
+                       init.shape)
     with pytest.raises(KeyError, match="Build the model with this layer"):
         step(tf.Variable(init))
 

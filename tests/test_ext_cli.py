@@ -63,7 +63,7 @@ def test_init_from_a_file(tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--style-weights", "1,2"], "--style-weights has 2 weights for 1 style images"),
+    (["--style-weights", "1,2"], "got 2 style weights for 1 style images"),
     (["--init", "nowhere.png"], "No image at"),
     (["--style-weights", "1,-1", "--style", str(IMAGES / "mosaic.png")], "non-negative"),
     (["--tv-weight", "-1"], "--tv-weight -1: must be >= 0"),

@@ -21,7 +21,7 @@ from nst_utils.engine.regularizers import total_variation
 from nst_utils.engine.resize import resize_image, scaled_size
 from nst_utils.engine.objective import (GramTargets, blend_weights, compute_layer_style_cost_from_gram,
                                      gram_targets)
-from nst_utils.engine.objective import make_cost_function, make_train_step
+from nst_utils.engine.objective import make_cost_with_targets as make_cost_function
 from nst_utils.engine.pipeline import stylise
 
 LAYERS = [CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS]
@@ -195,12 +195,9 @@ def test_defaults_reproduce_the_course_loop_exactly(hed, C, S, run):
     assert set(result.history[0]) == {"iteration", "J", "J_content", "J_style", "seconds"}
 
 
-def test_make_train_step_keeps_its_positional_signature(hed, C, S):
-    import keras
-
-    step = make_train_step(hed, hed(C)[CONTENT_LAYER], hed(S), keras.optimizers.Adam(2.0), 10, 40,
-                           CONTENT_LAYER, STYLE_LAYERS)
-    J, J_content, J_style = step(tf.Variable(C))
+def test_the_engine_cost_keeps_the_courses_positional_arguments(hed, C, S):
+    cost = make_cost_function(hed, hed(C)[CONTENT_LAYER], hed(S), 10, 40, CONTENT_LAYER, STYLE_LAYERS)
+    J, J_content, J_style = cost(tf.constant(C))
     assert float(J_content) == 0.0 and float(J) == pytest.approx(40 * float(J_style))
 
 
@@ -357,6 +354,15 @@ def test_option_errors_are_clear(hed, C, S):
         stylise(C, image("brushstrokes", (96, 72)), 1, model=hed, **QUIET)
     with pytest.raises(ValueError, match="tv_weight"):
         stylise(C, S, 1, model=hed, tv_weight=-1, **QUIET)
+    # the course's settings are checked where they are defined too, with the command line's rules
+    for bad, message in [(dict(learning_rate=0.0), "learning_rate 0: the learning rate must be positive"),
+                         (dict(alpha=0, beta=0), "alpha 0 beta 0: the weights must be >= 0"),
+                         (dict(noise_ratio=float("nan")), "noise_ratio nan: must be a finite number"),
+                         (dict(save_every=-1), "save_every -1: must be 0")]:
+        with pytest.raises(ValueError, match=message):
+            stylise(C, S, 1, model=hed, **bad, **QUIET)
+    with pytest.raises(ValueError, match="num_iterations 0: must be at least 1"):
+        stylise(C, S, 0, model=hed, **QUIET)
 
 
 def test_gram_targets_blend_linearly(hed, S, S2):

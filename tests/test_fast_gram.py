@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_utils.engine.objective import gram_of_unrolled
+from nst_utils.engine.objective import gram as engine_gram
 from nst_utils.fast import gram, native
 
 
@@ -35,8 +35,8 @@ def test_compiled_gram_refuses_channels_it_cannot_take():
 
 
 def test_the_style_costs_gram_and_its_gradient(monkeypatch):
-    # gram_of_unrolled (compiled A^T A where it can run; TensorFlow's for 3 channels) and its
-    # hand-written gradient against TensorFlow's matmul and its automatic gradient
+    # the engine's gram (compiled A^T A where it can run; the course's gram_matrix for 3 channels)
+    # and its hand-written gradient against TensorFlow's matmul and its automatic gradient
     compiled_ops()
     calls = []
     compiled = native.ops().nst_gram
@@ -46,7 +46,7 @@ def test_the_style_costs_gram_and_its_gradient(monkeypatch):
         weights = tf.constant(np.random.default_rng(1).normal(0, 1, (channels, channels)).astype(np.float32))
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(a)
-            ours = tf.reduce_sum(weights * gram_of_unrolled(a))
+            ours = tf.reduce_sum(weights * engine_gram(a[None, None]))
             plain = tf.reduce_sum(weights * tf.matmul(a, a, transpose_a=True))
         np.testing.assert_allclose(ours.numpy(), plain.numpy(), rtol=1e-5)
         np.testing.assert_allclose(tape.gradient(ours, a).numpy(), tape.gradient(plain, a).numpy(),

@@ -11,7 +11,7 @@ import tensorflow as tf
 from nst_utils import (CONFIG, CONTENT_LAYER, STYLE_LAYERS, compute_content_cost, compute_style_cost,
                        load_image, reshape_and_normalize_image)
 from nst_utils.cli import main
-from nst_utils.feedforward import DEFAULT_MODEL, load_model, stylize
+from nst_utils.feedforward import DEFAULT_MODEL, load_model, stylise
 from nst_utils.feedforward import data
 from nst_utils.feedforward.network import build_transform_net
 from nst_utils.engine.objective import GramTargets
@@ -44,11 +44,20 @@ def test_output_has_the_input_shape_and_valid_pixels(tiny_net, shape):
     assert pixels.min() >= 0 and pixels.max() <= 255  # tanh output: always a valid 8-bit picture
 
 
-def test_stylize_pads_sizes_that_are_not_multiples_of_4(tiny_net):
+def test_stylise_pads_sizes_that_are_not_multiples_of_4(tiny_net):
     x = np.zeros((1, 45, 30, 3), np.float32)
-    assert stylize(tiny_net, x).shape == (1, 45, 30, 3)
+    assert stylise(tiny_net, x).shape == (1, 45, 30, 3)
     with pytest.raises(ValueError, match="shape"):
-        stylize(tiny_net, np.zeros((45, 30, 3), np.float32))
+        stylise(tiny_net, np.zeros((45, 30, 3), np.float32))
+
+
+def test_the_old_spelling_stylize_still_works_with_a_deprecation_warning(tiny_net):
+    from nst_utils.feedforward import stylize
+
+    x = np.random.default_rng(2).uniform(-100, 100, (1, 32, 32, 3)).astype(np.float32)
+    with pytest.warns(DeprecationWarning, match="stylise"):
+        old = stylize(tiny_net, x)
+    np.testing.assert_array_equal(old, stylise(tiny_net, x))
 
 
 def test_weights_file_round_trip(tiny_net, tmp_path):
@@ -133,7 +142,7 @@ def shipped():
 @pytest.fixture(scope="module")
 def cat_result(shipped):
     C = normalised(CONFIG.CONTENT_IMAGE, CAT)
-    return C, stylize(shipped, C)
+    return C, stylise(shipped, C)
 
 
 def test_shipped_model_is_small_and_documented():
@@ -166,8 +175,8 @@ def test_shipped_model_keeps_the_cat_recognisable(shipped, cat_result, vgg16_hed
     luminance correlation -0.31 (the network paints the bright fur with dark strokes and the
     reverse) against -0.06 and 0.01."""
     C, G = cat_result
-    controls = [stylize(shipped, C[:, ::-1].copy()),
-                stylize(shipped, normalised(Path(__file__).resolve().parent.parent / "images" / "mosaic.png", CAT))]
+    controls = [stylise(shipped, C[:, ::-1].copy()),
+                stylise(shipped, normalised(Path(__file__).resolve().parent.parent / "images" / "mosaic.png", CAT))]
     a_C = vgg16_hed(C)[CONTENT_LAYER]
     a_G = vgg16_hed(G)[CONTENT_LAYER]
     a_controls = [vgg16_hed(x)[CONTENT_LAYER] for x in controls]
@@ -191,11 +200,11 @@ def test_shipped_model_is_fast(shipped):
     """Median of 5 timed runs at 400x300 after a warm-up: well under a second (measured: 0.14 to
     0.34 s on the project's 2-core machine, depending on the other jobs running)."""
     C = normalised(CONFIG.CONTENT_IMAGE, CAT)
-    stylize(shipped, C)
+    stylise(shipped, C)
     times = []
     for _ in range(5):
         start = time.perf_counter()
-        stylize(shipped, C)
+        stylise(shipped, C)
         times.append(time.perf_counter() - start)
     assert np.median(times) < 1.0, times
 
@@ -205,7 +214,7 @@ def test_cli_model_flag(tmp_path, capsys):
     assert main([CONFIG.CONTENT_IMAGE, "--model", str(DEFAULT_MODEL), "-o", str(out)]) == 0
     picture = load_image(out / "generated_image.png")
     assert picture.shape == (300, 400, 3)
-    expected = stylize(load_model(), normalised(CONFIG.CONTENT_IMAGE, CAT))
+    expected = stylise(load_model(), normalised(CONFIG.CONTENT_IMAGE, CAT))
     # the written file is the stylised picture (up to 8-bit rounding), not the content
     assert np.abs(picture.astype(np.float32) - (expected[0] + CONFIG.MEANS[0])).max() <= 1.0
     assert np.abs(picture.astype(np.float32) - load_image(CONFIG.CONTENT_IMAGE, CAT)).mean() > 20

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from nst_utils.config import CONFIG
-from nst_utils.engine.measures import chroma_distance, picture_total_variation, style_distance_share, texture_fineness
+from nst_utils.measures import chroma_distance, picture_total_variation, style_distance_share, texture_fineness
 
 
 def normalised(picture):

@@ -1,4 +1,4 @@
-"""The "quick" preset (issue 16, item 5): its options, the spectrum start, the traced cost kept across
+"""The "quick" preset: its options, the spectrum start, the traced cost kept across
 runs, one BLAS thread in L-BFGS, the command line's --quick."""
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from nst_utils import CONFIG, CONTENT_LAYER
 from nst_utils.engine.pipeline import stylise
 from nst_utils.engine import traced
-from nst_utils.engine.options import PRESETS, QUICK_ITERATIONS, Options
+from nst_utils.engine.options import PRESETS, QUICK_ITERATIONS, EngineOptions
 from nst_utils.engine.start import spectrum_start
 from nst_utils.train import NSTResult, make_cost_function
 
@@ -21,27 +21,27 @@ def _uncapped(monkeypatch):
 # --- the preset's options ----------------------------------------------------------------------
 
 def test_the_preset_sets_its_options_and_keeps_the_course_defaults_otherwise():
-    quick = Options(preset="quick")
+    quick = EngineOptions(preset="quick")
     assert (quick.optimizer, quick.init, quick.lbfgs_step) == ("lbfgs", "spectrum", 1.0)
     assert {k: getattr(quick, k) for k in PRESETS["quick"]} == PRESETS["quick"]
-    plain = Options()
+    plain = EngineOptions()
     assert (plain.optimizer, plain.init, plain.lbfgs_step, plain.preset) == ("adam", "noise", None, None)
 
 
 def test_options_given_other_values_than_their_defaults_win_over_the_preset(small_images):
     content, _ = small_images
-    assert Options(preset="quick", init="content").init == "content"
-    assert Options(preset="quick", lbfgs_step=3.0).lbfgs_step == 3.0
-    given = Options.with_input_image(content, preset="quick")
+    assert EngineOptions(preset="quick", init="content").init == "content"
+    assert EngineOptions(preset="quick", lbfgs_step=3.0).lbfgs_step == 3.0
+    given = EngineOptions.with_input_image(content, preset="quick")
     assert given.optimizer == "lbfgs" and np.array_equal(given.init, content)
 
 
 def test_preset_and_step_values_are_checked():
     with pytest.raises(ValueError, match=r"preset must be one of \('quick',\)"):
-        Options(preset="fast")
+        EngineOptions(preset="fast")
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="lbfgs_step must be a positive number"):
-            Options(lbfgs_step=bad)
+            EngineOptions(lbfgs_step=bad)
 
 
 def test_stylise_refuses_an_unknown_preset_before_any_work(small_images, monkeypatch):

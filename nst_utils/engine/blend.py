@@ -1,5 +1,5 @@
 """The blend weights of several style images: how much each one's Gram matrices count in the style
-targets (objective.py) and in the spectrum start (start.py). Checked before any work (options.plan).
+targets (objective.py) and in the spectrum start (start.py). Checked before any work (options.decide).
 """
 import numpy as np
 

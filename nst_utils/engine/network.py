@@ -2,6 +2,7 @@
 fast.conv's layer class (a forward convolution for the input gradient, Winograd tiles) where the
 device gains from it. Same activations and gradients up to float rounding; a faster step on a CPU.
 The command line and stylise load their network here; the course's own is vgg.load_vgg_model.
+(feedforward/network.py is another network: the feed-forward transformation network.)
 """
 from ..fast.conv import conv_layer
 from ..vgg import build_vgg, load_vgg_model

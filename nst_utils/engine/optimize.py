@@ -8,10 +8,11 @@ step the updated image, as the course; L-BFGS: the evaluated image of lowest J) 
 Ctrl-C, SIGTERM (handled only while the loop runs, like Ctrl-C) and a non-finite cost. Each
 optimiser only feeds it evaluations: (image, J, J_content, J_style).
 
-L-BFGS: SciPy's L-BFGS-B drives the search; TensorFlow computes J(G) and dJ/dG in one tf.function
-call (traced.py: traced once per network and size, kept for the next run). Each call is one *evaluation* (one forward and backward pass, the cost of one Adam step), so a
-budget of N evaluations costs about as much time as N Adam steps. L-BFGS takes one or more
-evaluations per iteration (line search); the budget counts evaluations, not iterations.
+Both take J(G) and dJ/dG from one tf.function call (traced.py: traced once per network and size,
+kept for the next run): Adam applies its update to them (adam_step), SciPy's L-BFGS-B drives its
+search with them. Each call is one *evaluation* (one forward and backward pass, the cost of one
+Adam step), so a budget of N evaluations costs about as much time as N Adam steps. L-BFGS takes
+one or more evaluations per iteration (line search); the budget counts evaluations, not iterations.
 
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS.
 """
@@ -23,9 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..train import progress_bar
-from . import objective  # looked up at run time: make_train_step
 from .threads import single_blas_thread
-from .traced import make_value_and_gradient, value_and_gradient_for  # noqa: F401 (public here before)
+from .traced import value_and_gradient_for
 
 
 class StopOptimization(Exception):
@@ -110,17 +110,31 @@ class Loop:
         self.report.maybe_save(i, self.image if shown is None else shown)
 
 
+def adam_step(value_and_gradient, optimizer):
+    """The course's train_step on the engine's tape (traced.py's value_and_gradient): step(image
+    tf.Variable (1, n_H, n_W, 3)) applies one update of the keras optimizer and returns the costs
+    (J, J_content, J_style) of the image before it."""
+    update = tf.function(lambda grad, image: optimizer.apply_gradients([(grad, image)]))  # one graph
+    update._omit_frequent_tracing_warning = True  # one per run, on purpose (see traced.py)
+
+    def step(generated_image):
+        J, J_content, J_style, grad = value_and_gradient(tf.convert_to_tensor(generated_image))
+        update(grad, generated_image)
+        return J, J_content, J_style
+
+    return step
+
+
 def run_adam(loop, model, stage, settings, options):
     """The course's loop: Adam steps on the pixels, each returning the costs before its update."""
     import keras
 
     generated_image = tf.Variable(np.asarray(stage.start_image, np.float32))
-    train_step = objective.make_train_step(
-        model, stage.a_C, stage.a_S, keras.optimizers.Adam(settings.learning_rate), settings.alpha,
-        settings.beta, settings.content_layer, settings.style_layers, tv_weight=options.tv_weight)
-    image = generated_image.numpy()  # the image the next train_step evaluates
+    step = adam_step(value_and_gradient_for(model, stage, settings, options.tv_weight),
+                     keras.optimizers.Adam(settings.learning_rate))
+    image = generated_image.numpy()  # the image the next step evaluates
     for k in range(stage.iterations):
-        J, J_content, J_style = (float(v) for v in train_step(generated_image))
+        J, J_content, J_style = (float(v) for v in step(generated_image))
         updated = generated_image.numpy()
         loop.observe(k, image, J, J_content, J_style, shown=updated)  # as the course: saved after step k
         image = updated

@@ -1,8 +1,9 @@
 """What a run of stylise is asked to do: the course's settings and the options beyond the course.
 
 pipeline.stylise collects its keyword arguments into these two objects. Both check their values
-when made, before any optimisation starts. No TensorFlow import: the command line reads the
-lists below before it loads TensorFlow.
+when made, before any optimisation starts: the one place where a value is checked (the command line
+makes them to check its flags; sizing.py checks the command line's sizes). No TensorFlow import:
+the command line reads the lists below before it loads TensorFlow.
 """
 from dataclasses import dataclass
 
@@ -25,8 +26,30 @@ PRESETS = {"quick": {"optimizer": "lbfgs", "init": "spectrum", "lbfgs_step": 1.0
 QUICK_ITERATIONS = 20
 
 
+class OptionError(ValueError):
+    """A value an option cannot take: "NAME VALUE: rule", NAME stylise's keyword, or in spelled(flag)
+    the command line's flag for it."""
+
+    def __init__(self, values, rule):
+        self.values, self.rule = values, rule  # {name: value}
+        super().__init__(self.spelled(str))
+
+    def spelled(self, flag):
+        return " ".join(f"{flag(name)} {value:g}" for name, value in self.values.items()) + f": {self.rule}"
+
+
+def _require(ok, rule, **values):
+    if not ok:
+        raise OptionError(values, rule)
+
+
+def _finite(**numbers):
+    for name, value in numbers.items():
+        _require(value is None or np.isfinite(value), "must be a finite number", **{name: value})
+
+
 @dataclass(frozen=True)
-class Settings:
+class CourseSettings:
     """The course's knobs (defaults: the course's). Layers are VGG layer names; learning_rate is
     Adam's; save_every and report_every count iterations (0: never)."""
 
@@ -43,9 +66,21 @@ class Settings:
     progress: bool = True
     verbose: bool = True
 
+    def __post_init__(self):
+        _finite(learning_rate=self.learning_rate, alpha=self.alpha, beta=self.beta,
+                noise_ratio=self.noise_ratio)
+        _require(self.learning_rate > 0, "the learning rate must be positive, e.g. 2.0 (the course's)",
+                 learning_rate=self.learning_rate)
+        _require(self.save_every >= 0, "must be 0 (save only the final image) or a positive number of "
+                 "iterations", save_every=self.save_every)
+        _require(min(self.alpha, self.beta) >= 0 and self.alpha + self.beta > 0, "the weights must be >= 0 "
+                 "and not both 0 (the cost would be 0 and the start image returned unchanged)",
+                 alpha=self.alpha, beta=self.beta)
+        _require(0 <= self.noise_ratio <= 1, "must be between 0 and 1", noise_ratio=self.noise_ratio)
+
 
 @dataclass(frozen=True)
-class Options:
+class EngineOptions:
     """The options beyond the course, each off by default (see pipeline.stylise for their meaning).
 
     init -- "noise" (the course), "content", "spectrum" or a normalised image (1, n_H, n_W, 3)
@@ -76,8 +111,10 @@ class Options:
                 raise ValueError(f"init must be one of {INITS} or a normalised image, got {self.init!r}")
         else:
             object.__setattr__(self, "init", check_image("init", self.init))
-        if self.tv_weight < 0:
-            raise ValueError(f"tv_weight must be >= 0, got {self.tv_weight}")
+        _finite(tv_weight=self.tv_weight, style_scale=self.style_scale)
+        _require(self.tv_weight >= 0, "must be >= 0", tv_weight=self.tv_weight)
+        _require(self.style_scale is None or self.style_scale > 0, "must be positive, e.g. 0.5 or 2",
+                 style_scale=self.style_scale)
         if self.sizes is not None:
             sizes = [tuple(int(v) for v in size) for size in self.sizes]
             if not sizes or any(len(size) != 2 for size in sizes):
@@ -105,30 +142,28 @@ class Options:
         return cls(**{**options, "init": input_image})
 
     def stages(self, content_image, num_iterations):
-        """[((width, height), iterations), ...]: the optimisation stages in order, checked."""
-        return list(zip(self.stage_sizes(content_image), self.stage_iterations(num_iterations)))
-
-    def stage_sizes(self, content_image):
-        """[(width, height), ...] of the optimisation stages; one at the content's size by default."""
-        if self.sizes is None:
-            return [(content_image.shape[2], content_image.shape[1])]
-        return self.sizes
+        """[((width, height), iterations), ...]: the optimisation stages in order, checked; one at the
+        content's size by default."""
+        sizes = self.sizes or [(content_image.shape[2], content_image.shape[1])]  # never an empty list
+        return list(zip(sizes, self.stage_iterations(num_iterations)))
 
     def stage_iterations(self, num_iterations):
         n_stages = 1 if self.sizes is None else len(self.sizes)
+        counts = [int(n) for n in np.ravel(num_iterations)]
+        for n in counts:
+            _require(n >= 1, "must be at least 1", num_iterations=n)
         if np.ndim(num_iterations) == 0:
-            return [int(num_iterations)] * n_stages
-        counts = [int(n) for n in num_iterations]
+            return counts * n_stages
         if len(counts) != n_stages:
             raise ValueError(f"num_iterations has {len(counts)} counts for {n_stages} sizes; give one per "
                              "size, or a single number used for every size.")
         return counts
 
 
-def plan(input_image, options, settings, content_image, n_styles, num_iterations):
-    """Everything stylise decides before any work, checked in one place: (Options(**options) with
-    input_image as its init, Settings(**settings), the stages [((width, height), iterations), ...] for
-    the checked content image (1, n_H, n_W, 3), and the blend weights (n_styles,), summing to 1)."""
-    chosen = Options.with_input_image(input_image, **options)
+def decide(input_image, options, settings, content_image, n_styles, num_iterations):
+    """Everything stylise decides before any work, checked: (EngineOptions(**options) with input_image
+    as its init, CourseSettings(**settings), the blend weights (n_styles,) summing to 1, the stages
+    [((width, height), iterations), ...] for the checked content image (1, n_H, n_W, 3))."""
+    chosen = EngineOptions.with_input_image(input_image, **options)
     stages = chosen.stages(content_image, num_iterations)
-    return chosen, Settings(**settings), blend_weights(chosen.style_weights, n_styles), stages
+    return chosen, CourseSettings(**settings), blend_weights(chosen.style_weights, n_styles), stages

@@ -16,20 +16,21 @@ from ..images import check_image, ensure_output_dir, save_image
 from ..train import NSTResult, same_size
 from .color import network_views, transfer_chroma
 from .network import load_fast_vgg_model
-from .objective import style_targets
+from .objective import GramTargets, gram_targets
 from .optimize import optimize
-from .options import plan
-from .report import Reporter
+from .options import decide
+from .history import Reporter
 from .resize import resize_image, stage_images
 from .start import first_start
 
 
 @dataclass
 class Stage:
-    """One resolution: the targets at that size, where to start, how many iterations."""
+    """One resolution: the targets at that size (content activations a_C, GramTargets), where to
+    start, how many iterations."""
 
     a_C: object
-    a_S: object
+    targets: object
     start_image: object
     iterations: int
     offset: int
@@ -104,15 +105,16 @@ def stylise(content_image, style_image, num_iterations=200, *, model=None, input
 
 def run(content_image, style_image, num_iterations, model, input_image, options, settings):
     """stylise's work: returns an NSTResult. options and settings are stylise's keyword arguments
-    beyond the course's and the course's, as dicts (options.plan makes Options and Settings of them).
+    beyond the course's and the course's, as dicts (options.decide makes EngineOptions and
+    CourseSettings of them).
 
     One pass down, each helper module once: check the images, plan (options.py: the options, the
     stages, the blend weights, all checked before any work), make what the network sees (color.py);
     then for each stage its images (resize.py), style targets (objective.py) and start (start.py),
     optimised last (optimize.py)."""
     content_image, styles = _checked_images(content_image, style_image, options.get("style_scale"))
-    options, settings, weights, stages = plan(input_image, options, settings, content_image, len(styles),
-                                              num_iterations)  # stages: [((width, height), iterations), ...]
+    options, settings, weights, stages = decide(input_image, options, settings, content_image, len(styles),
+                                                num_iterations)  # stages: [((width, height), iterations), ...]
     output_dir = settings.output_dir
     if output_dir is not None:
         output_dir = ensure_output_dir(output_dir)  # fail now, not after minutes of optimisation
@@ -120,6 +122,7 @@ def run(content_image, style_image, num_iterations, model, input_image, options,
         layers = [settings.content_layer] + [name for name, _ in settings.style_layers]
         model = load_fast_vgg_model(layers=layers)
     content, styles, init = network_views(content_image, styles, options.init, options.preserve_color)
+    style_layers = settings.style_layers
     result = NSTResult(image=None)
 
     def finished(image):
@@ -140,14 +143,15 @@ def run(content_image, style_image, num_iterations, model, input_image, options,
         # the previous stage's result, or an init image, is resized to this stage; a named init is made
         given = init if generated is None and not isinstance(init, str) else generated
         content_k, styles_k, start = stage_images(content, styles, given, size, options.style_scale)
-        a_S = style_targets(model, styles_k, weights, settings.style_layers,
-                            normalized=len(styles) > 1 or options.style_scale is not None)
+        # normalised Gram matrices for any sizes and blends, else the course's (activations not kept)
+        targets = gram_targets(model, styles_k, weights, style_layers) if len(styles) > 1 or \
+            options.style_scale is not None else GramTargets.of_style(model(styles_k[0]), style_layers)
         run_k = capped_iterations(iterations)
         if run_k < iterations and settings.verbose:
             print(f"{MAX_ITERATIONS_ENV} is set: running {run_k} of {iterations} iterations.")
         if start is None:
             start = first_start(init, content_k, styles_k, weights, settings.noise_ratio, settings.seed)
-        stage = Stage(model(content_k)[settings.content_layer], a_S, start, run_k, offset)
+        stage = Stage(model(content_k)[settings.content_layer], targets, start, run_k, offset)
         report.size = size
         result.image = stage.start_image if result.image is None else result.image
         generated = optimize(model, stage, settings, options, report)

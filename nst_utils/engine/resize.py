@@ -33,10 +33,9 @@ def scaled_size(image, reference, scale):
 
     Arguments:
     image, reference -- normalised images (1, n_H, n_W, 3)
-    scale -- positive float, e.g. 0.5 for a style image half as large as the content
+    scale -- positive float (stylise's style_scale, checked in options.py), e.g. 0.5 for a style
+             image half as large as the content
     """
-    if not scale > 0:
-        raise ValueError(f"style_scale must be positive, got {scale}")
     h, w = np.shape(image)[1:3]
     ref_h, ref_w = np.shape(reference)[1:3]
     factor = scale * max(ref_h, ref_w) / max(h, w)

@@ -1,11 +1,12 @@
-"""J(G) and dJ/dG as a TensorFlow function traced once per network and image size, for L-BFGS.
+"""J(G) and dJ/dG as a TensorFlow function traced once per network and image size: the one tape of
+the engine, from which both optimisers (optimize.py: Adam's update, L-BFGS's search) take their steps.
 
 Building the graph of a forward and backward pass through VGG and preparing it for the CPU takes
 about a second the first time it runs (at 200x150 on the project's machine: as long as 10 cost
 evaluations). When the targets a_C and the style Gram matrices are constants of the function, every
 run must pay it again. Here they are variables that the function reads: a run assigns its targets
 and reuses the function traced by an earlier run with the same network, image size, layers and
-weights. The costs are objective.make_cost_function's, reading the targets from the variables.
+weights. The costs are objective.make_cost_with_targets's, reading the targets from the variables.
 
 Functions are kept per network (forgotten with it), the MAX_PER_MODEL most recently used ones.
 """
@@ -15,7 +16,7 @@ from collections import OrderedDict
 import numpy as np
 import tensorflow as tf
 
-from .objective import GramTargets, make_cost_function
+from .objective import GramTargets, make_cost_with_targets
 
 MAX_PER_MODEL = 8
 _FUNCTIONS = weakref.WeakKeyDictionary()  # model -> OrderedDict(key -> TracedCost)
@@ -29,8 +30,8 @@ class TracedCost:
         self.grams = {name: tf.Variable(g, trainable=False) for name, g in targets.grams.items()}
         style = GramTargets(self.grams, targets.normalized)
         network = weakref.ref(model)  # the function must not keep the network (the cache's key) alive
-        cost = make_cost_function(lambda image: network()(image), self.a_C, style, settings.alpha,
-                                  settings.beta, settings.content_layer, settings.style_layers, tv_weight)
+        cost = make_cost_with_targets(lambda image: network()(image), self.a_C, style, settings.alpha,
+                                      settings.beta, settings.content_layer, settings.style_layers, tv_weight)
 
         self.value_and_gradient = make_value_and_gradient(cost, shape)
 
@@ -45,7 +46,7 @@ def make_value_and_gradient(cost_function, shape):
 
     Arguments:
     cost_function -- image (1, n_H, n_W, 3) tensor -> (J, J_content, J_style), e.g. from
-                     objective.make_cost_function
+                     objective.make_cost_with_targets
     shape -- (1, n_H, n_W, 3)
     """
     @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
@@ -67,17 +68,12 @@ def forget():
     _FUNCTIONS.clear()
 
 
-def style_targets(a_S, style_layers):
-    """GramTargets of the style activations {name: a_S} (the course's), or a_S if already targets."""
-    return a_S if isinstance(a_S, GramTargets) else GramTargets.of_style(a_S, style_layers)
-
-
 def value_and_gradient_for(model, stage, settings, tv_weight):
-    """make_value_and_gradient's function of this stage's cost, with its targets a_C and a_S
+    """make_value_and_gradient's function of this stage's cost, with its targets a_C and GramTargets
     (pipeline.Stage), image size and settings: one traced before for the same network and key,
     its targets assigned, or a new one (see this module's doc)."""
     a_C = tf.convert_to_tensor(stage.a_C, tf.float32)
-    targets = style_targets(stage.a_S, settings.style_layers)
+    targets = stage.targets
     shape = tuple(np.shape(stage.start_image))
     key = (shape, settings.alpha, settings.beta, settings.content_layer,
            tuple(tuple(layer) for layer in settings.style_layers), float(tv_weight), targets.normalized,

@@ -1,22 +1,24 @@
 """Feed-forward style transfer (Johnson et al. 2016): a network trained once per style with the
 package's costs, then stylising any image in one forward pass.
 
-    from nst_utils.feedforward import load_model, stylize
+    from nst_utils.feedforward import load_model, stylise
     net = load_model()                      # the shipped brush-stroke model
-    result = stylize(net, content_image)    # normalised (1, H, W, 3) -> normalised (1, H, W, 3)
+    result = stylise(net, content_image)    # normalised (1, H, W, 3) -> normalised (1, H, W, 3)
 
-Modules: network (the transformation network), data (training crops), train (the perceptual loss
-and training loop), weights (the .npz weights files), cli (``python -m nst_utils CONTENT --model FILE``).
+Modules: network (the transformation network), data (training crops), train (its perceptual loss
+and training loop), weights (its .npz files), cli (``python -m nst_utils CONTENT --model FILE``).
+Each module's doc says which module of the same name elsewhere in the package it is not.
 """
-from pathlib import Path
+import warnings
 
 import numpy as np
 
 from ..images import check_image
+from ..resources import package_file
 
 #: The model shipped with the package: brushstrokes.png, trained by scripts/train_feedforward.py
 #: (how: models/README.md next to it).
-DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "brushstrokes.npz"
+DEFAULT_MODEL = package_file("feedforward", "models", "brushstrokes.npz")
 
 
 def load_model(path=None):
@@ -26,7 +28,7 @@ def load_model(path=None):
     return load_transform_net(DEFAULT_MODEL if path is None else path)
 
 
-def stylize(net, image):
+def stylise(net, image):
     """Stylise a normalised image in one forward pass.
 
     Arguments:
@@ -46,6 +48,12 @@ def stylize(net, image):
     return np.asarray(out)[:, :n_H, :n_W, :]
 
 
+def stylize(net, image):
+    """Deprecated spelling of stylise (the package's one spelling)."""
+    warnings.warn("nst_utils.feedforward.stylize is now stylise", DeprecationWarning, stacklevel=2)
+    return stylise(net, image)
+
+
 _LAZY = {"build_transform_net": "network", "load_transform_net": "weights", "read_info": "weights",
          "save_transform_net": "weights"}
 
@@ -60,4 +68,4 @@ def __getattr__(name):
 
 
 __all__ = ["DEFAULT_MODEL", "build_transform_net", "load_model", "load_transform_net", "read_info",
-           "save_transform_net", "stylize"]
+           "save_transform_net", "stylise"]

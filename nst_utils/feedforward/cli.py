@@ -1,5 +1,6 @@
 """``python -m nst_utils CONTENT --model FILE`` (or ``--fast``): stylise CONTENT with a trained
-feed-forward network in one forward pass, instead of optimising the pixels."""
+feed-forward network in one forward pass, instead of optimising the pixels. The command line's
+other flags, and its optimisation, are nst_utils/cli.py."""
 import sys
 import time
 from pathlib import Path
@@ -35,22 +36,22 @@ def run(args):
     """
     from ..config import CONFIG
     from ..images import ImageError, OutputDirError, load_image, reshape_and_normalize_image, save_image
-    from . import DEFAULT_MODEL, load_model, stylize
+    from . import DEFAULT_MODEL, load_model, stylise
 
     if args.style != CONFIG.STYLE_IMAGE or getattr(args, "extra_styles", None):
         print("error: --model/--fast use the style the network was trained on; pass CONTENT only "
               "(train another style with scripts/train_feedforward.py)", file=sys.stderr)
         return 2
     path = args.model or DEFAULT_MODEL
-    from ..quiet import start_tensorflow
+    from ..tensorflow_start import start_tensorflow
 
     start_tensorflow()  # without the start-up lines a newcomer takes for errors
     try:
         net = load_model(path)
         content = reshape_and_normalize_image(load_image(args.content, size=_content_size(args)))
-        stylize(net, content)  # warm-up: the first call builds the graph
+        stylise(net, content)  # warm-up: the first call builds the graph
         start = time.perf_counter()
-        result = stylize(net, content)
+        result = stylise(net, content)
         seconds = time.perf_counter() - start
         out = save_image(Path(args.output_dir) / "generated_image.png", result)
     except (FileNotFoundError, ImageError, OutputDirError, ValueError) as err:

@@ -1,5 +1,6 @@
 """The image transformation network of Johnson et al. 2016 ("Perceptual losses for real-time style
-transfer and super-resolution"), scaled down to run on a CPU.
+transfer and super-resolution"), scaled down to run on a CPU (VGG, the loss network, is vgg.py and
+engine/network.py).
 
     input (1, H, W, 3) -> 9x9 conv -> 3x3 conv stride 2 -> 3x3 conv stride 2    (downsampling)
           -> n_residual residual blocks at H/4 x W/4                            (the "painting")

@@ -1,12 +1,13 @@
-"""Training the transformation network with the perceptual loss of Johnson et al. 2016, made of the
-package's own costs:
+"""Training the transformation network with the perceptual loss of Johnson et al. 2016 (the course's
+optimisation of one image's pixels is nst_utils/train.py), made of the package's own costs:
 
     J(x) = alpha J_content(x, f(x)) + beta J_style(S, f(x)) + tv_weight TV(f(x))
 
 for a training crop x and the network's output f(x), with the course's layers (content conv4_2,
 style conv1_1..conv5_1 at 0.2) on the same VGG as the optimisation. The style image S and the crops
 differ in size, so J_style uses the engine's size-normalised Gram targets (engine.objective.gram_targets,
-equal to the course's formula when the sizes match); S's Grams are computed once.
+equal to the course's formula when the sizes match) in the course's J(G) (make_cost_with_targets);
+S's Grams are computed once.
 """
 import time
 from dataclasses import dataclass, field
@@ -17,10 +18,10 @@ import keras
 
 from ..config import CONTENT_LAYER, STYLE_LAYERS
 from ..engine.network import load_fast_vgg_model
-from ..engine.objective import gram_targets
+from ..engine.objective import gram_targets, make_cost_with_targets
 from ..engine.optimize import Interruptible
 from ..engine.regularizers import total_variation
-from ..train import make_cost_function, progress_bar
+from ..train import progress_bar
 from .network import DEFAULT_CHANNELS, DEFAULT_RESIDUAL_BLOCKS, build_transform_net
 from .weights import save_transform_net
 
@@ -42,10 +43,6 @@ class PerceptualLoss:
         # Constants of the whole training: computed once, not at every step.
         self.targets = gram_targets(vgg, [style_image], style_layers=style_layers)
 
-    def style_cost(self, a_G):
-        """J_style of one image's activations {layer name: (1, n_H, n_W, n_C)} against S's targets."""
-        return self.targets.style_cost(a_G, self.style_layers)
-
     def __call__(self, content, stylised):
         """Mean over the batch of (J, J_content, J_style, TV).
 
@@ -59,8 +56,8 @@ class PerceptualLoss:
         # The course's J(G) takes one image (1, n_H, n_W, n_C) at a time; a_G is computed for the batch.
         for i in range(batch):
             a_G_i = {name: a[i:i + 1] for name, a in a_G.items()}
-            cost = make_cost_function(lambda image: a_G_i, a_C[i:i + 1], self.style_cost, self.alpha,
-                                      self.beta, self.content_layer)
+            cost = make_cost_with_targets(lambda image: a_G_i, a_C[i:i + 1], self.targets, self.alpha,
+                                          self.beta, self.content_layer, self.style_layers)
             J, J_content, J_style = cost(stylised[i:i + 1])
             tv = total_variation(stylised[i:i + 1])
             J += self.tv_weight * tv

@@ -1,4 +1,5 @@
-"""Weights files of the transformation network: a NumPy .npz of named arrays plus the architecture.
+"""Weights files of the transformation network: a NumPy .npz of named arrays plus the architecture
+(VGG's weights are found and checked by nst_utils/weights.py).
 
 Plain arrays keyed by layer and variable name survive Keras and TensorFlow versions (a Keras .h5 or
 .keras file ties the file to the layer classes and their serialisation). The file also holds the

@@ -1,5 +1,6 @@
-"""What outlives the stages of a run: the result's cost history and saved images, and the reports
-printed, for optimize.Loop to feed one evaluation at a time (iterations numbered across the stages).
+"""What outlives the stages of a run: the result's cost history and saved images, and the costs
+printed (not grading/report.py, the grader's report of a submission), for optimize.Loop to feed one
+evaluation at a time (iterations numbered across the stages).
 
 pipeline.run makes one Reporter before the first stage and sets its size at each stage; costs are
 those of train.model_nn (J, J_content, J_style), times in seconds since the Reporter was made.

@@ -1,4 +1,4 @@
-"""Keep TensorFlow's start-up lines out of what a person reads.
+"""Start TensorFlow with its start-up lines kept out of what a person reads.
 
 TensorFlow's C++ side writes oneDNN, CPU-feature, CUDA and cuInit lines straight to file descriptor 2
 while it loads and when it first looks for devices, before its logging is set up, so
