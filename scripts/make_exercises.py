@@ -67,9 +67,10 @@ def make_exercise(solution_nb):
                 raise ValueError(f"the solution's test cell of {name} stores no output: run "
                                  "python scripts/make_exercises.py --execute")
             cells.append(expected_block(name, text))
-        if ships_without_output(cell, graded):
+        if ships_without_output(cell, graded) or not cell.outputs:
             cell.outputs, cell.execution_count = [], None
     nb.cells = cells
+    nb.metadata.pop("widgets", None)  # the state of the progress bars, whose outputs are gone
     return nb
 
 
