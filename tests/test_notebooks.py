@@ -5,6 +5,7 @@
 import ast
 import importlib.util
 import inspect
+import re
 import textwrap
 from pathlib import Path
 
@@ -220,9 +221,8 @@ def test_table_of_contents_links_to_headings_own_anchors(solution):
     headings = {line.lstrip("#").strip().replace(" ", "-") for c in solution.cells if c.cell_type == "markdown"
                 for line in c.source.splitlines() if line.startswith("#")}
     toc = next(c for c in solution.cells if c.id == "toc").source
-    links = [link for link in toc.split("](#")[1:]]
-    targets = [link[:link.rindex(")")] for link in links]
-    assert len(targets) == 19 and all(t in headings for t in targets), set(targets) - headings
+    targets = [re.fullmatch(r"\s*- \[.*\]\(#(.*)\)", line).group(1) for line in toc.splitlines()[2:]]
+    assert len(targets) == 20 and all(t in headings for t in targets), set(targets) - headings
     assert "<a name=" not in nbformat.writes(solution)
 
 
