@@ -42,7 +42,7 @@ def show_grid(images, titles=None, ncols=5, size=3.0):
 
 
 def jpeg(picture, caption=None):
-    """An IPython JPEG image of a picture (uint8 (n_H, n_W, 3)), its caption as the alt text."""
+    """An IPython JPEG image of a picture or a normalised image, its caption as the alt text."""
     import io
 
     from IPython.display import Image

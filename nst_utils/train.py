@@ -125,32 +125,30 @@ class CourseLoop:
     ``loop.record(i, J, J_content, J_style, image)`` keeps the costs, prints them every `every`
     iterations with the image inline (in a notebook) and returns True on those iterations.
 
-    costs -- J of every recorded iteration (floats); history -- one dict per printed iteration:
-    iteration, J, J_content, J_style, seconds; ran -- iterations run so far.
+    costs -- J of every recorded iteration; history -- one dict per printed iteration: iteration, J,
+    J_content, J_style, seconds; ran -- iterations run so far.
     """
 
-    def __init__(self, num_iterations, every=20, progress=True, verbose=True, network=None, desc="NST"):
-        self.asked, self.total = num_iterations, capped_iterations(num_iterations)
-        self.every, self.progress, self.verbose, self.desc = every, progress, verbose, desc
-        self.network, self.costs, self.history, self.ran = network, [], [], 0
-        self._bar, self._shown, self._began = None, None, time.perf_counter()
-
-    def capped(self):
-        return (f"capped at {self.total} of {self.asked} by {MAX_ITERATIONS_ENV}"
-                if self.total < self.asked else "")
+    def __init__(self, num_iterations, every=20, progress=True, verbose=True, network=None):
+        self.asked, self.total, self.ran = num_iterations, capped_iterations(num_iterations), 0
+        self.every, self.progress, self.verbose, self.network = every, progress, verbose, network
+        self.costs, self.history, self._bar, self._shown = [], [], None, None
+        self.capped = f"capped at {self.total} of {num_iterations} by {MAX_ITERATIONS_ENV}" * (
+            self.total < num_iterations)
 
     def __iter__(self):
+        self._began = time.perf_counter()
         if self.verbose and self.network:
             print(f"Network: {NETWORKS.get(self.network.replace('-', '_'), self.network)}.")
-        if self.verbose and self.capped():
-            print(f"Iterations: {self.capped()} (unset it to run them all).")
-        with progress_bar(self.progress, total=self.total, desc=self.desc, unit="it") as self._bar:
+        if self.verbose and self.capped:
+            print(f"Iterations: {self.capped} (unset it to run them all).")
+        with progress_bar(self.progress, total=self.total, desc="NST", unit="it") as self._bar:
             for i in range(self.total):
                 yield i
                 self.ran = i + 1
                 self._bar.update(1)
         if self.verbose and self.ran < self.asked:
-            print(f"Ran {self.ran} of {self.asked} iterations" + (f": {self.capped()}." if self.capped() else "."))
+            print(f"Ran {self.ran} of {self.asked} iterations" + (f": {self.capped}." if self.capped else "."))
 
     def record(self, i, J, J_content, J_style, image=None):
         J, J_content, J_style = float(J), float(J_content), float(J_style)
@@ -160,24 +158,16 @@ class CourseLoop:
         self.history.append({"iteration": i, "J": J, "J_content": J_content, "J_style": J_style,
                              "seconds": time.perf_counter() - self._began})
         if self.verbose:  # through the bar, which stays below the lines
-            write = self._bar.write if self._bar is not None else print
-            write(f"Iteration {i}: J = {J:.5g}, J_content = {J_content:.5g}, J_style = {J_style:.5g}")
-        if image is not None and self.progress and _in_kernel():
-            self._show(np.asarray(image), f"iteration {i}")
-        return True
+            self._bar.write(f"Iteration {i}: J = {J:.5g}, J_content = {J_content:.5g}, J_style = {J_style:.5g}")
+        if image is not None and self.progress and _in_kernel():  # one picture, replaced each time
+            from IPython.display import display
 
-    def _show(self, image, caption):
-        """One picture in the cell's output, replaced at each call (a live view of G)."""
-        from IPython.display import display
+            from .plotting import jpeg
 
-        from .images import to_picture
-        from .plotting import jpeg
-
-        picture = jpeg(to_picture(image), caption)
-        if self._shown is None:
-            self._shown = display(picture, display_id=True)
-        else:
+            picture = jpeg(np.asarray(image), f"iteration {i}")
+            self._shown = self._shown or display(picture, display_id=True)
             self._shown.update(picture)
+        return True
 
 
 def same_size(content_image, style_image):
