@@ -268,3 +268,16 @@ def test_own_pictures_found_beside_the_notebook_or_in_its_images_folder(tmp_path
     with pytest.raises(FileNotFoundError) as err:
         load_image("my_photo.jpg")
     assert str(tmp_path) in str(err.value) and str(tmp_path / "images") in str(err.value)
+
+
+def test_fallback_notice_says_how_to_get_vgg19(monkeypatch, capsys):
+    """Without VGG19 the notebook's network cell names the download address, the md5 and the place."""
+    from nst_utils import weights
+
+    def missing(path=None):
+        raise weights.WeightsNotFoundError("offline")
+
+    monkeypatch.setattr(weights, "find_vgg19_weights", missing)
+    assert weights.pick_backbone() == "vgg16-hed"
+    out = capsys.readouterr().out
+    assert VGG19_WEIGHTS_URL in out and VGG19_WEIGHTS_MD5 in out and CONFIG.VGG_MODEL in out
