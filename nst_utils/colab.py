@@ -17,7 +17,7 @@ from pathlib import Path
 #: A placeholder until the repository is published: docs/install.md says how to change it.
 GITHUB_REPOSITORY = "nst-course/nst-course"
 BRANCH = "main"
-#: Overrides what the install cell installs: a wheel's path, a folder, or any pip URL (tests, forks).
+#: Overrides what the install cell installs: any pip URL, e.g. file:///path/to/the.whl (tests, forks).
 INSTALL_SOURCE_ENV = "NST_INSTALL_SOURCE"
 BADGE_ID, INSTALL_ID = "colab-badge", "colab-install"
 
@@ -40,19 +40,12 @@ def default_install_source():
 
 
 def install_source(name):
-    """The code of the install cell of the notebook called name."""
+    """The code of the install cell of the notebook called name: silent where nst_utils is installed."""
     extras = EXTRAS.get(name, DEFAULT_EXTRAS)
-    return f'''# Installs nst_utils where it is missing (Colab, a fresh Jupyter); where it is installed, does nothing.
-# {INSTALL_SOURCE_ENV} may name another source: a wheel, a folder or a pip URL (docs/install.md).
-import importlib, importlib.util, os, pathlib, subprocess, sys
+    return f'''import importlib.util, os, subprocess, sys  # installs nst_utils where missing (Colab): minutes, once
 if importlib.util.find_spec("nst_utils") is None:
-    source = os.environ.get("{INSTALL_SOURCE_ENV}") or "{default_install_source()}"
-    if os.path.exists(source):
-        source = pathlib.Path(source).resolve().as_uri()
-    print("Installing nst_utils from", source, "(a few minutes the first time)...")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"nst-utils[{extras}] @ {{source}}"],
-                   check=True)
-    importlib.invalidate_caches()'''
+    source = os.environ.get("{INSTALL_SOURCE_ENV}", "{default_install_source()}")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"nst-utils[{extras}] @ {{source}}"], check=True)'''
 
 
 def with_colab_cells(nb, name, repo_path):

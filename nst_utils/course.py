@@ -6,10 +6,11 @@ DEST gets the notebooks and example images shipped with the package (nst_utils.r
     DEST/Extensions.ipynb, Fast_Style_Transfer.ipynb, Reconstructions.ipynb
     DEST/images/brushstrokes.png, chelsea.png, mosaic.png, nst_example.jpg, README.md
     DEST/solution/Art_Generation_with_Neural_Style_Transfer.ipynb  the assignment, solved
+    DEST/pretrained_model/README.md   where the VGG19 weights go, where they come from, their md5
 
 The notebooks open the example images through the package (CONFIG.CONTENT_IMAGE, ...), so they run
-from DEST as they are; images/ beside them is where a learner's own pictures go, opened as
-``load_image("images/my_photo.jpg")`` from a notebook in DEST. The VGG19 weights, if any, go in
+from DEST as they are; a learner's own pictures go beside them or in images/, opened as
+``load_image("my_photo.jpg")`` from a notebook in DEST (nst_utils.images looks in both). The VGG19 weights, if any, go in
 DEST/pretrained_model/ (nst_utils.config.local_weights_path finds them from DEST and DEST/solution).
 
 A file that already exists with other contents is a learner's work: nothing is written unless
@@ -21,16 +22,19 @@ import sys
 from pathlib import Path
 
 from .resources import ASSIGNMENT, IMAGES, OTHER_NOTEBOOKS, read_bytes
+from .weights import weights_readme
 
 EXIT_DONE, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def course_layout():
-    """[(path relative to DEST, parts of the shipped file under course_files/)], in writing order."""
+    """[(path relative to DEST, parts of the shipped file under course_files/ or the bytes to write)],
+    in writing order."""
     layout = [(Path(ASSIGNMENT), ("notebooks", "exercises", ASSIGNMENT))]
     layout += [(Path(name), ("notebooks", name)) for name in OTHER_NOTEBOOKS]
     layout += [(Path("images") / name, ("images", name)) for name in IMAGES]
     layout.append((Path("solution") / ASSIGNMENT, ("notebooks", ASSIGNMENT)))
+    layout.append((Path("pretrained_model") / "README.md", weights_readme().encode()))
     return layout
 
 
@@ -52,7 +56,7 @@ def write_course(dest, force=False):
     dest = Path(dest)
     plan = []
     for relative, parts in course_layout():
-        target, data = dest / relative, read_bytes(*parts)
+        target, data = dest / relative, parts if isinstance(parts, bytes) else read_bytes(*parts)
         for folder in [dest, *(dest / parent for parent in reversed(relative.parents[:-1]))]:
             if folder.exists() and not folder.is_dir():
                 raise NotADirectoryError(f"'{folder}' is a file; the course needs a folder there.")

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .config import CONFIG
+from .resources import IMAGES, example_image
 
 #: VGG halves the resolution four times before conv5; below this the deep layers are ~1 pixel.
 MIN_SIDE = 32
@@ -50,6 +51,26 @@ def _to_rgb(img):
     return img.convert("RGB")
 
 
+def _locate(path):
+    """path if it exists; for a relative one not found, the same name in images/ of the current folder
+    (a notebook's), then the course's example picture of that name; else FileNotFoundError naming
+    the folders searched."""
+    if path.exists() or path.is_absolute():
+        candidates = []
+    else:
+        candidates = [Path("images") / path, Path("images") / path.name]
+        if path.name in IMAGES and path.name != "README.md":
+            candidates.append(Path(example_image(path.name)))
+    found = next((p for p in [path, *candidates] if p.exists()), None)
+    if found is not None:
+        return found
+    where = (f"in {path.parent.resolve()}" if path.is_absolute() else
+             f"beside the notebook in {Path.cwd()} nor in its images/ folder {Path.cwd() / 'images'}")
+    raise FileNotFoundError(
+        f"No image at '{path}': looked {where}. Check the file name, or put your picture in the images/ "
+        f"folder beside the notebook and pass its name, e.g. load_image('my_photo.jpg').")
+
+
 @contextmanager
 def _opened(path):
     """Open an image file with Pillow inside the block; its problems become errors that say what to do.
@@ -57,12 +78,7 @@ def _opened(path):
     Pillow refuses files of more than 2 * Image.MAX_IMAGE_PIXELS pixels (its guard against
     "decompression bombs": tiny files that decode to gigabytes), before reading their pixels.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"No image at '{path}' (looked from {Path.cwd()}). Check the file name, or put your "
-            f"image in the images/ folder and pass its path, e.g. load_image('images/my_photo.jpg')."
-        )
+    path = _locate(Path(path))
     if path.is_dir():
         raise ImageError(f"'{path}' is a folder, not an image file. Pass the path of a .jpg or .png file.")
     try:

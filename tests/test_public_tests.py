@@ -252,3 +252,42 @@ def test_train_step_test_needs_descent(nst_setup):
                                apply="optimizer.apply_gradients([(-grad, generated_image)])")
     with pytest.raises(AssertionError, match="the cost went up after one step"):
         pt.train_step_test(step, tf.Variable(image), model, a_C, a_S)
+
+
+# --- how a failure shows in a notebook -------------------------------------------------------------------
+
+
+def test_a_failing_test_shows_its_verdict_and_hint_first_with_no_traceback():
+    """IPython shows an exception's _render_traceback_() lines instead of its traceback."""
+    def compute_content_cost(a_C, a_G):
+        return None + a_C
+
+    with pytest.raises(AssertionError) as err:
+        pt.compute_content_cost_test(compute_content_cost)
+    lines = err.value._render_traceback_()
+    assert "compute_content_cost_test failed: compute_content_cost raised ValueError" in lines[0]
+    assert lines[1].startswith("Hint: did you leave a None placeholder") and len(lines) == 2
+    assert "Traceback" not in "".join(lines) and "messages.py" not in "".join(lines)
+    assert "Hint:" in str(err.value)  # the exception itself, as the grader reads it, is unchanged
+
+
+def test_a_cell_using_an_unfinished_exercise_says_which_to_finish_first(monkeypatch):
+    from nst_utils.grading.kit import messages
+
+    shown = []
+
+    class Shell:
+        user_ns = {"In": ["", "J = total_cost(compute_content_cost(a_C, a_G), 1.0)\nfloat(J)"]}
+
+        def showtraceback(self, exc_tuple, tb_offset=None):
+            shown.append(exc_tuple[1])
+
+    monkeypatch.setattr(messages, "passed", {"compute_content_cost_test"})
+    error = TypeError("float() argument must be a string or a real number, not 'NoneType'")
+    messages._finish_first(Shell(), TypeError, error, None)
+    lines = shown[0]._render_traceback_()
+    assert "finish Exercise 2 - gram_matrix first" in lines[0] and "NoneType" in lines[1]
+    # a cell that uses no exercise keeps its ordinary traceback
+    Shell.user_ns = {"In": ["", "open('nowhere.png')"]}
+    messages._finish_first(Shell(), OSError, OSError("nowhere.png"), None)
+    assert not hasattr(shown[1], "_render_traceback_")

@@ -77,7 +77,19 @@ def test_iteration_cap_from_environment(vgg19_standin, small_images, monkeypatch
     result = model_nn(content, style, 200, model=vgg19_standin, seed=0, output_dir=None,
                       report_every=1, progress=False)
     assert [h["iteration"] for h in result.history] == [0, 1]
-    assert "running 2 of 200 iterations" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "capped at 2 of 200 by NST_MAX_ITERATIONS" in out and "Ran 2 of 200 iterations" in out
+    assert "Network: VGG19, the course's network." in out  # the stand-in is built as load_vgg_model's
+
+
+def test_course_loop_prints_every_20_and_says_nothing_of_a_cap_it_did_not_apply(monkeypatch, capsys):
+    monkeypatch.delenv("NST_MAX_ITERATIONS", raising=False)
+    loop = train.CourseLoop(45, progress=False, network="vgg16-hed")
+    reported = [i for i in loop if loop.record(i, 100.0 - i, 1.0, 2.0)]
+    out = capsys.readouterr().out
+    assert reported == [0, 20, 40] and len(loop.costs) == 45 and loop.ran == 45
+    assert "Iteration 20: J = 80, J_content = 1, J_style = 2" in out and "Iteration 21" not in out
+    assert "capped" not in out and "pretrained_model/README.md" in out
 
 
 def test_non_finite_cost_stops_with_last_good_image(vgg19_standin, small_images, tmp_path,

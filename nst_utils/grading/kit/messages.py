@@ -2,7 +2,9 @@
 a message with the original error text and a hint, the checks of returned values, and the swap of
 earlier exercises' helpers for the reference while a function is tested.
 """
+import functools
 import re
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -115,3 +117,58 @@ def works_in_tf_function(target, args, eager_value, function):
     if not np.isclose(float(traced), eager_value, rtol=1e-4):
         raise AssertionError(f"{function} gives {float(traced)} inside tf.function but {eager_value} "
                              "eagerly: use TensorFlow operations, not Python/NumPy ones.")
+
+
+# --- how a failure shows in the learner's notebook -----------------------------------------------------
+
+#: The graded functions, in the order of the notebook's exercises.
+EXERCISES = ["compute_content_cost", "gram_matrix", "compute_layer_style_cost", "compute_style_cost",
+             "total_cost", "train_step"]
+#: Names of the public tests that passed in this kernel.
+passed = set()
+
+
+def _shown_as(err, lines):
+    """err, shown in a notebook as these lines (IPython's _render_traceback_) instead of a traceback."""
+    try:
+        err._render_traceback_ = lambda: ["\x1b[1;31m" + lines[0] + "\x1b[0m", *lines[1:]]
+    except AttributeError:  # an exception without a __dict__ keeps its traceback
+        pass
+    return err
+
+
+def verdict_first(test):
+    """A public test whose failure shows as its verdict and hint, with no traceback through this kit;
+    it is still the same AssertionError for whatever runs the test."""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        try:
+            result = test(*args, **kwargs)
+        except AssertionError as err:
+            verdict, _, hint = str(err).partition(" Hint: ")
+            raise _shown_as(err, [f"{test.__name__} failed: {verdict}"] + [f"Hint: {hint}"] * bool(hint))
+        passed.add(test.__name__)
+        return result
+
+    return run
+
+
+def _finish_first(shell, etype, value, tb, tb_offset=None):
+    """IPython's handler of a cell's error: a cell that uses an exercise whose test (or an earlier
+    one's) has not passed says which exercise to finish first, above the error's own line."""
+    cell = (shell.user_ns.get("In") or [""])[-1]
+    used = [k for k, name in enumerate(EXERCISES) if re.search(rf"\b{name}\b", cell)]
+    todo = [k for k in range(max(used) + 1) if f"{EXERCISES[k]}_test" not in passed] if used else []
+    if todo and not hasattr(value, "_render_traceback_"):
+        k = todo[0]
+        _shown_as(value, [f"This cell uses your exercises: finish Exercise {k + 1} - {EXERCISES[k]} first "
+                          "(its test cell has not passed yet), then run this cell again.",
+                          f"({etype.__name__}: {_error_text(value, 300)})"])
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def explain_errors_in_notebooks():
+    """In a Jupyter kernel, show errors of cells that use unfinished exercises as _finish_first does."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if getattr(shell, "kernel", None) is not None:
+        shell.set_custom_exc((Exception,), _finish_first)

@@ -21,9 +21,12 @@ import numpy as np
 import tensorflow as tf
 
 from .course_side import CONTENT_LAYER, STYLE_LAYERS, reference
-from .messages import call, fmt, reference_helpers, scalar, works_in_tf_function
+from .messages import (call, explain_errors_in_notebooks, fmt, reference_helpers, scalar, verdict_first,
+                       works_in_tf_function)
 
 PASSED = "All tests passed"
+
+explain_errors_in_notebooks()  # a failing test shows its verdict first, not a traceback through this kit
 
 # Expected values on the seeded cases (see tests/test_public_tests.py for the NumPy cross-check).
 CONTENT_COST = 7.0568767
@@ -49,6 +52,7 @@ def content_cost_case():
     return a_C[-1], a_G[-1]
 
 
+@verdict_first
 def compute_content_cost_test(target):
     a_C, a_G = content_cost_case()
     J_content = scalar(call(target, (a_C, a_G), "compute_content_cost"), "J_content",
@@ -73,6 +77,7 @@ def gram_matrix_case():
     return tf.random.normal([3, 2], mean=1, stddev=4)
 
 
+@verdict_first
 def gram_matrix_test(target):
     A = gram_matrix_case()
     GA = call(target, (A,), "gram_matrix")
@@ -99,6 +104,7 @@ def layer_style_cost_case():
     return a_S, a_G
 
 
+@verdict_first
 def compute_layer_style_cost_test(target):
     a_S, a_G = layer_style_cost_case()
     with reference_helpers(target, ["gram_matrix"]):
@@ -137,6 +143,7 @@ def style_cost_case():
     return style, generated
 
 
+@verdict_first
 def compute_style_cost_test(target):
     style, generated = style_cost_case()
     two_layers = [("conv1_1", 0.75), ("conv3_1", 0.25)]
@@ -167,6 +174,7 @@ def total_cost_case():
     return J_content, J_style
 
 
+@verdict_first
 def total_cost_test(target):
     J_content, J_style = total_cost_case()
     # a plain number is fine here: J_content and J_style of this case are NumPy floats
@@ -186,6 +194,7 @@ def total_cost_test(target):
     print(PASSED)
 
 
+@verdict_first
 def train_step_test(target, generated_image, model, a_C, a_S, alpha=10, beta=40,
                     content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS):
     """Check train_step against the package's costs of the same image, for any VGG weights.
