@@ -50,18 +50,17 @@ def make_cost_function(model, a_C, a_S, alpha=10, beta=40, content_layer=CONTENT
 
 
 def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40, content_layer=CONTENT_LAYER,
-                    style_layers=STYLE_LAYERS, jit_compile=False, *, cost=None):
+                    style_layers=STYLE_LAYERS, jit_compile=False):
     """Build the course's ``train_step`` for fixed targets (arguments: see make_cost_function).
 
     optimizer -- a keras optimizer, e.g. keras.optimizers.Adam(2.0)
     jit_compile -- compile the step with XLA (tf.function(jit_compile=True))
-    cost -- J(G) to minimise instead of make_cost_function's (the engine's, with its options)
 
     Returns:
     train_step -- tf.function(generated_image: tf.Variable (1, n_H, n_W, 3)) -> (J, J_content, J_style),
                   the costs of the image *before* the update it applies
     """
-    cost = cost or make_cost_function(model, a_C, a_S, alpha, beta, content_layer, style_layers)
+    cost = make_cost_function(model, a_C, a_S, alpha, beta, content_layer, style_layers)
 
     @tf.function(jit_compile=jit_compile)
     def train_step(generated_image):
@@ -133,6 +132,7 @@ class CourseLoop:
         self.asked, self.total, self.ran = num_iterations, capped_iterations(num_iterations), 0
         self.every, self.progress, self.verbose, self.network = every, progress, verbose, network
         self.costs, self.history, self._bar, self._shown = [], [], None, None
+        self._began, self.write = time.perf_counter(), print
         self.capped = f"capped at {self.total} of {num_iterations} by {MAX_ITERATIONS_ENV}" * (
             self.total < num_iterations)
 
@@ -143,22 +143,25 @@ class CourseLoop:
         if self.verbose and self.capped:
             print(f"Iterations: {self.capped} (unset it to run them all).")
         with progress_bar(self.progress, total=self.total, desc="NST", unit="it") as self._bar:
+            self.write = self._bar.write  # keeps the bar below the lines
             for i in range(self.total):
                 yield i
                 self.ran = i + 1
                 self._bar.update(1)
+        self.write = print
         if self.verbose and self.ran < self.asked:
             print(f"Ran {self.ran} of {self.asked} iterations" + (f": {self.capped}." if self.capped else "."))
 
-    def record(self, i, J, J_content, J_style, image=None):
+    def record(self, i, J, J_content, J_style, image=None, **fields):
+        """fields -- more entries of the history's dict (the engine's stage size)."""
         J, J_content, J_style = float(J), float(J_content), float(J_style)
         self.costs.append(J)
         if not self.every or i % self.every:
             return False
         self.history.append({"iteration": i, "J": J, "J_content": J_content, "J_style": J_style,
-                             "seconds": time.perf_counter() - self._began})
-        if self.verbose:  # through the bar, which stays below the lines
-            self._bar.write(f"Iteration {i}: J = {J:.5g}, J_content = {J_content:.5g}, J_style = {J_style:.5g}")
+                             "seconds": time.perf_counter() - self._began, **fields})
+        if self.verbose:
+            self.write(f"Iteration {i}: J = {J:.5g}, J_content = {J_content:.5g}, J_style = {J_style:.5g}")
         if image is not None and self.progress and _in_kernel():  # one picture, replaced each time
             from IPython.display import display
 
@@ -168,6 +171,19 @@ class CourseLoop:
             self._shown = self._shown or display(picture, display_id=True)
             self._shown.update(picture)
         return True
+
+
+    def finish(self, result):
+        """Say why the loop stopped early, if it did (result: an NSTResult)."""
+        if result.stopped and self.verbose:
+            print("Stopped early:", result.stopped)
+
+
+def non_finite(i, J, J_content, J_style, hint):
+    """None while the costs of iteration i are finite, else why the loop stops there."""
+    if all(math.isfinite(float(c)) for c in (J, J_content, J_style)):
+        return None
+    return f"cost became non-finite at iteration {i} (J={J}); stopped and kept the last good image. {hint}"
 
 
 def same_size(content_image, style_image):
@@ -209,17 +225,15 @@ def model_nn(content_image, style_image, num_iterations=200, *, model=None, inpu
     for i in loop:
         before = generated_image.numpy()
         J, J_content, J_style = (float(c) for c in train_step(generated_image))  # costs of `before`
-        if not all(math.isfinite(c) for c in (J, J_content, J_style)):
-            result.stopped = (f"cost became non-finite at iteration {i} (J={J}); stopped and kept "
-                              "the last good image. Try a smaller learning_rate.")
+        result.stopped = non_finite(i, J, J_content, J_style, "Try a smaller learning_rate.")
+        if result.stopped:
             generated_image.assign(last_good)
             break
         last_good = before
         loop.record(i, J, J_content, J_style, image=generated_image)
         if output_dir is not None and save_every and i % save_every == 0:
             result.saved.append(save_image(output_dir / f"{i}.png", generated_image.numpy()))
-    if result.stopped and verbose:
-        print("Stopped early:", result.stopped)
+    loop.finish(result)
     result.image = generated_image.numpy()
     if output_dir is not None:
         result.saved.append(save_image(output_dir / "generated_image.png", result.image))

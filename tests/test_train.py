@@ -11,7 +11,7 @@ from PIL import Image
 import nst_utils.train as train
 from nst_utils import (CONTENT_LAYER, STYLE_LAYERS, OutputDirError, compute_content_cost,
                        compute_style_cost, generate_noise_image, model_nn, total_cost)
-from nst_utils.engine import objective
+from nst_utils.engine import optimize
 from nst_utils.engine.pipeline import stylise
 
 
@@ -109,20 +109,20 @@ def test_non_finite_cost_stops_with_last_good_image(vgg19_standin, small_images,
 
 def test_ctrl_c_stops_stylise_with_last_good_image(vgg19_standin, small_images, tmp_path, monkeypatch,
                                                    no_iteration_cap):
-    real = objective.make_train_step
+    real = optimize.value_and_gradient_for
 
     def interrupting(*args, **kwargs):
         step = real(*args, **kwargs)
         calls = []
 
-        def wrapped(image):
+        def wrapped(*images):
             calls.append(1)
             if len(calls) == 4:
                 raise KeyboardInterrupt
-            return step(image)
+            return step(*images)
         return wrapped
 
-    monkeypatch.setattr(objective, "make_train_step", interrupting)
+    monkeypatch.setattr(optimize, "value_and_gradient_for", interrupting)
     content, style = small_images
     result = stylise(content, style, 50, model=vgg19_standin, seed=0, output_dir=tmp_path,
                       report_every=1, save_every=0, progress=False, verbose=False)
@@ -159,11 +159,11 @@ def _sigterm_on_call(real, n):
     def factory(*args, **kwargs):
         step, calls = real(*args, **kwargs), []
 
-        def wrapped(image):
+        def wrapped(*images):
             calls.append(1)
             if len(calls) == n:
                 os.kill(os.getpid(), signal.SIGTERM)
-            return step(image)
+            return step(*images)
         return wrapped
     return factory
 
@@ -171,13 +171,8 @@ def _sigterm_on_call(real, n):
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
 def test_sigterm_stops_stylise_like_ctrl_c(vgg19_standin, small_images, tmp_path, monkeypatch, no_iteration_cap,
                                    optimizer):
-    from nst_utils.engine import optimize
-
-    if optimizer == "adam":
-        monkeypatch.setattr(objective, "make_train_step", _sigterm_on_call(objective.make_train_step, 3))
-    else:
-        monkeypatch.setattr(optimize, "value_and_gradient_for",  # called once per run
-                            _sigterm_on_call(optimize.value_and_gradient_for, 3))
+    monkeypatch.setattr(optimize, "value_and_gradient_for",  # called once per run, by both optimizers
+                        _sigterm_on_call(optimize.value_and_gradient_for, 3))
     before = signal.getsignal(signal.SIGTERM)
     content, style = small_images
     result = stylise(content, style, 50, model=vgg19_standin, seed=0, output_dir=tmp_path, optimizer=optimizer,
@@ -192,6 +187,6 @@ def test_sigterm_stops_stylise_like_ctrl_c(vgg19_standin, small_images, tmp_path
 
 def test_non_finite_hint_depends_on_the_optimizer(vgg19_standin, small_images, no_iteration_cap):
     content, style = small_images
-    result = stylise(content, style, 5, model=vgg19_standin, seed=0, output_dir=None, alpha=float("inf"),
+    result = stylise(content, style, 5, model=vgg19_standin, seed=0, output_dir=None, alpha=1e38,
                       optimizer="lbfgs", progress=False, verbose=False)
     assert "non-finite" in result.stopped and "learning_rate" not in result.stopped

@@ -1,12 +1,11 @@
-"""What outlives the stages of a run: the result's cost history and saved images, and the costs
-printed (not grading/report.py, the grader's report of a submission), for optimize.Loop to feed one
-evaluation at a time (iterations numbered across the stages).
+"""What outlives the stages of a run (not grading/report.py, the grader's report of a submission):
+the result's cost history and saved images, recorded and printed by the course's CourseLoop, for
+optimize.Loop to feed one evaluation at a time (iterations numbered across the stages).
 
 pipeline.run makes one Reporter before the first stage and sets its size at each stage; costs are
 those of train.model_nn (J, J_content, J_style), times in seconds since the Reporter was made.
 """
-import math
-import time
+from ..train import CourseLoop, non_finite
 
 
 class Reporter:
@@ -15,24 +14,17 @@ class Reporter:
     def __init__(self, result, save, settings, size_key):
         self.result, self.save, self.settings = result, save, settings
         self.size_key, self.size = size_key, None
-        self.start = time.perf_counter()
-        self.write = print
+        # the course's bookkeeping; the engine's optimize.Loop owns the bar (it sets course.write)
+        self.course = CourseLoop(0, settings.report_every, progress=False, verbose=settings.verbose)
+        self.course.history = result.history
 
     def costs(self, i, J, J_content, J_style, hint):
         """Check and record the costs of iteration i; False (and result.stopped set) if non-finite."""
-        if not all(math.isfinite(v) for v in (J, J_content, J_style)):
-            self.result.stopped = (f"cost became non-finite at iteration {i} (J={J}); stopped and kept "
-                                   f"the last good image. {hint}")
+        why = non_finite(i, J, J_content, J_style, hint)
+        if why:
+            self.result.stopped = why
             return False
-        if i % self.settings.report_every == 0:
-            entry = {"iteration": i, "J": J, "J_content": J_content, "J_style": J_style,
-                     "seconds": time.perf_counter() - self.start}
-            if self.size_key:
-                entry["size"] = self.size
-            self.result.history.append(entry)
-            if self.settings.verbose:
-                self.write(f"Iteration {i} :\ntotal cost = {J:.6g}\n"
-                           f"content cost = {J_content:.6g}\nstyle cost = {J_style:.6g}")
+        self.course.record(i, J, J_content, J_style, **({"size": self.size} if self.size_key else {}))
         return True
 
     def maybe_save(self, i, image):

@@ -81,14 +81,14 @@ class Loop:
         self.stops = Interruptible()
 
     def __enter__(self):
-        self.report.write = self.bar.write  # keeps the bar below the reports
+        self.report.course.write = self.bar.write  # keeps the bar below the reports
         self.stops.__enter__()
         return self
 
     def __exit__(self, kind, error, traceback):
         interrupted = self.stops.__exit__(kind, error, traceback)
         self.bar.close()
-        self.report.write = print
+        self.report.course.write = print
         if interrupted:
             self.report.result.stopped = f"interrupted ({self.stops.how}); kept the last good image."
         return interrupted or kind is StopOptimization

@@ -156,8 +156,7 @@ def run(content_image, style_image, num_iterations, model, input_image, options,
         result.image = stage.start_image if result.image is None else result.image
         generated = optimize(model, stage, settings, options, report)
         offset += run_k
-    if result.stopped and settings.verbose:
-        print("Stopped early:", result.stopped)
+    report.course.finish(result)
     save("generated_image.png", result.image)
     result.image = finished(result.image)
     return result
