@@ -158,7 +158,8 @@ def _package_sources():
 
 def test_one_progress_bar_and_one_place_for_ctrl_c():
     """The progress bar is made in one place (train.progress_bar, the course's loop; the engine uses
-    it); Ctrl-C and SIGTERM are handled in one place (engine/optimize.py, the engine's loop)."""
+    it); Ctrl-C and SIGTERM stop a loop in one place (engine/optimize.py, the engine's loop), and end
+    the command line's process in one (cli.py: one line, exit 130)."""
     bars, stops = set(), set()
     for path, tree in _package_sources().items():
         for node in ast.walk(tree):
@@ -171,7 +172,7 @@ def test_one_progress_bar_and_one_place_for_ctrl_c():
     # the grader's own bar over notebooks and its kernel handling, not an optimisation loop
     bars.discard("grading/grader.py")
     stops.discard("grading/grader.py")
-    assert bars == {"train.py"} and stops == {"engine/optimize.py"}
+    assert bars == {"train.py"} and stops == {"engine/optimize.py", "cli.py"}
 
 
 def test_size_limits():
