@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
-from ..config import CONTENT_LAYER, STYLE_LAYERS
+from ..config import CONTENT_LAYER, STYLE_LAYERS, capped_iterations
 from ..engine.network import load_fast_vgg_model
 from ..engine.objective import gram_targets, make_cost_with_targets
 from ..engine.optimize import Interruptible
@@ -110,7 +110,8 @@ def train(style_image, batch_source, *, steps=None, minutes=None, learning_rate=
     Arguments:
     style_image -- normalised style image (1, n_H, n_W, 3)
     batch_source -- iterator of normalised crops (batch, size, size, 3), e.g. data.batches(...)
-    steps, minutes -- stop after this many steps and/or this much wall time (at least one required)
+    steps, minutes -- stop after this many steps (NST_MAX_ITERATIONS may cap them) and/or this much
+                      wall time (at least one required)
     backbone -- "vgg16-hed" (offline) or "vgg19" (the course's; needs its weights); ignored with vgg
     net -- a network to go on training (default: a new build_transform_net(channels, ...))
     out -- .npz path for checkpoints: written every checkpoint_every seconds and at the end,
@@ -122,6 +123,7 @@ def train(style_image, batch_source, *, steps=None, minutes=None, learning_rate=
     """
     if steps is None and minutes is None:
         raise ValueError("give steps or minutes (or both)")
+    steps = None if steps is None else capped_iterations(steps)  # NST_MAX_ITERATIONS, as the course's loop
     if vgg is None:
         vgg = load_fast_vgg_model(backbone=backbone,
                                   layers=[CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS])
