@@ -23,6 +23,13 @@ ROOT = Path(__file__).resolve().parent
 collect_ignore = ["notebooks/exercises"]
 
 
+def pytest_collection_modifyitems(items):
+    """A notebook's cells run in one kernel, so nbval's items are the full suite's, not the quick tier's."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item):
     """Start notebook kernels with NST_MAX_ITERATIONS=2 (unless set): the notebooks' 200-iteration

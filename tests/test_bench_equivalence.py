@@ -114,6 +114,7 @@ def run_steps(model, n=3, course=False, **options):
     return np.array(costs), generated.numpy()
 
 
+@pytest.mark.slow
 def test_default_step_equals_course_step(models):
     course, course_image = run_steps(models["course"], course=True)
     default, default_image = run_steps(models["default"])
@@ -135,6 +136,7 @@ def test_fixed_style_grams_cost_equals_compute_style_cost(models):
     assert float(GramTargets.of_style(a_S).style_cost(a_G)) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_xla_step_equals_default_step(models):
     default, _ = run_steps(models["default"], n=2, course=True)
     xla, _ = run_steps(models["default"], n=2, course=True, jit_compile=True)

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_step_time_script_runs_tf_part(tmp_path):
     out = tmp_path / "bench.json"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -48,6 +51,7 @@ def test_step_time_script_runs_tf_part(tmp_path):
     assert math.isclose(ours["gflops_per_s"], report["gflop_per_step"] / report["ours_s"], rel_tol=1e-9)
 
 
+@pytest.mark.slow
 def test_scaling_rows_and_plot(tmp_path):
     # Run as a script from another folder (the spelling, `python benchmarks/step_time.py`),
     # with nothing on PYTHONPATH: the script finds its package itself.

@@ -52,7 +52,7 @@ def test_clear_errors_with_exit_status_2(standin_weights, tmp_path, capsys):
     assert "WIDTHxHEIGHT" in capsys.readouterr().err
 
 
-# ---- issue 13: anyone's pictures, flags that mean what they say, bad input refused cleanly ----------
+# ---- anyone's pictures, flags that mean what they say, bad input refused cleanly ----------------------
 
 from nst_utils.cli import build_parser, chosen_images, exit_status  # noqa: E402
 from nst_utils.config import CONFIG  # noqa: E402
@@ -198,6 +198,7 @@ def _run_until_first_costs(args, send):
 
 @pytest.mark.parametrize("optimizer, send, status", [("adam", "SIGTERM", 143), ("lbfgs", "SIGTERM", 143),
                                                      ("adam", "SIGINT", 130)])
+@pytest.mark.slow
 def test_sigterm_and_ctrl_c_keep_the_last_good_image(standin_weights, tmp_path, optimizer, send, status):
     content = _picture(tmp_path / "c.png", 64, 48)
     code, out, err = _run_until_first_costs(

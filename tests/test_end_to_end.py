@@ -7,6 +7,9 @@ from conftest import np_gram
 from nst_utils import CONFIG, STYLE_LAYERS, load_image, model_nn, reshape_and_normalize_image
 from nst_utils.cli import main
 
+# a 200-iteration run and the command line: the full suite's, not the quick tier's
+pytestmark = pytest.mark.slow
+
 
 def gram_distance(acts_a, acts_b):
     """Mean over style layers of the relative Frobenius distance between normalised Gram matrices."""

@@ -203,6 +203,7 @@ def test_the_engine_cost_keeps_the_courses_positional_arguments(hed, C, S):
 
 # --- each option, with the number that shows it works -----------------------------------------
 
+@pytest.mark.slow
 def test_tv_weight_lowers_the_total_variation_of_the_result(hed, C, S):
     tvs = []
     for w in (0.0, 1e3, 1e4):
@@ -271,6 +272,7 @@ def test_preserve_color_keeps_the_content_chroma(hed, C, S):
     assert luma_change > 5.0  # it is still stylised
 
 
+@pytest.mark.slow
 def test_style_blend_weights_move_the_gram_statistics_between_the_styles(hed, C, S, S2):
     grams = {name: [np_gram(hed(s)[name].numpy()) for s in (S, S2)] for name, _ in STYLE_LAYERS}
 
@@ -323,6 +325,7 @@ def test_style_scale_sets_the_target_size_and_the_texture_scale(hed, C, S):
     assert stats[0.5] > 1.5 * stats[2.0], stats
 
 
+@pytest.mark.slow
 def test_multires_beats_single_resolution_with_less_pixel_work(hed):
     """Adam: 45 steps at 48x36 + 15 at 96x72 vs 30 steps at 96x72.
 

@@ -97,6 +97,7 @@ def test_training_batches():
         next(data.batches(pictures, 30))
 
 
+@pytest.mark.slow
 def test_a_few_training_steps_lower_the_loss(vgg16_hed):
     """40 seeded steps on 48x48 crops of images/ lower the loss of a fixed batch (not a training batch)."""
     style = normalised(CONFIG.STYLE_IMAGE, (64, 48))

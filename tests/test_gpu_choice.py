@@ -54,6 +54,7 @@ def test_on_a_cpu_the_fast_paths_are_on(monkeypatch, weights):
         {keras.layers.Conv2D}
 
 
+@pytest.mark.slow
 def test_benchmark_refuses_a_gpu_it_does_not_have(tmp_path):
     # --device gpu on a machine without one: a clear message, not a CPU timing under a GPU label.
     import subprocess

@@ -30,6 +30,7 @@ def probe(tmp_path, **env):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_without_a_compiler_the_plain_path_is_used_and_said(tmp_path):
     result = probe(tmp_path, CXX="/nonexistent/g++")
     assert not result["loaded"]

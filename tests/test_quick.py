@@ -114,6 +114,7 @@ def test_a_quick_run_lowers_the_cost(vgg19_standin, small_images):
     assert result.image.shape == content.shape and np.isfinite(result.image).all()
 
 
+@pytest.mark.slow
 def test_quick_reaches_the_course_cost_in_a_tenth_of_the_evaluations(vgg16_hed, small_images):
     content, style = small_images
     course = stylise(content, style, 200, model=vgg16_hed, seed=0, **QUIET)
@@ -126,6 +127,7 @@ def test_quick_reaches_the_course_cost_in_a_tenth_of_the_evaluations(vgg16_hed, 
 
 # --- the traced cost kept across runs --------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_second_run_reuses_the_traced_function_with_its_own_targets(vgg19_standin, small_images, monkeypatch):
     content, style = small_images
     other_style = style[:, ::-1, ::-1].copy()
