@@ -200,11 +200,12 @@ async def _hidden_cases(kernel, ex, source, want, seed, ctx, deadline):
         return f"hidden cases: defining it again {_STOPS.get(status, 'raised an error')}", status
     name, sandbox = ex.function, kernel.sandbox
     # The inputs reach the kernel only now, after the learner's cells have run.
-    cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc / f"results-{name}.npz"
+    cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc_view / f"results-{name}.npz"
     results_path.unlink(missing_ok=True)  # nothing the learner's cells left there counts
     hidden.write_cases(cases_path, name, seed)
     try:
-        cell = kitfiles.HIDDEN_CELL.format(name=name, cases=str(cases_path), results=str(results_path))
+        cell = kitfiles.HIDDEN_CELL.format(name=name, cases=str(cases_path),
+                                           results=str(sandbox.ipc / results_path.name))
         run = await kernel.run(cell, ctx.cell_timeout, deadline, ctx.stop)
     finally:
         cases_path.unlink(missing_ok=True)
