@@ -110,6 +110,7 @@ class SandboxKernel:
         self.context = None
         self.alive = False
         self._cell_kept = 0  # bytes of output kept in the cell running
+        self.cap_chars = MAX_MESSAGE_BYTES // 8  # per stream and cell, in the kernel (kitfiles.OUTPUT_CAP)
 
     async def __aenter__(self):
         await self.start()

@@ -36,6 +36,29 @@ from nst_kit.public_tests import (compute_content_cost_test, compute_layer_style
                                   compute_style_cost_test, gram_matrix_test, total_cost_test,
                                   train_step_test)
 """
+#: The grader's first cell in every kernel: what the learner's code prints is cut there, in the kernel,
+#: at ``limit`` characters per stream and cell (a flood costs no time in the grader), and so is an
+#: error's text. Undoing it only costs the notebook its own time: verdicts do not travel this way.
+OUTPUT_CAP = """\
+def _cap(limit):
+    import sys
+    from IPython import get_ipython
+    shell, kept = get_ipython(), {}
+    for stream in (sys.stdout, sys.stderr):
+        def write(text, write=stream.write, key=id(stream)):
+            room = limit - kept.get(key, 0)
+            kept[key] = kept.get(key, 0) + len(text)
+            return write(text[:max(room, 0)]) if room > 0 else len(text)
+        stream.write = write
+    shell.events.register("pre_run_cell", lambda *args: kept.clear())
+    show = shell._showtraceback
+    shell._showtraceback = lambda etype, value, stb: show(etype, str(value)[:limit // 100],
+                                                          ["\\n".join(stb)[-limit // 100:]])
+_cap(LIMIT)
+del _cap
+"""
+VERDICT_CELL = "import nst_kit.messages\nnst_kit.messages.write_printed({path!r})"
+CLEAR_CELL = "import nst_kit.messages\nnst_kit.messages.PRINTED.clear()"
 HELPERS_CELL = "import nst_kit.course_side\nnst_kit.course_side.add_helpers({source!r}, {names!r})"
 TRAIN_STEP_SETUP = "import nst_kit.serve\nglobals().update(nst_kit.serve.train_step_globals({path!r}))"
 HIDDEN_CELL = ("import nst_kit.serve\n"
@@ -102,6 +125,10 @@ def write_kit(folder):
         path.chmod(0o755 if path.is_dir() else 0o644)
     folder.chmod(0o755)
     return folder
+
+
+def output_cap_cell(limit):
+    return OUTPUT_CAP.replace("LIMIT", str(int(limit)))
 
 
 def setup_cells(kit, name):

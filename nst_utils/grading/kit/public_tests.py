@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from .course_side import CONTENT_LAYER, STYLE_LAYERS, reference
 from .messages import call, fmt, reference_helpers, scalar, works_in_tf_function
+from .messages import say as print  # noqa: A001 -- what a test prints is also its verdict (messages.PRINTED)
 
 PASSED = "All tests passed"
 
