@@ -83,7 +83,7 @@ async def grade_notebook(path, reference, seeds, wanted, ctx):
     """NotebookReport of one notebook (never raises for anything the notebook does)."""
     from .runs import clean_room, run_check
     from .kernel import OutputBudget
-    from .submission import NotebookError, graded_source, read_notebook
+    from .submission import MISSING, NotebookError, graded_source, read_notebook
 
     start = time.monotonic()
     notebook_bytes = int(ctx.output_mb * 2**20)
@@ -98,6 +98,8 @@ async def grade_notebook(path, reference, seeds, wanted, ctx):
     run = None
     if ctx.run_notebook and not ctx.stop.is_set():
         run = await run_check(nb, reference, ctx, deadline)
+        if all(s.problem.startswith(MISSING) for s in sources.values()):
+            run.ok, run.message = False, f"{MISSING}; {run.message}"
     return rep.NotebookReport(str(path), exercises, run, seconds=time.monotonic() - start)
 
 

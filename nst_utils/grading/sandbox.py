@@ -45,6 +45,9 @@ PACKAGE_ENTRY = re.compile(r"nst[_-]utils", re.IGNORECASE)
 #: Host files of /etc a kernel reads (the dynamic linker, users, time zone, certificates).
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf", "localtime",
        "alternatives", "fonts", "ssl", "mime.types")
+#: The third-party packages a kernel imports (what they import lies beside them).
+NEEDED = ("numpy", "tensorflow", "keras", "matplotlib", "PIL", "IPython", "ipykernel", "jupyter_client",
+          "zmq", "psutil")
 IPC = "/ipc"
 MB = 1 << 20
 _launched = set()  # pids of the sandboxes' first processes (a child of the grader that is not one is an orphan)
@@ -84,9 +87,13 @@ def _is_package_entry(entry):
 
 
 def site_folders():
-    """The interpreter's site-packages folders (of the venv and of the base install) that exist."""
-    folders = site.getsitepackages([sys.prefix, sys.base_prefix])
-    return sorted({Path(f).resolve() for f in folders if Path(f).is_dir()})
+    """The interpreter's site-packages folders (of the venv and of the base install), and the folders
+    on sys.path that hold a package a kernel needs (NEEDED): its third-party packages."""
+    folders = [Path(f) for f in site.getsitepackages([sys.prefix, sys.base_prefix])]
+    for entry in map(Path, filter(None, sys.path)):
+        if any((entry / name).is_dir() for name in NEEDED):
+            folders.append(entry)
+    return sorted({f.resolve() for f in folders if f.is_dir()})
 
 
 def allowed_paths(package=False):
