@@ -1,7 +1,7 @@
 """What the grader reads, writes and keeps: only regular files (links and special files refused, the
 rest graded), no mount over a system folder, nbformat v3 upgraded, output paths checked before
 grading, the kernels' output capped with the grader's memory bounded, the kernels' results read as
-hostile data, and the clean-room sandbox without the package.
+hostile data, and the scoring sandbox without the package.
 """
 import argparse
 import json
@@ -206,12 +206,14 @@ PRINT_FLUSHED = "import sys\nfor _ in range({mb}):\n    print('x' * (2**20 - 1),
 
 
 @needs_bwrap
+@pytest.mark.slow
 def test_output_is_capped_and_memory_bounded_at_j4(tmp_path):
     """-j 4 with three notebooks that print (400 MB of flushed lines, one 100 MB write, 100 MB from a
-    graded function) beside a v3 notebook, two links and a FIFO: the grader keeps at most --output-mb
-    per notebook, says how much it dropped, grades the rest, and its resident memory stays bounded
-    (measured in two runs on a shared 2-core machine: 655 and 659 MB when the kernels started, peaks
-    798 and 891 MB)."""
+    graded function) beside a v3 notebook, two links and a FIFO: the kernels cut what they print, the
+    grader keeps at most --output-mb per notebook, says how much it dropped, grades the rest (a
+    correct notebook keeps full marks however much it prints: verdicts do not travel with the
+    prints), and its resident memory stays bounded (measured in two runs on a shared 2-core machine:
+    655 and 659 MB when the kernels started, peaks 798 and 891 MB)."""
     folder = tmp_path / "class"
     folder.mkdir()
     sol = nbformat.read(str(SOLUTION), as_version=4)
@@ -259,13 +261,11 @@ def test_output_is_capped_and_memory_bounded_at_j4(tmp_path):
     rows = {Path(r["notebook"]).name: r for r in json.loads(gradebook.read_text())}
     assert set(rows) == {"v3.ipynb", "prints-400MB.ipynb", "one-100MB-write.ipynb", "prints-in-graded.ipynb"}
     assert {name: r["points"] for name, r in rows.items()} == {
-        "v3.ipynb": 6, "prints-400MB.ipynb": 6, "one-100MB-write.ipynb": 6, "prints-in-graded.ipynb": 5}, rows
-    # total_cost's 100 MB went over the cell's cap: its test's own line was dropped with it
-    why = {e["function"]: e["reason"] for e in rows["prints-in-graded.ipynb"]["exercises"]}
-    assert why["total_cost"].startswith("output differs"), why
-    assert rows["prints-400MB.ipynb"]["notebook_run"]["ok"] and rows["v3.ipynb"]["notebook_run"]["ok"]
-    # a single message over MAX_MESSAGE_BYTES is refused whole; its cell does not finish as seen here
-    assert "timed out" in rows["one-100MB-write.ipynb"]["notebook_run"]["message"]
+        "v3.ipynb": 6, "prints-400MB.ipynb": 6, "one-100MB-write.ipynb": 6, "prints-in-graded.ipynb": 6}, rows
+    # a flood costs the notebook no more than printing it: a 100 MB write is cut in the kernel
+    for name in ("prints-400MB.ipynb", "v3.ipynb", "one-100MB-write.ipynb", "prints-in-graded.ipynb"):
+        assert rows[name]["notebook_run"]["ok"], rows[name]
+        assert rows[name]["seconds"] < 300, rows[name]
     executed = (tmp_path / "executed" / "001-prints-400MB.ipynb").read_text()
     assert "bytes of output dropped" in executed and len(executed) < 12 * 2**20
     # 600 MB printed in all, 500 MB of it in lines the grader accepts: kept whole, they alone would add
@@ -273,7 +273,7 @@ def test_output_is_capped_and_memory_bounded_at_j4(tmp_path):
     assert peak - before_kernels < 350 * 2**20, (before_kernels, peak)
 
 
-# --- the kit: what a clean-room kernel gets instead of the package ------------------------------------------
+# --- the kit: what a scoring kernel gets instead of the package ------------------------------------------
 def test_kit_modules_import_no_package_code(tmp_path):
     """The modules copied into a kernel import only the standard library, NumPy, TensorFlow, Keras and
     each other; the generated course_side defines no graded function; the kit holds no solution."""

@@ -8,7 +8,7 @@ Every submitted notebook is treated as hostile. For each one the grader
 2. takes the source of each graded cell (by its tag ``graded:<function>``, else the reference's cell
    id), keeps only its ``def`` statements and checks them (submission.py): a function that imports,
    aliases or calls the package's reference scores 0, with the reason;
-3. tests those functions in a clean-room kernel of its own that cannot reach the package
+3. tests those functions in scoring kernels of their own that cannot reach the package
    (runs.py, kitfiles.py): the grader's set-up cell, the learner's defs, the reference's test
    cells (their printed output must contain the stored expected output, as nbval checks it in the
    solution) and hidden cases drawn when grading starts, from a seed that never leaves this process:
@@ -81,7 +81,7 @@ class Context:
 
 async def grade_notebook(path, reference, seeds, wanted, ctx):
     """NotebookReport of one notebook (never raises for anything the notebook does)."""
-    from .runs import clean_room, run_check
+    from .runs import scoring_run, run_check
     from .kernel import OutputBudget
     from .submission import MISSING, NotebookError, graded_source, read_notebook
 
@@ -94,7 +94,7 @@ async def grade_notebook(path, reference, seeds, wanted, ctx):
         return rep.NotebookReport(str(path), error=str(err))
     sources = {ex.function: graded_source(nb, ex.function, ex.graded_id) for ex in reference.exercises}
     deadline = start + ctx.notebook_timeout
-    exercises = await clean_room(sources, reference, wanted, seeds, ctx, deadline)
+    exercises = await scoring_run(sources, reference, wanted, seeds, ctx, deadline)
     run = None
     if ctx.run_notebook and not ctx.stop.is_set():
         run = await run_check(nb, reference, ctx, deadline)
@@ -141,7 +141,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m nst_utils.grade",
         description="Grade learners' copies of the neural style transfer assignment: each graded "
-                    "function is tested in a sandboxed clean room against the reference's tests and "
+                    "function is tested in sandboxed scoring kernels against the reference's tests and "
                     "hidden cases; the notebook is also run, to report whether it runs.")
     parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks or folders of them")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="notebooks graded at once (default 1)")

@@ -25,8 +25,8 @@ CHECKS = ("check_shapes", "check_activations", "check_style_layers")
 #: CONFIG's attributes a kernel gets (numbers; its paths point into the package's folder, hidden there).
 CONFIG_VALUES = ("IMAGE_WIDTH", "IMAGE_HEIGHT", "COLOR_CHANNELS", "NOISE_RATIO", "MEANS", "OUTPUT_DIR")
 
-#: The clean room's set-up: what the notebook's set-up cell gives the graded functions and test cells.
-CLEAN_ROOM_SETUP = """\
+#: The scoring kernels' set-up: what the notebook's set-up cell gives the graded functions and test cells.
+SCORING_SETUP = """\
 import math
 import numpy as np
 import tensorflow as tf

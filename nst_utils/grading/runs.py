@@ -1,6 +1,6 @@
 """The two runs the grader makes of a learner's notebook, each in its own sandboxed kernel.
 
-- ``clean_room`` decides the scores. It starts a fresh kernel that cannot reach the package (no
+- ``scoring_run`` decides the scores. It starts a fresh kernel that cannot reach the package (no
   reference solution importable or readable there: sandbox.py, kitfiles.py), sets it up with the
   grader's own cell (NumPy, TensorFlow, Keras, the notebook's input checks and layer lists, the
   public tests, all from the kit), and for each exercise runs: the reference of the earlier
@@ -10,7 +10,7 @@
   grader judges against its own expected values (hidden.py). train_step runs on a small stand-in
   network built from arrays the grader sends, so no VGG19 weights are needed. Nothing else of the
   learner's notebook runs there. The public tests and the hidden cases run in two different kernels
-  (clean_room says why).
+  (scoring_run says why).
 - ``run_check`` runs the learner's notebook as it is (the long cells tagged ``grader:skip``
   excepted, unless asked) until its first error, only to report whether it runs; it decides no
   score, and its kernel may import the package (the notebook needs it).
@@ -104,7 +104,7 @@ def short(text, limit=300):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-async def clean_room(sources, reference, wanted, seeds, ctx, deadline):
+async def scoring_run(sources, reference, wanted, seeds, ctx, deadline):
     """[ExerciseResult] of the learner's graded sources. wanted -- {function: expected hidden
     results}; seeds -- {function: seed}; ctx -- the grading context (kernels, limits, stop).
 
@@ -159,7 +159,7 @@ async def _setup_kernel(ctx, deadline):
         kernel = await ctx.start_kernel()
     except RuntimeError as err:
         return None, f"the grader could not start a kernel: {err}"
-    run = await kernel.run(kitfiles.output_cap_cell(kernel.cap_chars) + kitfiles.CLEAN_ROOM_SETUP,
+    run = await kernel.run(kitfiles.output_cap_cell(kernel.cap_chars) + kitfiles.SCORING_SETUP,
                            ctx.cell_timeout, deadline, ctx.stop)
     if run.status == STOPPED:
         return kernel, _STOPS[STOPPED]

@@ -209,7 +209,12 @@ class Sandbox:
         # No user namespace: as root, the launcher must still be able to switch to the kernel's user.
         args = [bwrap_path(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
-        made = set()
+        lim = self.limits
+        # The private tmpfs first: an interpreter or a venv under the host's /tmp is bound over it.
+        args += ["--dev", "/dev", "--proc", "/proc",
+                 "--size", str(lim.tmp_mb * MB), "--perms", "1777", "--tmpfs", "/tmp",
+                 "--size", str(lim.ipc_mb * MB), "--perms", "1777", "--tmpfs", IPC]
+        made = {Path("/tmp")}
         for source, dest, how in allowed_paths(self.package):
             args += _dirs(dest, made)
             if how == "symlink":
@@ -222,10 +227,6 @@ class Sandbox:
                     if not _is_package_entry(entry):
                         args += ["--ro-bind", str(entry), str(dest / entry.name)]
             made.add(dest)
-        lim = self.limits
-        args += ["--dev", "/dev", "--proc", "/proc",
-                 "--size", str(lim.tmp_mb * MB), "--perms", "1777", "--tmpfs", "/tmp",
-                 "--size", str(lim.ipc_mb * MB), "--perms", "1777", "--tmpfs", IPC]
         for folder in (self.kit, self.connection):
             args += _dirs(folder, made) + ["--ro-bind", str(folder), str(folder)]
         args += ["--chdir", "/tmp", "--clearenv"]
@@ -309,7 +310,6 @@ class Sandbox:
 
     def cleanup(self, root_pid=None):
         self.kill(root_pid)
-        _launched.discard(root_pid)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -344,9 +344,15 @@ def adopted_orphans():
     if not _reaper["on"] or _reaper["launching"]:
         return []
     try:
-        return [c for c in psutil.Process().children() if c.pid not in _launched]
+        orphans = [c for c in psutil.Process().children() if c.pid not in _launched]
     except psutil.Error:
         return []
+    for orphan in orphans:  # reaped, now that this process is their parent
+        try:
+            os.waitpid(orphan.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    return [o for o in orphans if o.is_running() and o.status() != psutil.STATUS_ZOMBIE]
 
 
 def main(argv=None):
