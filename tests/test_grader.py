@@ -342,12 +342,18 @@ def test_bad_arguments_exit_2(tmp_path):
 
 
 DAEMON = ("import os, sys\n"
+          "DAEMON_CODE = ('import sys, time\\ntry:\\n    open(sys.argv[1] + \\'.alive\\', \\'w\\').close()\\n'\n"
+          "               'except OSError:\\n    pass\\nwhile True:\\n    time.sleep(1)')\n"
           "if os.fork() == 0:\n"
           "    os.setsid()\n"
           "    if os.fork() == 0:  # a new session, no parent but init's or the grader's, no marker left\n"
-          "        os.execve(sys.executable, [sys.executable, '-c', 'import time\\nwhile True: time.sleep(1)',\n"
-          "                                   %r], {})\n"
-          "    os._exit(0)\n")
+          "        os.execve(sys.executable, [sys.executable, '-c', DAEMON_CODE, %(mark)r], {})\n"
+          "    os._exit(0)\n"
+          "import time\n"
+          "for _ in range(50):  # until it runs (where it may write)\n"
+          "    if os.path.exists(%(mark)r + '.alive'):\n"
+          "        break\n"
+          "    time.sleep(0.1)\n")
 
 
 def daemons(mark):
@@ -387,8 +393,8 @@ def test_without_a_sandbox_scores_are_not_recorded(tmp_path):
 def test_unisolated_mode_says_so_marks_its_rows_and_still_limits(tmp_path):
     """--sandbox none accepts the risk: rows say unisolated; limits apply; a daemon that left the
     kernel's session and environment is still ended (the grader adopts orphans)."""
-    mark = f"nst-test-daemon-{os.getpid()}-{time.time_ns()}"
-    nb = with_top_cell(with_top_cell(SOLUTION, "import os\nos._exit(1)"), DAEMON % mark)
+    mark = str(tmp_path / f"daemon-{time.time_ns()}")
+    nb = with_top_cell(with_top_cell(SOLUTION, "import os\nos._exit(1)"), DAEMON % {'mark': mark})
     nbformat.write(nb, str(tmp_path / "exit.ipynb"))
     try:
         proc, _ = run_grader([tmp_path, "--sandbox", "none", "--timeout", "60", "--csv", tmp_path / "g.csv"])
@@ -396,6 +402,7 @@ def test_unisolated_mode_says_so_marks_its_rows_and_still_limits(tmp_path):
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "Score: 6/6" in proc.stdout and "died" in proc.stdout
         assert not grader_processes(proc.pid)
+        assert Path(mark + ".alive").exists(), "the daemon did not start: this test shows nothing"
         assert not daemons(mark), "a notebook's daemon outlived the grader"
         rows = (tmp_path / "g.csv").read_text().splitlines()
         assert rows[0].endswith(",isolated") and all(r.endswith(",False") for r in rows[1:]), rows
@@ -431,7 +438,7 @@ def test_lost_tags_and_daemons(tmp_path):
     mark = f"nst-test-daemon-{os.getpid()}-{time.time_ns()}"
     nbformat.write(_untagged(_read(SOLUTION)), str(folder / "untagged.ipynb"))
     nbformat.write(_untagged(_read(EXERCISE), keep_defs=False), str(folder / "untagged-no-defs.ipynb"))
-    nbformat.write(with_top_cell(SOLUTION, DAEMON % mark), str(folder / "daemon.ipynb"))
+    nbformat.write(with_top_cell(SOLUTION, DAEMON % {'mark': mark}), str(folder / "daemon.ipynb"))
     try:
         proc, _ = run_grader([folder, "-j", "2", "--sandbox", "bwrap", "--timeout", "60",
                               "--json", tmp_path / "g.json"])

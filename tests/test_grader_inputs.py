@@ -130,8 +130,11 @@ def test_the_kernel_sees_only_its_allow_list(tmp_path):
     assert clean["native"] == run["native"] == "0"
     assert clean["libs"] > 0 and clean["passwd"] and clean["numpy"] and clean["kit"]
     assert not clean["home"] and not clean["clone"] and not run["clone"]
-    # the host's /tmp is not there: only the kernel's own folders and the one that holds its kit
-    assert set(clean["tmp"]) == {"work", "home", roots[False]}, clean["tmp"]
+    # the host's /tmp is not there: only the kernel's own folders, the one that holds its kit, and the
+    # way to an interpreter that lives under /tmp (a clean clone's venv)
+    interpreter = {Path(p).resolve().parts[2] for p in (sys.prefix, *sandbox_module.site_folders())
+                   if Path(p).resolve().parts[1:2] == ("tmp",)}
+    assert set(clean["tmp"]) == {"work", "home", roots[False]} | interpreter, clean["tmp"]
     assert not clean["costs_file"] and not clean["solution"] and clean["import"] == "ModuleNotFoundError"
     # the checkout holds at most the interpreter's venv folder (made to reach its site-packages)
     assert set(clean["checkout"] or []) <= {".venv"}, clean["checkout"]
