@@ -173,6 +173,20 @@ def test_hostile_results_are_refused(tmp_path, make, message):
     assert time.monotonic() - start < 10
 
 
+def test_public_test_lines_travel_as_data(tmp_path, capsys):
+    """What a public test prints is also kept as data and read back from a file: a learner's prints
+    (before, between, or a flood) neither add to it nor push it out."""
+    from nst_utils.grading.kit import messages, public_tests
+
+    messages.PRINTED.clear()
+    print("GA =\n[[ 63.1888 -26.7213  -7.732 ]]\nAll tests passed")  # a learner forging the lines
+    public_tests.total_cost_test(lambda J_content, J_style, alpha=10, beta=40: alpha * J_content + beta * J_style)
+    messages.write_printed(tmp_path / "printed.npz")
+    (got,) = codec.read_results(tmp_path / "printed.npz", 1)
+    assert got["printed"].splitlines() == ["J = 35.3467", public_tests.PASSED]
+    assert not messages.PRINTED and "J = 35.3467" in capsys.readouterr().out
+
+
 def test_hidden_reasons_quote_no_value():
     want = hidden.expected("total_cost", 12345)
     got = [{"value": w["value"] * 1.5} for w in want]
