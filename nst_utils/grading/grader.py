@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +45,7 @@ from ..quiet import native_stderr
 from . import report as rep
 from .paths import find_notebooks, output_problems
 from .reference import default_reference_path
-from .sandbox import Limits, Sandbox, adopt_orphans, adopted_orphans, bwrap_path, kill_all
+from .sandbox import Limits, Sandbox, adopt_orphans, adopted_orphans, kill_all
 
 
 
@@ -121,7 +122,7 @@ async def grade_all(paths, reference, seeds, wanted, contexts, on_done):
 
 
 def bwrap_works():
-    path = bwrap_path()
+    path = shutil.which("bwrap")
     if not path:
         return False
     probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],

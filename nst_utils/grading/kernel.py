@@ -139,7 +139,8 @@ class SandboxKernel:
         launching = sandbox_module._reaper
         launching["launching"] += 1
         try:
-            await km.start_kernel(env=sandbox.environment(), stdout=write, stderr=write)
+            await km.start_kernel(env=sandbox.environment(), stdout=write, stderr=write,
+                                  cwd=None if sandbox.use_bwrap else sandbox.workdir)
         finally:
             os.close(write)
             launching["launching"] -= 1

@@ -1,5 +1,5 @@
 """What a grading kernel is given instead of the package: a folder with the kernel-side modules of
-kit/ as a package ``nst_kit``, a generated ``nst_kit/course_side.py``, the launcher (sandbox.py), and,
+kit/ as a package ``nst_kit``, a generated ``nst_kit/course_side.py``, and,
 exercise by exercise, the inputs it needs as arrays.
 
 The generated course_side holds the layer lists and CONFIG's numbers as data, and the input checks the
@@ -20,7 +20,6 @@ KIT_PACKAGE = "nst_kit"
 KIT_SOURCE = Path(__file__).with_name("kit")
 #: kit/ modules copied as they are (course_side.py is generated instead).
 KIT_MODULES = ("__init__.py", "codec.py", "messages.py", "public_tests.py", "serve.py", "tiny.py")
-LAUNCHER = Path(__file__).with_name("sandbox.py")
 CHECKS = ("check_shapes", "check_activations", "check_style_layers")
 #: CONFIG's attributes a kernel gets (numbers; its paths point into the package's folder, hidden there).
 CONFIG_VALUES = ("IMAGE_WIDTH", "IMAGE_HEIGHT", "COLOR_CHANNELS", "NOISE_RATIO", "MEANS", "OUTPUT_DIR")
@@ -112,7 +111,7 @@ def helpers_source(names):
 
 
 def write_kit(folder):
-    """Make ``folder`` with folder/nst_kit/ and folder/sandbox.py (the launcher) in it. Files are readable by
+    """Make ``folder`` with folder/nst_kit/ in it. Files are readable by
     all, writable by the grader only."""
     folder = Path(folder)
     package = folder / KIT_PACKAGE
@@ -120,8 +119,7 @@ def write_kit(folder):
     for name in KIT_MODULES:
         shutil.copyfile(KIT_SOURCE / name, package / name)
     (package / "course_side.py").write_text(course_side_source(), encoding="utf-8")
-    shutil.copyfile(LAUNCHER, folder / "sandbox.py")
-    for path in [package, *package.iterdir(), folder / "sandbox.py"]:
+    for path in [package, *package.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     folder.chmod(0o755)
     return folder

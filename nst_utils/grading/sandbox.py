@@ -1,30 +1,19 @@
 """The sandbox: where a learner's code runs when grading, what it can see, and how it is stopped.
 
-Every kernel the grader starts runs in a temporary folder of its own with a minimal environment
-(nothing of the grader's passes unless named with ``--pass-env``), under resource limits this module
-sets on itself just before it becomes the kernel (run by path: ``python sandbox.py [limits] --
-COMMAND``; address space, CPU, file size, open files, processes; as root, a user id of its own), with
-a memory watchdog in the grader, and with ``NST_NATIVE=0`` (no compiler).
-
-Where ``bwrap`` (Debian package bubblewrap) works, its filesystem is built from an allow-list (no
-host folder is visible unless listed here): /usr and the system's library links, a few files of
-/etc, the interpreter and its standard library, the site-packages folders with every ``nst_utils``
-entry left out (module, dist-info, editable finders and .pth files), the kit the grader wrote, and
-three size-capped tmpfs: /tmp (scratch, home, working folder), /ipc (the kernel's sockets and
-results, which the grader reaches through /proc/PID/root) and nothing else writable. No home, no
-host /tmp, no checkout, no other submission, no copy of the package. It also gets fresh network
-and PID namespaces: no network at all, and killing the sandbox kills everything it started.
-The run that only checks whether a notebook runs (``package=True``) is also given the package's own
-folder, read-only: that notebook imports it, and its run decides no score.
-
-Without bwrap the limits still apply, the folder's size is checked every second against a budget,
-and processes left behind are found by their token, or as orphans adopted by the grader
-(``adopt_orphans``); but the code can read the host's files and use the network.
+Every kernel runs in a folder of its own, with a minimal environment (nothing of the grader's unless
+named with ``--pass-env``) and ``NST_NATIVE=0``, under limits set just before it
+becomes the kernel (prlimit, and setpriv to a user of its own as root), watched by the grader
+(memory, disk). With ``bwrap`` its filesystem is an allow-list (allowed_paths): /usr, a few files of
+/etc, the interpreter, its site-packages without any ``nst_utils`` entry (module, dist-info, editable
+finder, .pth), the kit, and size-capped tmpfs (/tmp; /ipc, the sockets and results, which the grader
+reaches through /proc/PID/root); no home, host /tmp, checkout, other submission or copy of the
+package. The run check (``package=True``) also gets the package's folder: it decides no score. Fresh
+network and PID namespaces: no network, and nothing outlives the sandbox. Without bwrap the limits
+apply and the grader adopts a notebook's orphans (adopt_orphans); the code can read the host's files.
 """
 import json
 import os
 import re
-import resource
 import shutil
 import signal
 import site
@@ -67,10 +56,6 @@ class Limits:
     log_mb: int = 4              # the kernel's own stdout/stderr kept in the grader's log
     processes: int = 256         # processes and threads of the sandbox's user (RLIMIT_NPROC)
     open_files: int = 1024       # RLIMIT_NOFILE
-
-
-def bwrap_path():
-    return shutil.which("bwrap")
 
 
 def _is_package_entry(entry):
@@ -193,21 +178,22 @@ class Sandbox:
         return str(self.ipc_view / "kernel"), str(self.ipc / "kernel")
 
     def command(self, argv):
-        """argv wrapped for the sandbox: bwrap (if used), then this module as the confining launcher."""
-        lim = self.limits
-        # Run by path, not with -m: importing the package first would load TensorFlow for nothing.
-        confine = [sys.executable, str(self.kit / "sandbox.py"),
-                   "--as", str(lim.address_space_mb), "--cpu", str(lim.cpu_seconds),
-                   "--fsize", str(lim.file_mb), "--nproc", str(lim.processes),
-                   "--nofile", str(lim.open_files), "--mkdir", self.workdir, self.home]
+        """argv wrapped for the sandbox: bwrap (if used), the limits (util-linux's prlimit), and as root
+        the kernel's own user (setpriv)."""
+        lim, nproc = self.limits, self.limits.processes
+        if self.uid is None and os.geteuid() != 0:
+            # RLIMIT_NPROC counts all threads of the user: leave room for the ones it already has.
+            nproc += sum(_safe(lambda: p.num_threads() if p.uids().real == os.getuid() else 0, 0)
+                         for p in psutil.process_iter())
+        launch = [shutil.which("prlimit"), f"--as={lim.address_space_mb * MB}", f"--cpu={lim.cpu_seconds}",
+                  f"--fsize={lim.file_mb * MB}", f"--nproc={nproc}", f"--nofile={lim.open_files}", "--core=0"]
         if self.uid is not None:
-            confine += ["--uid", str(self.uid)]
-        confine += ["--"] + list(argv)
-        return (self._bwrap_args() if self.use_bwrap else []) + confine
+            launch += [shutil.which("setpriv"), f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
+        return (self._bwrap_args() if self.use_bwrap else []) + launch + list(argv)
 
     def _bwrap_args(self):
         # No user namespace: as root, the launcher must still be able to switch to the kernel's user.
-        args = [bwrap_path(), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+        args = [shutil.which("bwrap"), "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         lim = self.limits
         # The private tmpfs first: an interpreter or a venv under the host's /tmp is bound over it.
@@ -229,7 +215,8 @@ class Sandbox:
             made.add(dest)
         for folder in (self.kit, self.connection):
             args += _dirs(folder, made) + ["--ro-bind", str(folder), str(folder)]
-        args += ["--chdir", "/tmp", "--clearenv"]
+        args += ["--perms", "0777", "--dir", self.workdir, "--perms", "0777", "--dir", self.home,
+                 "--chdir", self.workdir, "--clearenv"]
         for key, value in self.environment().items():
             args += ["--setenv", key, value]
         return args
@@ -267,29 +254,15 @@ class Sandbox:
             return {}
 
     def processes(self, root_pid=None):
-        """Live processes of this sandbox: descendants of root_pid, anything carrying its token, and
-        the orphans the grader adopted (a daemon that left the tree and cleared its environment)."""
+        """Live processes of this sandbox: descendants of root_pid, and the orphans the grader adopted
+        (without bwrap, a daemon that left the tree and cleared its environment)."""
         found = self.descendants(root_pid) if root_pid else {}
-        for proc in psutil.process_iter():
-            if proc.pid in found:
-                continue
-            try:
-                if proc.environ().get(TOKEN_ENV) == self.token:
-                    found[proc.pid] = proc
-            except (psutil.Error, OSError):
-                continue
         for orphan in adopted_orphans():
             found.update(self.descendants(orphan.pid))
         return list(found.values())
 
     def resident_mb(self, root_pid):
-        total = 0
-        for proc in self.descendants(root_pid).values():
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                pass
-        return total / MB
+        return sum(_safe(lambda: p.memory_info().rss, 0) for p in self.descendants(root_pid).values()) / MB
 
     def disk_mb(self):
         """MB the kernel wrote on the host disk (without bwrap: its folder; with bwrap: nothing)."""
@@ -352,56 +325,12 @@ def adopted_orphans():
             os.waitpid(orphan.pid, os.WNOHANG)
         except ChildProcessError:
             pass
-    return [o for o in orphans if o.is_running() and o.status() != psutil.STATUS_ZOMBIE]
+    return [o for o in orphans if _safe(lambda: o.status() != psutil.STATUS_ZOMBIE, False)]
 
 
-def main(argv=None):
-    """``python sandbox.py --as MB --cpu S --fsize MB --nproc N --nofile N [--uid ID] --mkdir WORK
-    HOME -- COMMAND...``: set the limits on this process, then become COMMAND."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="sandbox.py")
-    for name in ("--as", "--cpu", "--fsize", "--nproc", "--nofile"):
-        parser.add_argument(name, type=int, required=True)
-    parser.add_argument("--uid", type=int, help="run as this user and group id (needs root)")
-    parser.add_argument("--mkdir", nargs=2, metavar=("WORKDIR", "HOME"), required=True)
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    for folder in args.mkdir:
-        os.makedirs(folder, exist_ok=True)
-        if args.uid is not None:
-            os.chown(folder, args.uid, args.uid)
-    nproc = args.nproc
-    if args.uid is None and os.geteuid() != 0:
-        # RLIMIT_NPROC counts all processes of the user: leave room for the ones it already has.
-        nproc += sum(_threads(p) for p in psutil.process_iter() if _uid(p) == os.getuid())
-    limits = [(resource.RLIMIT_AS, getattr(args, "as") * MB), (resource.RLIMIT_CPU, args.cpu),
-              (resource.RLIMIT_FSIZE, args.fsize * MB), (resource.RLIMIT_NPROC, nproc),
-              (resource.RLIMIT_NOFILE, args.nofile), (resource.RLIMIT_CORE, 0)]
-    for which, value in limits:
-        resource.setrlimit(which, (value, value))
-    if args.uid is not None:
-        os.setgroups([])
-        os.setgid(args.uid)
-        os.setuid(args.uid)
-    os.chdir(args.mkdir[0])
-    os.execvp(command[0], command)
-
-
-def _uid(proc):
+def _safe(get, default):
     try:
-        return proc.uids().real
-    except psutil.Error:
-        return None
+        return get()
+    except (psutil.Error, OSError):
+        return default
 
-
-def _threads(proc):
-    try:
-        return proc.num_threads()
-    except psutil.Error:
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
