@@ -145,11 +145,9 @@ class Sandbox:
         self.connection = self.root / "connection"  # the kernel's connection file: the grader writes it
         self.connection.mkdir(mode=0o755)
         self.token = f"{os.getpid()}-{self.slot}-{self.root.name}"
-        self.uid = None
-        if os.geteuid() == 0 and self.use_bwrap:
-            # Root is exempt from RLIMIT_NPROC: the kernel gets a user of its own. (Without bwrap it
-            # could not reach an interpreter under /root, so it stays root there.)
-            self.uid = UID_BASE + (os.getpid() % 500) * 16 + self.slot % 16
+        # Root is exempt from RLIMIT_NPROC: the kernel gets a user of its own. (Without bwrap it could
+        # not reach an interpreter under /root, so it stays root there.)
+        self.uid = UID_BASE + (os.getpid() % 500) * 16 + self.slot % 16 if os.geteuid() == 0 and self.use_bwrap else None
         if self.use_bwrap:
             # /ipc is a tmpfs of the sandbox; the grader reaches it through this link once it runs.
             self.ipc, self.ipc_view = Path(IPC), self.root / "ipc"
@@ -158,8 +156,8 @@ class Sandbox:
             self.ipc = self.ipc_view = self.root / "ipc"
             self.ipc.mkdir()
             self.workdir, self.home = str(self.root / "work"), str(self.root / "home")
-            os.makedirs(self.workdir)
-            os.makedirs(self.home)
+            for folder in (self.workdir, self.home):
+                os.makedirs(folder)
 
     def environment(self):
         """The kernel's whole environment: nothing of the grader's unless passed explicitly."""
@@ -266,16 +264,8 @@ class Sandbox:
 
     def disk_mb(self):
         """MB the kernel wrote on the host disk (without bwrap: its folder; with bwrap: nothing)."""
-        if self.use_bwrap:
-            return 0
-        total = 0
-        for folder, _, files in os.walk(self.root):
-            for name in files:
-                try:
-                    total += os.lstat(os.path.join(folder, name)).st_size
-                except OSError:
-                    pass
-        return total / MB
+        files = [] if self.use_bwrap else [os.path.join(d, f) for d, _, names in os.walk(self.root) for f in names]
+        return sum(_safe(lambda: os.lstat(f).st_size, 0) for f in files) / MB
 
     def kill(self, root_pid=None):
         """SIGKILL every process of the sandbox."""
@@ -293,10 +283,7 @@ def kill_all(find):
         if not procs:
             return
         for proc in procs:
-            try:
-                proc.send_signal(signal.SIGKILL)
-            except psutil.Error:
-                pass
+            _safe(lambda: proc.send_signal(signal.SIGKILL), None)
         psutil.wait_procs(procs, timeout=0.5)
 
 
