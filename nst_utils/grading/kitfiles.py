@@ -42,14 +42,15 @@ OUTPUT_CAP = """\
 def _cap(limit):
     import sys
     from IPython import get_ipython
-    shell, kept = get_ipython(), {}
-    for stream in (sys.stdout, sys.stderr):
-        def write(text, write=stream.write, key=id(stream)):
-            room = limit - kept.get(key, 0)
-            kept[key] = kept.get(key, 0) + len(text)
-            return write(text[:max(room, 0)]) if room > 0 else len(text)
-        stream.write = write
-    shell.events.register("pre_run_cell", lambda *args: kept.clear())
+    shell = get_ipython()
+    def install(*args):  # before each cell: IPython puts the streams' own write back after each
+        for stream in (sys.stdout, sys.stderr):
+            inner = getattr(stream.write, "capped", stream.write)
+            def write(text, kept=[0]):
+                room, kept[0] = limit - kept[0], kept[0] + len(text)
+                return inner(text[:room]) if room > 0 else len(text)
+            write.capped, stream.write = inner, write
+    shell.events.register("pre_run_cell", install)
     show = shell._showtraceback
     shell._showtraceback = lambda etype, value, stb: show(etype, str(value)[:limit // 100],
                                                           ["\\n".join(stb)[-limit // 100:]])
