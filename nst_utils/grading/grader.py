@@ -1,31 +1,18 @@
 """Grade learners' copies of the assignment: ``python -m nst_utils.grade NOTEBOOK_OR_FOLDER... [-j N]``.
 
-Every submitted notebook is treated as hostile. For each one the grader
+Every submitted notebook is treated as hostile. For each one the grader reads it (regular files only;
+nbformat v3 upgraded), takes each graded function's ``def``s and checks them (submission.py), tests
+them in scoring kernels that cannot reach the package (runs.py, kitfiles.py): the reference's public
+tests, whose printed lines come back as data, and hidden cases drawn from a seed that never leaves
+this process, their results judged here (hidden.py); then runs the notebook as it is, only to report
+whether it runs; prints a table per notebook and a class summary, and writes ``--csv``/``--json``.
 
-1. reads it: a regular file only (a symbolic link or a special file is refused with one line and
-   graded as if it were not there), an nbformat v3 notebook upgraded by nbformat's converter (a
-   file that is not a notebook is reported by name, exit status 2);
-2. takes the source of each graded cell (by its tag ``graded:<function>``, else the reference's cell
-   id), keeps only its ``def`` statements and checks them (submission.py): a function that imports,
-   aliases or calls the package's reference scores 0, with the reason;
-3. tests those functions in scoring kernels of their own that cannot reach the package
-   (runs.py, kitfiles.py): the grader's set-up cell, the learner's defs, the reference's test
-   cells (their printed output must contain the stored expected output, as nbval checks it in the
-   solution) and hidden cases drawn when grading starts, from a seed that never leaves this process:
-   the kernel gets their inputs as arrays, gives back what the function returned as data, and the
-   expected values, computed here by the package's reference, never enter a kernel (hidden.py).
-   train_step is graded on a small stand-in network: no VGG19 weights, no internet;
-4. runs the learner's notebook as it is, only to report whether it runs (no score depends on it);
-5. prints a table per notebook and, for several, a class summary; ``--csv``/``--json`` write
-   gradebooks.
-
-Every kernel runs in a sandbox (sandbox.py: limits, a minimal environment, and with bwrap no
-network and a filesystem built from an allow-list); without a working bwrap, grading a folder or
-writing a gradebook is refused unless ``--sandbox none`` accepts the risk (rows marked unisolated); every cell has a timeout and every notebook a wall-clock limit;
-what the grader keeps of the kernels' output is capped per cell and per notebook (kernel.py).
-Ctrl-C or SIGTERM stops grading within seconds, kills every kernel and reports what was graded.
-Exit status: 0 every exercise of every notebook passed, 1 some failed, 2 bad arguments (checked before
-grading starts, output paths included) or unreadable notebooks, 130/143 stopped by Ctrl-C/SIGTERM.
+Every kernel runs in a sandbox (sandbox.py); without a working bwrap, grading a folder or writing a
+gradebook is refused unless ``--sandbox none`` accepts the risk (rows marked unisolated). Every cell
+has a timeout, every notebook a wall-clock limit, and output is capped (kernel.py). Ctrl-C or SIGTERM
+stops grading within seconds, kills every kernel and reports what was graded. Exit status: 0 every
+exercise passed, 1 some failed, 2 bad arguments (checked before grading starts) or unreadable
+notebooks, 130/143 stopped by Ctrl-C/SIGTERM.
 """
 import argparse
 import asyncio
@@ -45,7 +32,7 @@ from ..quiet import native_stderr
 from . import report as rep
 from .paths import find_notebooks, output_problems
 from .reference import default_reference_path
-from .sandbox import Limits, Sandbox, adopt_orphans, adopted_orphans, kill_all
+from .sandbox import Limits, Sandbox, adopt_orphans, kill_all, orphans
 
 
 
@@ -261,7 +248,7 @@ async def _run(args, paths, reference, seeds, wanted, use_bwrap, env, log):
             for kernel in ctx.kernels:
                 await kernel.stop()
         # a daemon a notebook left behind, outside its sandbox's tree (without bwrap)
-        kill_all(lambda: [p for o in adopted_orphans() for p in Sandbox.descendants(o.pid).values()])
+        kill_all(orphans)
         if getattr(stop, "signum", None):
             args.stopped_by = stop.signum
 

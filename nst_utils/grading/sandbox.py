@@ -1,15 +1,11 @@
 """The sandbox: where a learner's code runs when grading, what it can see, and how it is stopped.
 
-Every kernel runs in a folder of its own, with a minimal environment (nothing of the grader's unless
-named with ``--pass-env``) and ``NST_NATIVE=0``, under limits set just before it
-becomes the kernel (prlimit, and setpriv to a user of its own as root), watched by the grader
-(memory, disk). With ``bwrap`` its filesystem is an allow-list (allowed_paths): /usr, a few files of
-/etc, the interpreter, its site-packages without any ``nst_utils`` entry (module, dist-info, editable
-finder, .pth), the kit, and size-capped tmpfs (/tmp; /ipc, the sockets and results, which the grader
-reaches through /proc/PID/root); no home, host /tmp, checkout, other submission or copy of the
-package. The run check (``package=True``) also gets the package's folder: it decides no score. Fresh
-network and PID namespaces: no network, and nothing outlives the sandbox. Without bwrap the limits
-apply and the grader adopts a notebook's orphans (adopt_orphans); the code can read the host's files.
+Every kernel runs in a folder of its own with a minimal environment and ``NST_NATIVE=0``, under limits
+(prlimit; as root, setpriv to a user of its own), watched by the grader (memory, disk). With ``bwrap``
+its filesystem is an allow-list (allowed_paths): /usr, a few /etc files, the interpreter, its
+site-packages without any ``nst_utils`` entry, the kit, and size-capped tmpfs (/tmp; /ipc, reached by
+the grader through /proc/PID/root); fresh network and PID namespaces. The run check (``package=True``)
+also gets the package's folder: it decides no score. Without bwrap the grader adopts orphans.
 """
 import json
 import os
@@ -37,8 +33,7 @@ ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch
 #: The third-party packages a kernel imports (what they import lies beside them).
 NEEDED = ("numpy", "tensorflow", "keras", "matplotlib", "PIL", "IPython", "ipykernel", "jupyter_client",
           "zmq", "psutil")
-IPC = "/ipc"
-MB = 1 << 20
+IPC, MB = "/ipc", 1 << 20
 _launched = set()  # pids of the sandboxes' first processes (a child of the grader that is not one is an orphan)
 _reaper = {"on": False, "launching": 0}
 
@@ -85,12 +80,9 @@ def allowed_paths(package=False):
     """[(host path, path in the sandbox, how)] of the allow-list; how is "bind", "symlink" or "site"
     (a site-packages folder: an empty tmpfs into which its allowed entries are bound)."""
     out = [(Path("/usr"), Path("/usr"), "bind")]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        path = Path("/") / name
-        if path.is_symlink():
-            out.append((Path(os.readlink(path)), path, "symlink"))
-        elif path.is_dir():
-            out.append((path, path, "bind"))
+    for path in (Path("/", name) for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32")):
+        if path.exists():
+            out.append((Path(os.readlink(path)), path, "symlink") if path.is_symlink() else (path, path, "bind"))
     out += [(Path("/etc", n), Path("/etc", n)) + ("bind",) for n in ETC if Path("/etc", n).exists()]
     # The interpreter: its executable (through the venv's links) and its libraries, and the venv's config.
     exe = Path(sys.executable)
@@ -114,21 +106,15 @@ def allowed_paths(package=False):
 
 def _dirs(path, made):
     """bwrap arguments making path's missing parents, readable by the kernel's user."""
-    args = []
-    for parent in reversed(Path(path).parents):
-        if parent != Path("/") and parent not in made:
-            made.add(parent)
-            args += ["--perms", "0755", "--dir", str(parent)]
-    return args
+    new = [p for p in reversed(Path(path).parents) if p != Path("/") and p not in made]
+    made.update(new)
+    return [arg for p in new for arg in ("--perms", "0755", "--dir", str(p))]
 
 
 @dataclass
 class Sandbox:
-    """One confined place for one kernel: its folders, its user, its launch command.
-
-    package -- whether the kernel may import the package (the run of a notebook as it is), or gets
-    the kit only (the runs that score)
-    """
+    """One confined place for one kernel: its folders, its user, its launch command. package --
+    whether the kernel may import the package (the run check) or gets the kit only (scoring)."""
 
     limits: Limits
     use_bwrap: bool
@@ -140,7 +126,6 @@ class Sandbox:
         from .kitfiles import write_kit
 
         self.root = Path(tempfile.mkdtemp(prefix="nst-grade-"))
-        self.root.chmod(0o755)
         self.kit = write_kit(self.root / "kit")  # the kernel's code and inputs: only the grader writes here
         self.connection = self.root / "connection"  # the kernel's connection file: the grader writes it
         self.connection.mkdir(mode=0o755)
@@ -148,8 +133,7 @@ class Sandbox:
         # Root is exempt from RLIMIT_NPROC: the kernel gets a user of its own. (Without bwrap it could
         # not reach an interpreter under /root, so it stays root there.)
         self.uid = UID_BASE + (os.getpid() % 500) * 16 + self.slot % 16 if os.geteuid() == 0 and self.use_bwrap else None
-        if self.use_bwrap:
-            # /ipc is a tmpfs of the sandbox; the grader reaches it through this link once it runs.
+        if self.use_bwrap:  # the grader reaches the sandbox's /ipc through ipc_view (started)
             self.ipc, self.ipc_view = Path(IPC), self.root / "ipc"
             self.workdir, self.home = "/tmp/work", "/tmp/home"
         else:
@@ -209,7 +193,7 @@ class Sandbox:
                 args += ["--perms", "0755", "--tmpfs", str(dest)]
                 for entry in sorted(source.iterdir()):
                     if not _is_package_entry(entry):
-                        args += ["--ro-bind", str(entry), str(dest / entry.name)]
+                        args += ["--ro-bind-try", str(entry), str(dest / entry.name)]
             made.add(dest)
         for folder in (self.kit, self.connection):
             args += _dirs(folder, made) + ["--ro-bind", str(folder), str(folder)]
@@ -237,9 +221,7 @@ class Sandbox:
 
     def write_connection(self, path):
         """Make the connection file at path say the kernel's own socket prefix, readable by it."""
-        info = json.loads(Path(path).read_text())
-        info["ip"] = self.kernel_ip()[1]
-        Path(path).write_text(json.dumps(info))
+        Path(path).write_text(json.dumps(dict(json.loads(Path(path).read_text()), ip=self.kernel_ip()[1])))
         os.chmod(path, 0o644)
 
     @staticmethod
@@ -251,14 +233,6 @@ class Sandbox:
         except psutil.NoSuchProcess:
             return {}
 
-    def processes(self, root_pid=None):
-        """Live processes of this sandbox: descendants of root_pid, and the orphans the grader adopted
-        (without bwrap, a daemon that left the tree and cleared its environment)."""
-        found = self.descendants(root_pid) if root_pid else {}
-        for orphan in adopted_orphans():
-            found.update(self.descendants(orphan.pid))
-        return list(found.values())
-
     def resident_mb(self, root_pid):
         return sum(_safe(lambda: p.memory_info().rss, 0) for p in self.descendants(root_pid).values()) / MB
 
@@ -268,12 +242,11 @@ class Sandbox:
         return sum(_safe(lambda: os.lstat(f).st_size, 0) for f in files) / MB
 
     def kill(self, root_pid=None):
-        """SIGKILL every process of the sandbox."""
-        kill_all(lambda: self.processes(root_pid))
+        """SIGKILL every process of the sandbox (root_pid's tree), and orphans the grader adopted."""
+        kill_all(lambda: (list(self.descendants(root_pid).values()) if root_pid else []) + orphans())
 
     def cleanup(self, root_pid=None):
-        self.kill(root_pid)
-        shutil.rmtree(self.root, ignore_errors=True)
+        self.kill(root_pid), shutil.rmtree(self.root, ignore_errors=True)
 
 
 def kill_all(find):
@@ -288,8 +261,8 @@ def kill_all(find):
 
 
 def adopt_orphans():
-    """Make this process the reaper of its descendants' orphans (Linux): a daemon a notebook leaves
-    behind becomes its child, where kill() finds it, with or without bwrap."""
+    """Make this process the reaper of its descendants' orphans (Linux): a notebook's daemon becomes
+    its child, where kill() finds it."""
     import ctypes
 
     try:
@@ -298,9 +271,13 @@ def adopt_orphans():
         pass
 
 
+def orphans():
+    """The adopted orphans (adopted_orphans) and their descendants."""
+    return [p for o in adopted_orphans() for p in Sandbox.descendants(o.pid).values()]
+
+
 def adopted_orphans():
-    """This process's children that are not a sandbox it started: orphans of a sandbox (none while a
-    sandbox is starting, whose first process is not noted yet)."""
+    """This process's children that no sandbox started: orphans (none while a sandbox is starting)."""
     if not _reaper["on"] or _reaper["launching"]:
         return []
     try:
