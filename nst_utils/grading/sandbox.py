@@ -20,8 +20,7 @@ from pathlib import Path
 
 import psutil
 
-#: Environment variable marking every process of one sandbox, so that none is left behind.
-TOKEN_ENV = "NST_GRADER_SANDBOX"
+TOKEN_ENV = "NST_GRADER_SANDBOX"  # in every kernel's environment: the grader's pid, slot and folder
 #: User ids for kernels when the grader runs as root (one per sandbox, from this base on).
 UID_BASE = 61000
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -155,8 +154,7 @@ class Sandbox:
         env.update(self.env)
         return env
 
-    def kernel_ip(self):
-        """(the sockets' path prefix for the grader, the same for the kernel)."""
+    def kernel_ip(self):  # the sockets' path prefix (for the grader, for the kernel)
         return str(self.ipc_view / "kernel"), str(self.ipc / "kernel")
 
     def command(self, argv):
@@ -167,6 +165,8 @@ class Sandbox:
             # RLIMIT_NPROC counts all threads of the user: leave room for the ones it already has.
             nproc += sum(_safe(lambda: p.num_threads() if p.uids().real == os.getuid() else 0, 0)
                          for p in psutil.process_iter())
+        if not shutil.which("prlimit") or (self.uid is not None and not shutil.which("setpriv")):
+            raise RuntimeError("the sandbox needs util-linux's prlimit and setpriv (apt-get install util-linux)")
         launch = [shutil.which("prlimit"), f"--as={lim.address_space_mb * MB}", f"--cpu={lim.cpu_seconds}",
                   f"--fsize={lim.file_mb * MB}", f"--nproc={nproc}", f"--nofile={lim.open_files}", "--core=0"]
         if self.uid is not None:
