@@ -284,7 +284,8 @@ def test_output_is_capped_and_memory_bounded_at_j4(tmp_path):
         assert rows[name]["notebook_run"]["ok"], rows[name]
         assert rows[name]["seconds"] < 300, rows[name]
     executed = (tmp_path / "executed" / "001-prints-400MB.ipynb").read_text()
-    assert "bytes of output dropped" in executed and len(executed) < 12 * 2**20
+    # 400 MB printed in one cell: the kernel passed on its first 512 k characters (kitfiles.OUTPUT_CAP)
+    assert 2**19 <= executed.count("x") < 2**20 and len(executed) < 2 * 2**20
     # 600 MB printed in all, 500 MB of it in lines the grader accepts: kept whole, they alone would add
     # 500 MB; it keeps a few MB and holds only the messages it is reading
     assert peak - before_kernels < 350 * 2**20, (before_kernels, peak)
