@@ -16,6 +16,9 @@ from pathlib import Path
 
 #: The assignment's notebook: the solution in notebooks/, the learner's copy in notebooks/exercises/.
 ASSIGNMENT = "Art_Generation_with_Neural_Style_Transfer.ipynb"
+#: The functions the assignment's learner writes, graded in this order.
+GRADED_FUNCTIONS = ("compute_content_cost", "gram_matrix", "compute_layer_style_cost", "compute_style_cost",
+                    "total_cost", "train_step")
 #: The notebooks beyond the assignment, in notebooks/.
 OTHER_NOTEBOOKS = ("Extensions.ipynb", "Fast_Style_Transfer.ipynb", "Reconstructions.ipynb")
 #: The example images (and images/README.md, their sources and licences).

@@ -8,6 +8,7 @@ are added to the *blank* exercise notebook (nothing solved: 0 expected). The iso
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,14 +25,14 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from conftest import as_from_a_terminal
 from nst_utils.grading.sandbox import TOKEN_ENV
+from nst_utils.grading.submission import MISSING
+from nst_utils.resources import ASSIGNMENT, GRADED_FUNCTIONS
 from planted import bare_reshape
 
 ROOT = Path(__file__).resolve().parent.parent
-NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
-SOLUTION = ROOT / "notebooks" / NAME
-EXERCISE = ROOT / "notebooks" / "exercises" / NAME
-FUNCTIONS = ["compute_content_cost", "gram_matrix", "compute_layer_style_cost", "compute_style_cost",
-             "total_cost", "train_step"]
+SOLUTION = ROOT / "notebooks" / ASSIGNMENT
+EXERCISE = ROOT / "notebooks" / "exercises" / ASSIGNMENT
+FUNCTIONS = list(GRADED_FUNCTIONS)
 SECRET = "grader-secret-7f3a"
 HAVE_BWRAP = subprocess.run(["sh", "-c", "command -v bwrap"], capture_output=True).returncode == 0
 needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP and not os.environ.get("CI"),
@@ -218,6 +219,7 @@ def run_grader(args, env=None, timeout=1800):
 
 
 @needs_bwrap
+@pytest.mark.slow
 def test_red_team_class(tmp_path):
     folder = tmp_path / "submissions"
     folder.mkdir()
@@ -288,6 +290,7 @@ def test_red_team_class(tmp_path):
     assert len(csv_lines) == 1 + 6 * (len(cases) - 2) + 2
 
 
+@pytest.mark.slow
 def test_offline_without_weights_solution_full_marks(tmp_path):
     """No VGG19 weights anywhere and no network: train_step is still graded (stand-in network), and
     the notebook runs top to bottom unedited (it picks the offline VGG16)."""
@@ -301,13 +304,14 @@ def test_offline_without_weights_solution_full_marks(tmp_path):
     assert seconds < 400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_stops_grading_cleanly(tmp_path, signum, status):
     for k in range(2):
         nbformat.write(with_top_cell(SOLUTION, "while True:\n    pass"), str(tmp_path / f"loop{k}.ipynb"))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "nst_utils.grade", str(tmp_path), "-j", "2",
-                             "--timeout", "300"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             "--timeout", "300", "--sandbox", "bwrap" if HAVE_BWRAP else "none"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal)
     try:
         deadline = time.monotonic() + 120
@@ -338,10 +342,116 @@ def test_bad_arguments_exit_2(tmp_path):
     assert proc.returncode == 2 and "no notebooks" in proc.stderr
 
 
-def test_unisolated_mode_says_so_and_still_limits(tmp_path):
-    nbformat.write(with_top_cell(SOLUTION, "import os\nos._exit(1)"), str(tmp_path / "exit.ipynb"))
-    proc, _ = run_grader([tmp_path, "--sandbox", "none", "--timeout", "60"])
-    assert "runs unisolated" in proc.stderr
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Score: 6/6" in proc.stdout and "died" in proc.stdout
-    assert not grader_processes(proc.pid)
+DAEMON = ("import os, sys\n"
+          "DAEMON_CODE = ('import sys, time\\ntry:\\n    open(sys.argv[1] + \\'.alive\\', \\'w\\').close()\\n'\n"
+          "               'except OSError:\\n    pass\\nwhile True:\\n    time.sleep(1)')\n"
+          "if os.fork() == 0:\n"
+          "    os.setsid()\n"
+          "    if os.fork() == 0:  # a new session, no parent but init's or the grader's, no marker left\n"
+          "        os.execve(sys.executable, [sys.executable, '-c', DAEMON_CODE, %(mark)r], {})\n"
+          "    os._exit(0)\n"
+          "import time\n"
+          "for _ in range(50):  # until it runs (where it may write)\n"
+          "    if os.path.exists(%(mark)r + '.alive'):\n"
+          "        break\n"
+          "    time.sleep(0.1)\n")
+
+
+def daemons(mark):
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if mark in proc.cmdline():
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def no_bwrap_env(tmp_path):
+    """An environment in which the grader finds no bwrap (on its PATH, util-linux's tools only)."""
+    tools = tmp_path / "no-bwrap-bin"
+    tools.mkdir(exist_ok=True)
+    for name in ("prlimit", "setpriv"):
+        if not (tools / name).exists():
+            (tools / name).symlink_to(shutil.which(name))
+    return {"PATH": str(tools)}
+
+
+def test_without_a_sandbox_scores_are_not_recorded(tmp_path):
+    """Without a working bwrap, grading a folder or writing a gradebook or executed notebooks is
+    refused with exit status 2 and one line, before anything is graded."""
+    nbformat.write(_read(SOLUTION), str(tmp_path / "s.ipynb"))
+    for args in ([tmp_path], [tmp_path / "s.ipynb", "--csv", tmp_path / "g.csv"],
+                 [tmp_path / "s.ipynb", "--json", tmp_path / "g.json"],
+                 [tmp_path / "s.ipynb", "--save-executed", tmp_path / "executed"]):
+        proc, seconds = run_grader(args, env=no_bwrap_env(tmp_path))
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "apt-get install bubblewrap" in lines[0] and "--sandbox none" in lines[0]
+        assert "==" not in proc.stdout and seconds < 120
+    assert not (tmp_path / "g.csv").exists() and not (tmp_path / "executed").exists()
+
+
+@pytest.mark.slow
+def test_unisolated_mode_says_so_marks_its_rows_and_still_limits(tmp_path):
+    """--sandbox none accepts the risk: rows say unisolated; limits apply; a daemon that left the
+    kernel's session and environment is still ended (the grader adopts orphans)."""
+    mark = str(tmp_path / f"daemon-{time.time_ns()}")
+    nb = with_top_cell(with_top_cell(SOLUTION, "import os\nos._exit(1)"), DAEMON % {'mark': mark})
+    nbformat.write(nb, str(tmp_path / "exit.ipynb"))
+    try:
+        proc, _ = run_grader([tmp_path, "--sandbox", "none", "--timeout", "60", "--csv", tmp_path / "g.csv"])
+        assert "runs unisolated" in proc.stderr
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "Score: 6/6" in proc.stdout and "died" in proc.stdout
+        assert not grader_processes(proc.pid)
+        assert Path(mark + ".alive").exists(), "the daemon did not start: this test shows nothing"
+        assert not daemons(mark), "a notebook's daemon outlived the grader"
+        rows = (tmp_path / "g.csv").read_text().splitlines()
+        assert rows[0].endswith(",isolated") and all(r.endswith(",False") for r in rows[1:]), rows
+    finally:
+        for left in daemons(mark):
+            left.kill()
+
+
+@pytest.mark.slow
+def test_one_notebook_of_ones_own_may_run_unisolated(tmp_path):
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(_read(SOLUTION), str(path))
+    proc, _ = run_grader([path, "--no-run"], env=no_bwrap_env(tmp_path))
+    assert "runs unisolated" in proc.stderr and "Score: 6/6" in proc.stdout, proc.stderr
+
+
+def _untagged(nb, keep_defs=True):
+    for cell in nb.cells:
+        cell.metadata.pop("tags", None)
+        cell["id"] = f"x{abs(hash(cell.source)) % 10**8}-{nb.cells.index(cell)}"
+        if not keep_defs and cell.cell_type == "code":
+            cell.source = "\n".join(l for l in cell.source.split("\n") if not l.startswith("def "))
+    return nb
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_lost_tags_and_daemons(tmp_path):
+    """Tags and ids lost: the graded functions are found by their definitions (6/6), or the grader says
+    it could not find the exercise cells; a daemon is ended with its sandbox."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    mark = f"nst-test-daemon-{os.getpid()}-{time.time_ns()}"
+    nbformat.write(_untagged(_read(SOLUTION)), str(folder / "untagged.ipynb"))
+    nbformat.write(_untagged(_read(EXERCISE), keep_defs=False), str(folder / "untagged-no-defs.ipynb"))
+    nbformat.write(with_top_cell(SOLUTION, DAEMON % {'mark': mark}), str(folder / "daemon.ipynb"))
+    try:
+        proc, _ = run_grader([folder, "-j", "2", "--sandbox", "bwrap", "--timeout", "60",
+                              "--json", tmp_path / "g.json"])
+        rows = {Path(r["notebook"]).name: r for r in json.loads((tmp_path / "g.json").read_text())}
+        assert rows["untagged.ipynb"]["points"] == 6 and rows["daemon.ipynb"]["points"] == 6, rows
+        lost = rows["untagged-no-defs.ipynb"]
+        assert lost["points"] == 0 and all(e["reason"].startswith(MISSING) for e in lost["exercises"])
+        assert lost["notebook_run"]["message"].startswith(MISSING) and not lost["notebook_run"]["ok"]
+        assert not daemons(mark) and not grader_processes(proc.pid)
+    finally:
+        for left in daemons(mark):
+            left.kill()

@@ -27,11 +27,11 @@ import pytest
 
 from nst_utils import public_tests as pt
 from nst_utils.grading.submission import graded_source
+from nst_utils.resources import ASSIGNMENT, GRADED_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
-SOLUTION = ROOT / "notebooks" / NAME
-EXERCISE = ROOT / "notebooks" / "exercises" / NAME
+SOLUTION = ROOT / "notebooks" / ASSIGNMENT
+EXERCISE = ROOT / "notebooks" / "exercises" / ASSIGNMENT
 SEED = 1987436251  # not a run of digits that numbers in library files already hold
 HAVE_BWRAP = subprocess.run(["sh", "-c", "command -v bwrap"], capture_output=True).returncode == 0
 needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP and not os.environ.get("CI"),
@@ -227,8 +227,7 @@ def test_the_cheats_pass_the_static_check():
         assert graded_source(probes, name).problem == "", name
 
 
-@pytest.mark.parametrize("name", ["compute_content_cost", "gram_matrix", "compute_layer_style_cost",
-                                  "compute_style_cost", "total_cost"])
+@pytest.mark.parametrize("name", GRADED_FUNCTIONS[:5])
 def test_each_cheat_works_where_the_package_is_reachable(name, tmp_path, monkeypatch, capsys):
     """Control: in this process, where the package is importable and its files readable, each cheat
     passes its public test. So a 0 in the grader is the boundary's doing, not a broken cheat."""
@@ -255,7 +254,10 @@ GRADE_WITH_KNOWN_SEED = (
 
 
 @needs_bwrap
+@pytest.mark.slow
 def test_boundary_holds_against_every_indirection(tmp_path):
+    """Layout: the grader from a clone (on PYTHONPATH), the venv holding the package too (editable
+    or installed)."""
     folder = tmp_path / "submissions"
     folder.mkdir()
     nbformat.write(with_graded(EXERCISE, reach_reference_cheats()), str(folder / "reach-reference.ipynb"))
@@ -290,3 +292,49 @@ def test_boundary_holds_against_every_indirection(tmp_path):
     assert str(SEED) not in everything
     assert LEAK not in proc.stdout + gradebook.read_text()
     assert "Traceback" not in proc.stdout
+
+
+def wheel_layout(tmp_path):
+    """A venv whose site-packages holds a copy of the package as a wheel installs it (module and
+    dist-info), and reaches the other packages through a .pth: the reverse of a clone on PYTHONPATH."""
+    import shutil
+    import site
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site_packages = Path(subprocess.run([str(python), "-c", "import site; print(site.getsitepackages()[0])"],
+                                        capture_output=True, text=True, check=True).stdout.strip())
+    (site_packages / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    shutil.copytree(ROOT / "nst_utils", site_packages / "nst_utils",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    info = site_packages / "nst_utils-0.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nst-utils\nVersion: 0.0.0\n")
+    return python, site_packages
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_boundary_holds_with_the_package_installed_as_a_wheel(tmp_path):
+    """Layout: the grader imported from a wheel's copy in site-packages, this clone elsewhere on disk
+    (a second copy, which the cheats read and import): the cheats find neither and score 0, the
+    solution keeps 6/6."""
+    python, site_packages = wheel_layout(tmp_path)
+    where = subprocess.run([str(python), "-c", "import nst_utils; print(nst_utils.__file__)"], cwd=tmp_path,
+                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=""))
+    assert where.stdout.strip().startswith(str(site_packages)), where.stdout + where.stderr
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    nbformat.write(with_graded(EXERCISE, reach_reference_cheats()), str(folder / "reach-reference.ipynb"))
+    (folder / "solution.ipynb").write_bytes(SOLUTION.read_bytes())
+    gradebook = tmp_path / "gradebook.json"
+    proc = subprocess.run([str(python), "-m", "nst_utils.grade", str(folder), "-j", "2", "--no-run",
+                           "--sandbox", "bwrap", "--json", str(gradebook)], cwd=tmp_path,
+                          env=dict(os.environ, PYTHONPATH="", TF_CPP_MIN_LOG_LEVEL="3"),
+                          capture_output=True, text=True, timeout=1200)
+    print(proc.stdout[-8000:], proc.stderr[-3000:])
+    rows = {Path(r["notebook"]).name: r for r in json.loads(gradebook.read_text())}
+    assert rows["solution.ipynb"]["points"] == 6, rows["solution.ipynb"]
+    assert rows["reach-reference.ipynb"]["points"] == 0, rows["reach-reference.ipynb"]
+    assert all(r["isolated"] for r in rows.values())

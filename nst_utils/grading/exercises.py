@@ -24,11 +24,12 @@ from pathlib import Path
 import nbformat
 
 from ..resources import course_files
-from .markers import END, NAME, START, blank_cell_source, blank_region, graded_name  # noqa: F401 (public here)
+from ..resources import ASSIGNMENT
+from .markers import END, START, blank_cell_source, blank_region, graded_name  # noqa: F401 (public here)
 
 # In a clone, course_files/notebooks is the symlink to the repository's notebooks/ (nst_utils.resources).
-SOLUTION = Path(course_files() / "notebooks" / NAME)
-EXERCISE = Path(course_files() / "notebooks" / "exercises" / NAME)
+SOLUTION = Path(course_files() / "notebooks" / ASSIGNMENT)
+EXERCISE = Path(course_files() / "notebooks" / "exercises" / ASSIGNMENT)
 
 
 def make_exercise(solution_nb):
@@ -40,7 +41,7 @@ def make_exercise(solution_nb):
             cell.outputs, cell.execution_count = [], None
     from ..colab import exercise_badge  # its Open in Colab badge opens the exercise, not the solution
 
-    return exercise_badge(nb, NAME)
+    return exercise_badge(nb, ASSIGNMENT)
 
 
 def render(nb):

@@ -1,35 +1,24 @@
 """Grade learners' copies of the assignment: ``python -m nst_utils.grade NOTEBOOK_OR_FOLDER... [-j N]``.
 
-Every submitted notebook is treated as hostile. For each one the grader
+Every submitted notebook is treated as hostile. For each one the grader reads it (regular files only;
+nbformat v3 upgraded), takes each graded function's ``def``s and checks them (submission.py), tests
+them in scoring kernels that cannot reach the package (runs.py, kitfiles.py): the reference's public
+tests, whose printed lines come back as data, and hidden cases drawn from a seed that never leaves
+this process, their results judged here (hidden.py); then runs the notebook as it is, only to report
+whether it runs; prints a table per notebook and a class summary, and writes ``--csv``/``--json``.
 
-1. reads it: a regular file only (a symbolic link or a special file is refused with one line and
-   graded as if it were not there), an nbformat v3 notebook upgraded by nbformat's converter (a
-   file that is not a notebook is reported by name, exit status 2);
-2. takes the source of each graded cell (by its tag ``graded:<function>``, else the reference's cell
-   id), keeps only its ``def`` statements and checks them (submission.py): a function that imports,
-   aliases or calls the package's reference scores 0, with the reason;
-3. tests those functions in a clean-room kernel of its own that cannot reach the package
-   (cleanroom.py, kitfiles.py): the grader's set-up cell, the learner's defs, the reference's test
-   cells (their printed output must contain the stored expected output, as nbval checks it in the
-   solution) and hidden cases drawn when grading starts, from a seed that never leaves this process:
-   the kernel gets their inputs as arrays, gives back what the function returned as data, and the
-   expected values, computed here by the package's reference, never enter a kernel (hidden.py).
-   train_step is graded on a small stand-in network: no VGG19 weights, no internet;
-4. runs the learner's notebook as it is, only to report whether it runs (no score depends on it);
-5. prints a table per notebook and, for several, a class summary; ``--csv``/``--json`` write
-   gradebooks.
-
-Every kernel runs in a sandbox (sandbox.py: limits, a minimal environment, and with bwrap no
-network and a read-only filesystem); every cell has a timeout and every notebook a wall-clock limit;
-what the grader keeps of the kernels' output is capped per cell and per notebook (kernel.py).
-Ctrl-C or SIGTERM stops grading within seconds, kills every kernel and reports what was graded.
-Exit status: 0 every exercise of every notebook passed, 1 some failed, 2 bad arguments (checked before
-grading starts, output paths included) or unreadable notebooks, 130/143 stopped by Ctrl-C/SIGTERM.
+Every kernel runs in a sandbox (sandbox.py); without a working bwrap, grading a folder or writing a
+gradebook is refused unless ``--sandbox none`` accepts the risk (rows marked unisolated). Every cell
+has a timeout, every notebook a wall-clock limit, and output is capped (kernel.py). Ctrl-C or SIGTERM
+stops grading within seconds, kills every kernel and reports what was graded. Exit status: 0 every
+exercise passed, 1 some failed, 2 bad arguments (checked before grading starts) or unreadable
+notebooks, 130/143 stopped by Ctrl-C/SIGTERM.
 """
 import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import MAX_ITERATIONS_ENV
-from ..quiet import native_stderr
+from ..tensorflow_start import native_stderr
 from . import report as rep
 from .paths import find_notebooks, output_problems
 from .reference import default_reference_path
-from .sandbox import Limits, Sandbox, bwrap_path, hideable
+from .sandbox import Limits, Sandbox, adopt_orphans, kill_all, orphans
 
 
 
@@ -58,7 +47,6 @@ class Context:
     run_all: bool
     run_notebook: bool
     env: dict
-    hide: list
     log: object
     stop: asyncio.Event
     slot: int = 0
@@ -72,7 +60,7 @@ class Context:
 
         if self.stop.is_set():
             raise RuntimeError("grading was stopped")
-        sandbox = Sandbox(self.limits, self.use_bwrap, self.slot, self.hide, self.env, package)
+        sandbox = Sandbox(self.limits, self.use_bwrap, self.slot, self.env, package)
         kernel = SandboxKernel(sandbox, self.log, self.budget)
         self.kernels.append(kernel)
         await kernel.start()
@@ -81,9 +69,9 @@ class Context:
 
 async def grade_notebook(path, reference, seeds, wanted, ctx):
     """NotebookReport of one notebook (never raises for anything the notebook does)."""
-    from .cleanroom import clean_room, run_check
+    from .runs import scoring_run, run_check
     from .kernel import OutputBudget
-    from .submission import NotebookError, graded_source, read_notebook
+    from .submission import MISSING, NotebookError, graded_source, read_notebook
 
     start = time.monotonic()
     notebook_bytes = int(ctx.output_mb * 2**20)
@@ -94,10 +82,12 @@ async def grade_notebook(path, reference, seeds, wanted, ctx):
         return rep.NotebookReport(str(path), error=str(err))
     sources = {ex.function: graded_source(nb, ex.function, ex.graded_id) for ex in reference.exercises}
     deadline = start + ctx.notebook_timeout
-    exercises = await clean_room(sources, reference, wanted, seeds, ctx, deadline)
+    exercises = await scoring_run(sources, reference, wanted, seeds, ctx, deadline)
     run = None
     if ctx.run_notebook and not ctx.stop.is_set():
         run = await run_check(nb, reference, ctx, deadline)
+        if all(s.problem.startswith(MISSING) for s in sources.values()):
+            run.ok, run.message = False, f"{MISSING}; {run.message}"
     return rep.NotebookReport(str(path), exercises, run, seconds=time.monotonic() - start)
 
 
@@ -119,7 +109,7 @@ async def grade_all(paths, reference, seeds, wanted, contexts, on_done):
 
 
 def bwrap_works():
-    path = bwrap_path()
+    path = shutil.which("bwrap")
     if not path:
         return False
     probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
@@ -139,7 +129,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m nst_utils.grade",
         description="Grade learners' copies of the neural style transfer assignment: each graded "
-                    "function is tested in a sandboxed clean room against the reference's tests and "
+                    "function is tested in sandboxed scoring kernels against the reference's tests and "
                     "hidden cases; the notebook is also run, to report whether it runs.")
     parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks or folders of them")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="notebooks graded at once (default 1)")
@@ -153,7 +143,9 @@ def parse_args(argv):
                         help="output kept per notebook, at most 2 MB per cell (default 16); the rest is "
                              "counted and dropped")
     parser.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
-                        help="auto: bwrap if installed (default); bwrap: required; none: limits only")
+                        help="auto: bwrap if it works (default; without it only one notebook of your "
+                             "own is graded, and no gradebook written); bwrap: required; none: limits "
+                             "only, accepting the risk")
     parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
                         help="pass this environment variable to the kernels (e.g. NST_VGG19_WEIGHTS)")
     parser.add_argument("--reference", default=str(default_reference_path()),
@@ -192,6 +184,13 @@ def main(argv=None):
         print("error: --sandbox bwrap, but bwrap is not installed or does not work here "
               "(Debian/Ubuntu: apt-get install bubblewrap)", file=sys.stderr)
         return 2
+    recorded = len(paths) > 1 or any(Path(n).is_dir() for n in args.notebooks) or any(
+        (args.csv, args.json, args.save_executed))
+    if not use_bwrap and args.sandbox != "none" and recorded:
+        print("error: no working sandbox: install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) "
+              "to grade a class or write gradebooks, or pass --sandbox none to accept the risk "
+              "(rows marked unisolated)", file=sys.stderr)
+        return 2
     if not use_bwrap:
         print("warning: learner code runs unisolated (no bwrap): it can read your files, write where you "
               "can and use the network; only time, memory and process limits apply. Install bubblewrap "
@@ -201,7 +200,7 @@ def main(argv=None):
 
 
 def _grade(args, paths, use_bwrap):
-    from .cleanroom import load_reference
+    from .runs import load_reference
 
     try:
         reference = load_reference(args.reference)
@@ -214,19 +213,15 @@ def _grade(args, paths, use_bwrap):
         seeds, wanted = hidden_answers(reference)
     env = {MAX_ITERATIONS_ENV: str(args.max_iterations)}
     env.update({name: os.environ[name] for name in args.pass_env if name in os.environ})
-    hide = []
-    for folder in sorted({p.resolve().parent for p in paths}
-                         | {Path(f).resolve().parent for f in (args.csv, args.json) if f}):
-        if hideable(folder):
-            hide.append(str(folder))
-        elif use_bwrap:
-            print(f"warning: {folder} stays visible to the kernels (a system folder, or the "
-                  "interpreter's): no mount covers it", file=sys.stderr)
-    reports = asyncio.run(_run(args, paths, reference, seeds, wanted, use_bwrap, env, hide, log))
+    adopt_orphans()
+    reports = asyncio.run(_run(args, paths, reference, seeds, wanted, use_bwrap, env, log))
+    for report in reports:
+        if report is not None:
+            report.isolated = use_bwrap
     return _finish(args, paths, reports, len(reference.exercises), log)
 
 
-async def _run(args, paths, reference, seeds, wanted, use_bwrap, env, hide, log):
+async def _run(args, paths, reference, seeds, wanted, use_bwrap, env, log):
     from tqdm import tqdm
 
     stop = asyncio.Event()
@@ -235,7 +230,7 @@ async def _run(args, paths, reference, seeds, wanted, use_bwrap, env, hide, log)
         loop.add_signal_handler(signum, lambda s=signum: (setattr(stop, "signum", s), stop.set()))
     limits = Limits(memory_mb=args.memory_mb)
     contexts = [Context(limits, use_bwrap, args.timeout, args.notebook_timeout, args.run_all,
-                        not args.no_run, env, hide, log, stop, slot, output_mb=args.output_mb)
+                        not args.no_run, env, log, stop, slot, output_mb=args.output_mb)
                 for slot in range(min(args.jobs, len(paths)))]
     bar = tqdm(total=len(paths), desc="Grading", unit="notebook", file=sys.stderr, disable=None,
                leave=False)
@@ -252,6 +247,8 @@ async def _run(args, paths, reference, seeds, wanted, use_bwrap, env, hide, log)
         for ctx in contexts:
             for kernel in ctx.kernels:
                 await kernel.stop()
+        # a daemon a notebook left behind, outside its sandbox's tree (without bwrap)
+        kill_all(orphans)
         if getattr(stop, "signum", None):
             args.stopped_by = stop.signum
 

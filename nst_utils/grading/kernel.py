@@ -11,8 +11,10 @@ most the OutputBudget's bytes; the rest is counted, dropped, and said in one lin
 dropped"). Errors are always kept, shortened, since they decide a cell's status.
 """
 import asyncio
+import os
 import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -22,13 +24,16 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpec
 from nbformat.v4 import new_output, output_from_msg
 
+from . import sandbox as sandbox_module
+
 #: Seconds a kernel may take to start, and to answer an interrupt before it is killed.
 STARTUP_SECONDS = 120
 INTERRUPT_GRACE_SECONDS = 5
 
-OK, ERROR, TIMEOUT, DEAD, MEMORY, STOPPED = "ok", "error", "timeout", "dead", "memory", "stopped"
-#: Largest message the grader receives from a kernel (ZeroMQ's MAXMSGSIZE on the client's sockets).
-MAX_MESSAGE_BYTES = 64 << 20
+OK, ERROR, TIMEOUT, DEAD, MEMORY, DISK, STOPPED = "ok", "error", "timeout", "dead", "memory", "disk", "stopped"
+#: Largest message the grader receives from a kernel (ZeroMQ's MAXMSGSIZE on the client's sockets):
+#: a bigger one is dropped unread (a cell keeps at most OutputBudget.cell_bytes anyway).
+MAX_MESSAGE_BYTES = 4 << 20
 #: An error's value and traceback are kept up to this many characters each.
 MAX_ERROR_CHARS = 4000
 
@@ -77,10 +82,22 @@ class _SandboxKernelManager(AsyncKernelManager):
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
-        if self.sandbox.uid is not None:
-            import os
+        self.sandbox.write_connection(self.connection_file)
 
-            os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
+
+def _drain(fd, log, limit):
+    """Copy the kernel's own stdout/stderr (fd) to log, up to limit bytes; the rest is read and dropped."""
+    kept = dropped = 0
+    with os.fdopen(fd, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(1 << 16):
+            room = min(len(chunk), max(limit - kept, 0))
+            if room:
+                log.write(chunk[:room].decode(errors="replace"))
+                log.flush()
+            kept, dropped = kept + room, dropped + len(chunk) - room
+    if dropped:
+        log.write(f"[grader] {dropped} bytes of the kernel's own output dropped\n")
+        log.flush()
 
 
 class SandboxKernel:
@@ -93,6 +110,7 @@ class SandboxKernel:
         self.context = None
         self.alive = False
         self._cell_kept = 0  # bytes of output kept in the cell running
+        self.cap_chars = MAX_MESSAGE_BYTES // 8  # per stream and cell, in the kernel (kitfiles.OUTPUT_CAP)
 
     async def __aenter__(self):
         await self.start()
@@ -108,14 +126,30 @@ class SandboxKernel:
         return process.pid if process is not None else None
 
     async def start(self):
-        km = _SandboxKernelManager(transport="ipc", ip=str(self.sandbox.ipc / "kernel"))
-        km.sandbox = self.sandbox
-        km.connection_file = str(self.sandbox.ipc / "kernel.json")
+        sandbox = self.sandbox
+        km = _SandboxKernelManager(transport="ipc", ip=sandbox.kernel_ip()[0])
+        km.sandbox = sandbox
+        km.connection_file = str(sandbox.connection / "kernel.json")
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-        km._kernel_spec = KernelSpec(argv=self.sandbox.command(argv), display_name="graded",
+        km._kernel_spec = KernelSpec(argv=sandbox.command(argv), display_name="graded",
                                      language="python", interrupt_mode="message")
         self.km = km
-        await km.start_kernel(env=self.sandbox.environment(), stdout=self.log, stderr=self.log)
+        read, write = os.pipe()
+        threading.Thread(target=_drain, args=(read, self.log, sandbox.limits.log_mb << 20), daemon=True).start()
+        launching = sandbox_module._reaper
+        launching["launching"] += 1
+        try:
+            await km.start_kernel(env=sandbox.environment(), stdout=write, stderr=write,
+                                  cwd=None if sandbox.use_bwrap else sandbox.workdir)
+        finally:
+            os.close(write)
+            launching["launching"] -= 1
+        if self.pid is not None:
+            sandbox_module._launched.add(self.pid)
+        for _ in range(STARTUP_SECONDS * 10):
+            if self.pid is None or sandbox.started(self.pid):
+                break
+            await asyncio.sleep(0.1)
         # A context of its own, so that its sockets refuse oversized messages before reading them.
         self.context = zmq.asyncio.Context()
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
@@ -189,6 +223,9 @@ class SandboxKernel:
                 if self.sandbox.resident_mb(self.pid) > self.sandbox.limits.memory_mb:
                     await self._kill()
                     return MEMORY
+                if self.sandbox.disk_mb() > self.sandbox.limits.tmp_mb:
+                    await self._kill()
+                    return DISK
             try:
                 msg = await self.kc.get_iopub_msg(timeout=min(0.5, max(limit - now, 0.01)))
             except (queue.Empty, asyncio.TimeoutError, TimeoutError):

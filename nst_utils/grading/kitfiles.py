@@ -1,5 +1,5 @@
 """What a grading kernel is given instead of the package: a folder with the kernel-side modules of
-kit/ as a package ``nst_kit``, a generated ``nst_kit/course_side.py``, the confining launcher, and,
+kit/ as a package ``nst_kit``, a generated ``nst_kit/course_side.py``, and,
 exercise by exercise, the inputs it needs as arrays.
 
 The generated course_side holds the layer lists and CONFIG's numbers as data, and the input checks the
@@ -20,13 +20,12 @@ KIT_PACKAGE = "nst_kit"
 KIT_SOURCE = Path(__file__).with_name("kit")
 #: kit/ modules copied as they are (course_side.py is generated instead).
 KIT_MODULES = ("__init__.py", "codec.py", "messages.py", "public_tests.py", "serve.py", "tiny.py")
-CONFINE = Path(__file__).with_name("confine.py")
 CHECKS = ("check_shapes", "check_activations", "check_style_layers")
 #: CONFIG's attributes a kernel gets (numbers; its paths point into the package's folder, hidden there).
 CONFIG_VALUES = ("IMAGE_WIDTH", "IMAGE_HEIGHT", "COLOR_CHANNELS", "NOISE_RATIO", "MEANS", "OUTPUT_DIR")
 
-#: The clean room's set-up: what the notebook's set-up cell gives the graded functions and test cells.
-CLEAN_ROOM_SETUP = """\
+#: The scoring kernels' set-up: what the notebook's set-up cell gives the graded functions and test cells.
+SCORING_SETUP = """\
 import math
 import numpy as np
 import tensorflow as tf
@@ -36,6 +35,30 @@ from nst_kit.public_tests import (compute_content_cost_test, compute_layer_style
                                   compute_style_cost_test, gram_matrix_test, total_cost_test,
                                   train_step_test)
 """
+#: The grader's first cell in every kernel: what the learner's code prints is cut there, in the kernel,
+#: at ``limit`` characters per stream and cell (a flood costs no time in the grader), and so is an
+#: error's text. Undoing it only costs the notebook its own time: verdicts do not travel this way.
+OUTPUT_CAP = """\
+def _cap(limit):
+    import sys
+    from IPython import get_ipython
+    shell = get_ipython()
+    def install(*args):  # before each cell: IPython puts the streams' own write back after each
+        for stream in (sys.stdout, sys.stderr):
+            inner = getattr(stream.write, "capped", stream.write)
+            def write(text, kept=[0]):
+                room, kept[0] = limit - kept[0], kept[0] + len(text)
+                return inner(text[:room]) if room > 0 else len(text)
+            write.capped, stream.write = inner, write
+    shell.events.register("pre_run_cell", install)
+    show = shell._showtraceback
+    shell._showtraceback = lambda etype, value, stb: show(etype, str(value)[:limit // 100],
+                                                          ["\\n".join(stb)[-limit // 100:]])
+_cap(LIMIT)
+del _cap
+"""
+VERDICT_CELL = "import nst_kit.messages\nnst_kit.messages.write_printed({path!r})"
+CLEAR_CELL = "import nst_kit.messages\nnst_kit.messages.PRINTED.clear()"
 HELPERS_CELL = "import nst_kit.course_side\nnst_kit.course_side.add_helpers({source!r}, {names!r})"
 TRAIN_STEP_SETUP = "import nst_kit.serve\nglobals().update(nst_kit.serve.train_step_globals({path!r}))"
 HIDDEN_CELL = ("import nst_kit.serve\n"
@@ -89,7 +112,7 @@ def helpers_source(names):
 
 
 def write_kit(folder):
-    """Make ``folder`` with folder/nst_kit/ and folder/confine.py in it. Files are readable by
+    """Make ``folder`` with folder/nst_kit/ in it. Files are readable by
     all, writable by the grader only."""
     folder = Path(folder)
     package = folder / KIT_PACKAGE
@@ -97,11 +120,14 @@ def write_kit(folder):
     for name in KIT_MODULES:
         shutil.copyfile(KIT_SOURCE / name, package / name)
     (package / "course_side.py").write_text(course_side_source(), encoding="utf-8")
-    shutil.copyfile(CONFINE, folder / "confine.py")
-    for path in [package, *package.iterdir(), folder / "confine.py"]:
+    for path in [package, *package.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     folder.chmod(0o755)
     return folder
+
+
+def output_cap_cell(limit):
+    return OUTPUT_CAP.replace("LIMIT", str(int(limit)))
 
 
 def setup_cells(kit, name):

@@ -6,8 +6,6 @@ import ast
 import textwrap
 
 START, END = "### START CODE HERE ###", "### END CODE HERE ###"
-#: The assignment's notebook (the solution in notebooks/, the exercise in notebooks/exercises/).
-NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
 
 
 def _placeholder(stmt, segment):

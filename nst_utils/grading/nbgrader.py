@@ -26,7 +26,8 @@ import nbformat
 
 from ..config import CONFIG, MAX_ITERATIONS_ENV
 from ..resources import images_folder
-from .markers import END, NAME, START, blank_region, graded_name
+from ..resources import ASSIGNMENT as NOTEBOOK
+from .markers import END, START, blank_region, graded_name
 from .submission import TEST_TAG, tagged
 
 ASSIGNMENT = "nst"
@@ -115,7 +116,7 @@ def make_nbgrader_notebook(solution_nb):
             cell.metadata["nbgrader"] = _nbgrader_metadata(cell_id, locked=True)
     from ..colab import exercise_badge  # the students' Open in Colab badge opens the exercise
 
-    return exercise_badge(nb, NAME)
+    return exercise_badge(nb, NOTEBOOK)
 
 
 def config_source(course_id=COURSE_ID, exchange=None):

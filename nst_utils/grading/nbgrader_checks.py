@@ -3,7 +3,7 @@
 nbgrader's trust model: ``nbgrader autograde`` runs the learner's notebook, then the test cells, in
 one kernel, so the checks below run next to the learner's code and the references are computed in
 that same kernel. They stop honest mistakes and plain copies of the package's solutions, not a
-learner who patches this module from another cell: ``python -m nst_utils.grade`` (clean room,
+learner who patches this module from another cell: ``python -m nst_utils.grade`` (scoring kernels,
 hidden results judged outside the kernel, sandbox) is the hardened grader.
 
 - ``grade_hidden``: the graded function is the learner's own ``def`` (defined in the notebook, not

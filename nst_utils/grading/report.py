@@ -3,7 +3,7 @@ import csv
 import json
 from dataclasses import dataclass, field
 
-from .cleanroom import PASSED
+from .runs import PASSED
 
 
 @dataclass
@@ -15,6 +15,7 @@ class NotebookReport:
     run: object = None
     error: str = ""
     seconds: float = 0.0
+    isolated: bool = True  # graded in bwrap (False: --sandbox none or no bwrap)
 
     @property
     def points(self):
@@ -66,18 +67,20 @@ def gradebook_rows(reports):
         if report.error:
             rows.append({"notebook": report.path, "exercise": "", "function": "", "points": 0,
                          "max_points": "", "status": "not graded", "reason": report.error,
-                         "seconds": round(report.seconds, 1), "notebook_run": run_message})
+                         "seconds": round(report.seconds, 1), "notebook_run": run_message,
+                         "isolated": report.isolated})
         for r in report.exercises:
             rows.append({"notebook": report.path, "exercise": r.number, "function": r.function,
                          "points": r.points, "max_points": 1, "status": r.status, "reason": r.why,
-                         "seconds": round(r.seconds, 1), "notebook_run": run_message})
+                         "seconds": round(r.seconds, 1), "notebook_run": run_message,
+                         "isolated": report.isolated})
     return rows
 
 
 def write_csv(path, reports):
     rows = gradebook_rows(reports)
     fields = ["notebook", "exercise", "function", "points", "max_points", "status", "reason", "seconds",
-              "notebook_run"]
+              "notebook_run", "isolated"]
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
@@ -86,7 +89,7 @@ def write_csv(path, reports):
 
 def write_json(path, reports):
     data = [{"notebook": r.path, "points": r.points, "max_points": len(r.exercises),
-             "error": r.error, "seconds": round(r.seconds, 1),
+             "error": r.error, "seconds": round(r.seconds, 1), "isolated": r.isolated,
              "notebook_run": None if r.run is None else {"ok": r.run.ok, "message": r.run.message},
              "exercises": [{"exercise": e.number, "function": e.function, "points": e.points,
                             "status": e.status, "reason": e.why, "seconds": round(e.seconds, 1)}

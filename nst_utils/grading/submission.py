@@ -27,11 +27,12 @@ from dataclasses import dataclass
 
 import nbformat
 
+from ..resources import GRADED_FUNCTIONS
+
 GRADED_TAG, TEST_TAG, SKIP_TAG = "graded:", "test:", "grader:skip"
 MAX_NOTEBOOK_BYTES = 50 << 20
+MISSING = "could not find the exercise cells (tags removed?)"
 
-GRADED_FUNCTIONS = ("compute_content_cost", "gram_matrix", "compute_layer_style_cost",
-                    "compute_style_cost", "total_cost", "train_step")
 NOTEBOOK_NAMES = {"tf", "np", "keras", "math", "check_activations", "check_style_layers",
                   "STYLE_LAYERS", "CONTENT_LAYER", "CONFIG"}
 TRAIN_STEP_NAMES = {"model", "a_C", "a_S", "optimizer", "alpha", "beta", "content_layer",
@@ -94,14 +95,25 @@ def tagged(cell, prefix):
 
 
 def find_cell(nb, prefix, name, cell_id=None):
-    """The learner's cell tagged prefix+name, else the cell with the reference's id, else None."""
+    """The learner's cell tagged prefix+name, else the cell with the reference's id, else (tags and
+    ids lost) the last code cell that defines ``name`` at its top level, else None."""
     for cell in nb.cells:
         if tagged(cell, prefix) == name:
             return cell
     for cell in nb.cells:
         if cell_id and cell.get("id") == cell_id:
             return cell
-    return None
+    defining = [cell for cell in nb.cells if cell.get("cell_type") == "code" and name in _defined(cell)]
+    return defining[-1] if defining else None
+
+
+def _defined(cell):
+    """Names of the functions a cell defines at its top level."""
+    try:
+        tree = ast.parse(cell.source if isinstance(cell.source, str) else "".join(cell.source))
+    except (SyntaxError, ValueError):
+        return set()
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
 @dataclass
@@ -118,7 +130,7 @@ def graded_source(nb, name, cell_id=None):
     """GradedSource of function ``name`` from the learner's notebook."""
     cell = find_cell(nb, GRADED_TAG, name, cell_id)
     if cell is None or cell.get("cell_type") != "code":
-        return GradedSource(name, problem=f"its graded cell (tag '{GRADED_TAG}{name}') is missing")
+        return GradedSource(name, problem=f"{MISSING}: no cell tagged '{GRADED_TAG}{name}' or defining it")
     text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
     try:
         tree = ast.parse(text)

@@ -1,7 +1,8 @@
 """The files the grader and a grading kernel exchange: the hidden cases (grader -> kernel) and what
 the learner's function returned on them (kernel -> grader), as .npz archives of plain arrays.
 
-Both directions are data only: no pickle, and the grader reads the kernel's file as hostile (a regular
+Its readers are the kit's own, not the package's file helpers (grading/paths.py, submission.py): a
+grading kernel imports nothing of the package. Both directions are data only: no pickle, and the grader reads the kernel's file as hostile (a regular
 file, not followed through a link, of bounded size, every array checked for kind, dtype and size).
 
 Cases: ``manifest`` (a JSON string) describes [(args, kwargs)] with each value one of
@@ -9,7 +10,7 @@ Cases: ``manifest`` (a JSON string) describes [(args, kwargs)] with each value o
 or {"json": plain JSON}.
 Results, one per case k: ``c<k>.kind`` is "value" (``c<k>.value``: float64 array), "steps"
 (train_step: ``c<k>.costs`` (steps, 3) and ``c<k>.image``), "none", "sequence", "unusable" or "raised"
-(``c<k>.text``: why).
+(``c<k>.text``: why), or "printed" (``c<k>.text``: the lines a public test printed).
 """
 import io
 import json
@@ -19,7 +20,7 @@ import zipfile
 
 import numpy as np
 
-KINDS = ("value", "steps", "none", "sequence", "unusable", "raised")
+KINDS = ("value", "steps", "none", "sequence", "unusable", "raised", "printed")
 #: Bounds on what the grader reads back from a kernel.
 MAX_RESULTS_BYTES = 64 << 20
 MAX_TEXT_CHARS = 2000
@@ -80,7 +81,7 @@ def write_results(path, results):
         elif kind == "steps":
             arrays[f"c{k}.costs"] = np.asarray(result["costs"], np.float64)
             arrays[f"c{k}.image"] = np.asarray(result["image"], np.float64)
-        elif kind in ("unusable", "raised"):
+        elif kind in ("unusable", "raised", "printed"):
             arrays[f"c{k}.text"] = np.array(str(result[kind])[-MAX_TEXT_CHARS:])
     partial = f"{path}.partial"
     with open(partial, "wb") as f:
@@ -143,6 +144,6 @@ def _result(npz, k):
     if kind == "steps":
         return {"steps": True, "costs": _array(npz, f"c{k}.costs", "fiub").astype(np.float64),
                 "image": _array(npz, f"c{k}.image", "fiub").astype(np.float64)}
-    if kind in ("unusable", "raised"):
+    if kind in ("unusable", "raised", "printed"):
         return {kind: _text(npz, f"c{k}.text")}
     return {kind: True}

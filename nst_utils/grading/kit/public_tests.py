@@ -23,6 +23,7 @@ import tensorflow as tf
 from .course_side import CONTENT_LAYER, STYLE_LAYERS, reference
 from .messages import (call, explain_errors_in_notebooks, fmt, reference_helpers, scalar, verdict_first,
                        works_in_tf_function)
+from .messages import say as print  # noqa: A001 -- what a test prints is also its verdict (messages.PRINTED)
 
 PASSED = "All tests passed"
 
@@ -201,8 +202,9 @@ def train_step_test(target, generated_image, model, a_C, a_S, alpha=10, beta=40,
 
     Runs one optimisation step on ``generated_image``, with the package's cost functions in place of
     the learner's, and checks the returned costs, the update, and that the cost of the updated image
-    (computed by the package) is lower. The printed lines do not depend on the weights, so the
-    expected output holds with real or stand-in weights.
+    (computed by the package) is lower; then prints the costs of three steps on a small network of
+    fixed weights. The printed lines do not depend on the notebook's VGG weights, so the expected
+    output holds with real or stand-in weights.
     """
     compute_content_cost, compute_style_cost, total_cost = (
         reference(name) for name in ("compute_content_cost", "compute_style_cost", "total_cost"))
@@ -249,4 +251,35 @@ def train_step_test(target, generated_image, model, a_C, a_S, alpha=10, beta=40,
         f"the cost went up after one step ({J_ref:.6g} -> {J_next:.6g}): apply the gradient of J (not of "
         "J_content or J_style alone) with respect to generated_image.")
     print("the cost decreased after one step")
+    costs = _steps_on_a_small_network(target, python_function, content_layer, style_layers)
+    print("J on the test's small network, 3 steps:", " -> ".join(f"{J:.4g}" for J in costs))
     print(PASSED)
+
+
+def _steps_on_a_small_network(target, python_function, content_layer, style_layers, steps=3):
+    """[J] that the learner's train_step returns in `steps` calls on a small network of fixed weights
+    and fixed images (kit/tiny.py) with a new Adam(2.0), whatever VGG the notebook loaded: numbers a
+    learner can compare. The step's globals model, a_C, a_S and optimizer are swapped meanwhile."""
+    import keras
+
+    from .tiny import build_tiny, tiny_shapes
+
+    rng = np.random.default_rng(3)
+    weights = [rng.standard_normal(shape).astype(np.float32) * np.sqrt(2 / np.prod(shape[:-1])) if len(shape) > 1
+               else np.zeros(shape, np.float32) for pair in tiny_shapes() for shape in pair]
+    small = build_tiny(weights)
+    content, style, start = (rng.uniform(-60, 60, (1, 32, 40, 3)).astype(np.float32) for _ in range(3))
+    image, optimizer = tf.Variable(start), keras.optimizers.Adam(2.0)
+    optimizer.build([image])
+    swapped = {"model": small, "a_C": small(content)[content_layer], "a_S": small(style),
+               "optimizer": optimizer}
+    namespace = getattr(python_function or target, "__globals__", {})
+    saved = {name: namespace[name] for name in swapped if name in namespace}
+    namespace.update(swapped)
+    try:
+        step = tf.function(python_function) if python_function is not None else target
+        with reference_helpers(target, ["compute_content_cost", "compute_style_cost", "total_cost",
+                                         "compute_layer_style_cost", "gram_matrix"]):
+            return [float(step(image)[0]) for _ in range(steps)]
+    finally:
+        namespace.update(saved)

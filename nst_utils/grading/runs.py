@@ -1,6 +1,6 @@
 """The two runs the grader makes of a learner's notebook, each in its own sandboxed kernel.
 
-- ``clean_room`` decides the scores. It starts a fresh kernel that cannot reach the package (no
+- ``scoring_run`` decides the scores. It starts a fresh kernel that cannot reach the package (no
   reference solution importable or readable there: sandbox.py, kitfiles.py), sets it up with the
   grader's own cell (NumPy, TensorFlow, Keras, the notebook's input checks and layer lists, the
   public tests, all from the kit), and for each exercise runs: the reference of the earlier
@@ -10,7 +10,7 @@
   grader judges against its own expected values (hidden.py). train_step runs on a small stand-in
   network built from arrays the grader sends, so no VGG19 weights are needed. Nothing else of the
   learner's notebook runs there. The public tests and the hidden cases run in two different kernels
-  (clean_room says why).
+  (scoring_run says why).
 - ``run_check`` runs the learner's notebook as it is (the long cells tagged ``grader:skip``
   excepted, unless asked) until its first error, only to report whether it runs; it decides no
   score, and its kernel may import the package (the notebook needs it).
@@ -24,12 +24,12 @@ import nbformat
 from . import hidden, kitfiles
 from .kit import codec
 from .kitfiles import setup_cells
-from .kernel import DEAD, MEMORY, OK, STOPPED, TIMEOUT, SandboxKernel
+from .kernel import DEAD, DISK, ERROR, MEMORY, OK, STOPPED, TIMEOUT
 from .submission import SKIP_TAG, TEST_TAG, GRADED_TAG, tagged
 
 PASSED, FAILED, NOT_GRADED = "passed", "failed", "not graded"
 _STOPS = {TIMEOUT: "timed out", DEAD: "the kernel died", MEMORY: "went over the memory limit",
-          STOPPED: "grading was stopped"}
+          DISK: "went over the disk limit", STOPPED: "grading was stopped"}
 
 
 @dataclass
@@ -76,14 +76,18 @@ class ExerciseResult:
 
 
 def stdout_lines(outputs):
-    """The lines printed by a cell (stdout and text/plain results), without blank lines."""
+    """The lines printed by a stored cell (stdout and text/plain results), without blank lines."""
     text = []
     for out in outputs:
         if out.get("output_type") == "stream" and out.get("name") == "stdout":
             text.append(out.get("text", ""))
         elif out.get("output_type") in ("execute_result", "display_data"):
             text.append(out.get("data", {}).get("text/plain", "") + "\n")
-    return [line.rstrip() for line in "".join(text).splitlines() if line.strip()]
+    return lines("".join(text))
+
+
+def lines(text):
+    return [line.rstrip() for line in text.splitlines() if line.strip()]
 
 
 def first_missing(expected, actual):
@@ -100,7 +104,7 @@ def short(text, limit=300):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-async def clean_room(sources, reference, wanted, seeds, ctx, deadline):
+async def scoring_run(sources, reference, wanted, seeds, ctx, deadline):
     """[ExerciseResult] of the learner's graded sources. wanted -- {function: expected hidden
     results}; seeds -- {function: seed}; ctx -- the grading context (kernels, limits, stop).
 
@@ -155,7 +159,8 @@ async def _setup_kernel(ctx, deadline):
         kernel = await ctx.start_kernel()
     except RuntimeError as err:
         return None, f"the grader could not start a kernel: {err}"
-    run = await kernel.run(kitfiles.CLEAN_ROOM_SETUP, ctx.cell_timeout, deadline, ctx.stop)
+    run = await kernel.run(kitfiles.output_cap_cell(kernel.cap_chars) + kitfiles.SCORING_SETUP,
+                           ctx.cell_timeout, deadline, ctx.stop)
     if run.status == STOPPED:
         return kernel, _STOPS[STOPPED]
     if run.status != OK:
@@ -176,17 +181,27 @@ async def _run_cells(kernel, cells, ctx, deadline):
 
 async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
     """(why the public test failed or '', the last cell's status): set-up, the learner's defs, the
-    reference's test cell, whose printed lines must contain the stored expected output."""
+    reference's test cell, whose lines (as the kit recorded them, kit/messages.py: PRINTED, read
+    back as data, never from the output the learner's prints share) must contain the stored
+    expected output."""
     setup = await _run_cells(kernel, setup_cells(kernel.sandbox.kit, ex.function), ctx, deadline)
     if setup and setup[-1].status != OK:
         return f"the grader's set-up for {ex.function} failed: {_reason(setup[-1])}", setup[-1].status
-    runs = await _run_cells(kernel, [source, ex.test_cell.source], ctx, deadline)
-    define, test = (runs + [None])[:2]
+    runs = await _run_cells(kernel, [source, kitfiles.CLEAR_CELL, ex.test_cell.source], ctx, deadline)
+    define, _, test = (runs + [None, None])[:3]
     if define.status != OK:
         return f"defining {ex.function} raised {_reason(define)}", define.status
-    if test.status != OK:
+    if test.status not in (OK, ERROR):
         return _reason(test), test.status
-    missing = first_missing(stdout_lines(ex.test_cell.outputs), stdout_lines(test.outputs))
+    printed, view = kernel.sandbox.ipc / f"printed-{ex.function}.npz", kernel.sandbox.ipc_view
+    verdict = await kernel.run(kitfiles.VERDICT_CELL.format(path=str(printed)), ctx.cell_timeout, deadline,
+                               ctx.stop)
+    got = _read_results(view / printed.name, 1)
+    if test.status == ERROR:
+        return _reason(test), OK
+    if verdict.status != OK or isinstance(got, str) or "printed" not in got[0]:
+        return "the grader could not read the public test's verdict", verdict.status
+    missing = first_missing(stdout_lines(ex.test_cell.outputs), lines(got[0]["printed"]))
     if missing is not None:
         return f"output differs: expected the line {missing!r}", OK
     return "", OK
@@ -200,15 +215,16 @@ async def _hidden_cases(kernel, ex, source, want, seed, ctx, deadline):
         return f"hidden cases: defining it again {_STOPS.get(status, 'raised an error')}", status
     name, sandbox = ex.function, kernel.sandbox
     # The inputs reach the kernel only now, after the learner's cells have run.
-    cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc / f"results-{name}.npz"
+    cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc_view / f"results-{name}.npz"
     results_path.unlink(missing_ok=True)  # nothing the learner's cells left there counts
     hidden.write_cases(cases_path, name, seed)
     try:
-        cell = kitfiles.HIDDEN_CELL.format(name=name, cases=str(cases_path), results=str(results_path))
+        cell = kitfiles.HIDDEN_CELL.format(name=name, cases=str(cases_path),
+                                           results=str(sandbox.ipc / results_path.name))
         run = await kernel.run(cell, ctx.cell_timeout, deadline, ctx.stop)
     finally:
         cases_path.unlink(missing_ok=True)
-    got = _read_results(results_path)
+    got = _read_results(results_path, hidden.NUMBER_OF_CASES)
     if run.status != OK:
         # Only the status: what the learner's code says about the hidden inputs stays in the kernel.
         return f"hidden cases: {_STOPS.get(run.status, 'the run raised an error')}", run.status
@@ -217,10 +233,11 @@ async def _hidden_cases(kernel, ex, source, want, seed, ctx, deadline):
     return hidden.compare(name, got, want), OK
 
 
-def _read_results(path):
-    """The learner's results on the hidden cases, read as data (kit/codec.py), or why there are none."""
+def _read_results(path, count):
+    """The kernel's results (hidden cases, a public test's lines), read as data (kit/codec.py), or why
+    there are none."""
     try:
-        return codec.read_results(path, hidden.NUMBER_OF_CASES)
+        return codec.read_results(path, count)
     except codec.UnusableResults as err:
         return str(err)
     finally:
@@ -257,6 +274,7 @@ async def run_check(nb, reference, ctx, deadline):
     except RuntimeError as err:
         return RunCheck(False, f"not run: {err}")
     try:
+        await kernel.run(kitfiles.output_cap_cell(kernel.cap_chars), ctx.cell_timeout, deadline, ctx.stop)
         for number, cell in enumerate(nb.cells, 1):
             if cell.get("cell_type") != "code":
                 continue
