@@ -7,14 +7,17 @@
 
 In every graded cell (tagged ``graded:<function>``) the statements between ``### START CODE HERE ###``
 and ``### END CODE HERE ###`` become ``None`` placeholders (``x = None``, ``return None``, ...) and each
-hint comment gets the course's "(≈N lines)", N being the number of statements it introduces. Everything
-else (markdown, other cells, ids, tags, stored outputs: the expected outputs of the test cells) is copied
-unchanged. The output depends only on the solution notebook: running the script twice gives the same bytes.
+hint comment gets the course's "(≈N lines)", N being the number of statements it introduces. As in the
+course's own exercise notebooks, a markdown block headed **Expected output** follows each test cell,
+holding what the solution's test cell printed (its stored, nbval-checked output: one truth), and the
+cells whose output depends on the learner's code or on the machine (ships_without_output) store none.
+Everything else (markdown, other cells, ids, tags) is copied unchanged. The output depends only on the
+solution notebook: running the script twice gives the same bytes.
 
 ``--execute`` runs the solution notebook in a fresh kernel, the whole optimisation included (200
-iterations: several minutes on a CPU), and stores every output: those of the cells marked
-``# NBVAL_IGNORE_OUTPUT`` show the expected result on the network the notebook picks on this machine
-(nbval does not compare them); the others do not depend on the network or its weights.
+iterations: several minutes on a CPU), and stores every output: those of the cells tagged
+``nbval-ignore-output`` show the result on the network the notebook picks on this machine (nbval does
+not compare them); the others do not depend on the network or its weights.
 """
 import argparse
 import sys
@@ -32,13 +35,67 @@ SOLUTION = Path(course_files() / "notebooks" / ASSIGNMENT)
 EXERCISE = Path(course_files() / "notebooks" / "exercises" / ASSIGNMENT)
 
 
+TEST_TAG, SKIP_TAG, IGNORE_TAG = "test:", "grader:skip", "nbval-ignore-output"
+EXPECTED_HEADING, FENCE = "**Expected output**", "```"
+
+
+def _tagged(cell, prefix):
+    return next((t[len(prefix):] for t in cell.get("metadata", {}).get("tags", []) if t.startswith(prefix)),
+                None)
+
+
+def printed(cell):
+    """What a code cell printed (stdout and text results), as stored."""
+    text = [o.get("text", "") if o.output_type == "stream" else o.get("data", {}).get("text/plain", "") + "\n"
+            for o in cell.outputs
+            if (o.output_type == "stream" and o.get("name") == "stdout") or "text/plain" in o.get("data", {})]
+    return "".join(text).strip("\n")
+
+
+def expected_block(name, text):
+    """The markdown cell shown under the test cell of exercise `name`."""
+    cell = nbformat.v4.new_markdown_cell(f"{EXPECTED_HEADING}\n\n{FENCE}text\n{text}\n{FENCE}")
+    cell["id"] = f"expected-{name.replace('_', '-')}"
+    return cell
+
+
+def expected_text(cell):
+    """The text of an Expected output block (expected_block's cell), or None for any other cell."""
+    source = cell.get("source", "") if cell.get("cell_type") == "markdown" else ""
+    if not source.startswith(EXPECTED_HEADING) or f"{FENCE}text\n" not in source:
+        return None
+    return source.split(f"{FENCE}text\n", 1)[1].rsplit(FENCE, 1)[0]
+
+
+def ships_without_output(cell, graded):
+    """A code cell whose output depends on the learner's functions (a test cell, a cell calling a graded
+    function, a long run tagged grader:skip) or on the machine and the network (tagged for nbval)."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return (_tagged(cell, TEST_TAG) is not None or SKIP_TAG in tags or IGNORE_TAG in tags
+            or (not graded_name(cell) and any(f"{name}(" in cell.source for name in graded)))
+
+
 def make_exercise(solution_nb):
     """The exercise notebook (a new NotebookNode) for a solution notebook."""
     nb = nbformat.reads(nbformat.writes(solution_nb), as_version=4)  # deep copy
+    graded = [graded_name(c) for c in nb.cells if c.cell_type == "code" and graded_name(c)]
+    cells = []
     for cell in nb.cells:
-        if cell.cell_type == "code" and graded_name(cell):
+        cells.append(cell)
+        if cell.cell_type != "code":
+            continue
+        if graded_name(cell):
             cell.source = blank_cell_source(cell.source)
+        name = _tagged(cell, TEST_TAG)
+        if name is not None:
+            if not printed(cell):
+                raise ValueError(f"the solution's test cell of {name} stores no output: run "
+                                 "python scripts/make_exercises.py --execute")
+            cells.append(expected_block(name, printed(cell)))
+        if graded_name(cell) or ships_without_output(cell, graded) or not cell.outputs:
             cell.outputs, cell.execution_count = [], None
+    nb.cells = cells
+    nb.metadata.pop("widgets", None)  # the state of the progress bars, whose outputs are gone
     from ..colab import exercise_badge  # its Open in Colab badge opens the exercise, not the solution
 
     return exercise_badge(nb, ASSIGNMENT)

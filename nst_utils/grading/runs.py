@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 from . import hidden, kitfiles
+from .exercises import expected_text
 from .kit import codec
 from .kitfiles import setup_cells
 from .kernel import DEAD, DISK, ERROR, MEMORY, OK, STOPPED, TIMEOUT
@@ -38,6 +39,7 @@ class Exercise:
     function: str
     test_cell: dict
     graded_id: str = None
+    expected: list = field(default_factory=list)  # the lines its public test must print
 
 
 @dataclass
@@ -55,11 +57,20 @@ def load_reference(path):
     tests = [c for c in nb.cells if tagged(c, TEST_TAG)]
     if not tests:
         raise ValueError(f"{path} has no test cells (cells tagged '{TEST_TAG}<function>').")
-    exercises = [Exercise(k, tagged(c, TEST_TAG), c, graded_ids.get(tagged(c, TEST_TAG)))
-                 for k, c in enumerate(tests, 1)]
+    exercises = [Exercise(k, tagged(c, TEST_TAG), c, graded_ids.get(tagged(c, TEST_TAG)),
+                          _expected_lines(nb, c)) for k, c in enumerate(tests, 1)]
     code = [c for c in nb.cells if c.cell_type == "code"]
     skip_ids = {c.get("id") for c in code if SKIP_TAG in c.get("metadata", {}).get("tags", [])}
     return Reference(exercises, skip_ids)
+
+
+def _expected_lines(nb, test_cell):
+    """What the test cell stores (a solution), else its Expected output block (an exercise, whose test
+    cells ship without output: exercises.make_exercise)."""
+    stored = stdout_lines(test_cell.outputs)
+    following = nb.cells[nb.cells.index(test_cell) + 1:][:1]
+    block = expected_text(following[0]) if following else None
+    return stored or lines(block or "")
 
 
 @dataclass
@@ -201,7 +212,7 @@ async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
         return _reason(test), OK
     if verdict.status != OK or isinstance(got, str) or "printed" not in got[0]:
         return "the grader could not read the public test's verdict", verdict.status
-    missing = first_missing(stdout_lines(ex.test_cell.outputs), lines(got[0]["printed"]))
+    missing = first_missing(ex.expected, lines(got[0]["printed"]))
     if missing is not None:
         return f"output differs: expected the line {missing!r}", OK
     return "", OK
