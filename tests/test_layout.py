@@ -190,3 +190,28 @@ def test_no_sys_path_edits():
     offenders = [str(p.relative_to(ROOT)) for p in sources + [ROOT / "conftest.py"]
                  if "sys.path.insert" in p.read_text() and p.name != "test_layout.py"]
     assert offenders == []
+
+
+# --- the docs and the history ------------------------------------------------------------------------
+
+def _tracked(*patterns):
+    out = subprocess.run(["git", "ls-files", *patterns], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        pytest.skip("not a git checkout: the tracked files are unknown")
+    return [ROOT / name for name in out.stdout.splitlines() if (ROOT / name).is_file()]
+
+
+def test_docs_lines_fit_in_110_characters():
+    long = [f"{path.relative_to(ROOT)}:{n}" for path in _tracked("*.md")
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if len(line) > 110]
+    assert long == []
+
+
+def test_no_issue_numbers_in_code_tests_or_docs():
+    """History belongs in git log, not in the files a reader opens."""
+    import re
+
+    found = [f"{path.relative_to(ROOT)}:{n}" for path in _tracked("*.py", "*.md", "*.ipynb", "*.sh", ".ci/run")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(r"\bissues? #?\d+|\(#\d+\)", line, re.IGNORECASE)]
+    assert found == []
