@@ -164,7 +164,9 @@ def test_exercise_as_shipped_then_filled_in(lab, page, shots):
     open_notebook(page, lab, "shipped.ipynb")
     page.screenshot(path=str(shots / "1-top.png"))
     assert page.locator(".jp-OutputArea", has_text="All tests passed").count() == 0
-    blocks = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown:has(pre)", has_text="Expected output")
+    # a block is headed by its bold "Expected output" line (the intro mentions the blocks too)
+    blocks = page.locator(".jp-MarkdownCell .jp-RenderedMarkdown:has(pre)"
+                          ":has(> p:first-child > strong:text-is('Expected output'))")
     assert blocks.count() == len(tests) == 6
     assert "J_content = 7.05688" in blocks.first.inner_text()
     run_all(page)
