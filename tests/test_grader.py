@@ -378,6 +378,7 @@ def no_bwrap_env(tmp_path):
     return {"PATH": str(tools)}
 
 
+@pytest.mark.slow
 def test_without_a_sandbox_scores_are_not_recorded(tmp_path):
     """Without a working bwrap, grading a folder or writing a gradebook or executed notebooks is
     refused with exit status 2 and one line, before anything is graded."""

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+# builds of the compiled ops, real and through fake compilers: the full suite's, not the quick tier's
+pytestmark = pytest.mark.slow
+
 from nst_utils.fast import build, library_cache
 
 REPO = Path(__file__).resolve().parent.parent
@@ -428,7 +431,6 @@ def alive(pids_file):
     return running
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("kind, says", [("crashes", "it crashed when loaded (SIGSEGV)"),
                                         ("wrong_values", "exit 3: largest error 0.99")])
 def test_a_library_that_fails_its_probe_is_never_loaded_and_remembered(tmp_path, bad_libraries, kind, says):
@@ -443,7 +445,6 @@ def test_a_library_that_fails_its_probe_is_never_loaded_and_remembered(tmp_path,
     assert says in second["why_not"] and len(builds(tmp_path)) == 1
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("hang", ["FAKECC_SLEEP", "FAKECC_VERSION_SLEEP"])
 def test_a_hanging_compiler_is_killed_with_its_children(tmp_path, hang):
     # NST_NATIVE_TIMEOUT keeps the case short (the default: build.BUILD_TIMEOUT_S); the compiler's
@@ -475,7 +476,6 @@ def full_tmpfs(tmp_path):
     return prefix if check.returncode == 0 else None
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("how", ["said", "real"])
 def test_a_full_disk_is_said_and_not_remembered(tmp_path, fake_compiler, how):
     if how == "said":
@@ -502,7 +502,6 @@ def run_cli(tmp_path, weights, env):
                           env=environment(tmp_path, **env), cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
-@pytest.mark.slow
 def test_two_runs_with_a_library_that_crashes_both_finish(tmp_path, bad_libraries, standin_weights):
     env = {"CXX": script(tmp_path / "fakecc", FAKE_COMPILER), "FAKECC_LIBRARY": bad_libraries["crashes"],
            "NST_MAX_ITERATIONS": None}
@@ -517,7 +516,6 @@ def test_two_runs_with_a_library_that_crashes_both_finish(tmp_path, bad_librarie
     assert len(builds(tmp_path)) == 1
 
 
-@pytest.mark.slow
 def test_ctrl_c_during_a_compile_is_one_line_and_stops_the_compiler(tmp_path, standin_weights):
     from conftest import as_from_a_terminal
 

@@ -61,6 +61,7 @@ def copies_reference(nb):
     graded_cell(nb, "gram_matrix").source = "from nst_utils.costs import gram_matrix"
 
 
+@pytest.mark.slow
 def test_nbgrader_autogrades_the_assignment(tmp_path):
     course = tmp_path / "course"
     write_course(course, SOLUTION, course_id="nst-test", exchange=tmp_path / "exchange")

@@ -110,8 +110,7 @@ def train(style_image, batch_source, *, steps=None, minutes=None, learning_rate=
     Arguments:
     style_image -- normalised style image (1, n_H, n_W, 3)
     batch_source -- iterator of normalised crops (batch, size, size, 3), e.g. data.batches(...)
-    steps, minutes -- stop after this many steps (NST_MAX_ITERATIONS may cap them) and/or this much
-                      wall time (at least one required)
+    steps, minutes -- stop after this many steps (or NST_MAX_ITERATIONS) and/or minutes (one required)
     backbone -- "vgg16-hed" (offline) or "vgg19" (the course's; needs its weights); ignored with vgg
     net -- a network to go on training (default: a new build_transform_net(channels, ...))
     out -- .npz path for checkpoints: written every checkpoint_every seconds and at the end,
