@@ -35,7 +35,6 @@ from .reference import default_reference_path
 from .sandbox import Limits, Sandbox, adopt_orphans, kill_all, orphans
 
 
-
 @dataclass
 class Context:
     """How one worker grades: limits, sandbox, timeouts, where kernels log, and the stop signal."""

@@ -1,15 +1,11 @@
 """Hidden cases: inputs no notebook shows, drawn when grading starts, for each graded function.
 
-The grader draws them from a seed of its own, in its own process, and computes the expected results
-there with the package's reference (``expected``); the seed and the expected results never enter a
-kernel. The kernel gets only the inputs, as arrays in a file (kit/codec.py), just before they are
-used; kit/serve.py calls the learner's function on them and writes back what it returned, as data;
-``compare`` judges that here.
-
-Values are float32 arrays as in the course; shapes, layer weights, alpha, beta and the learning rate
-vary with the seed, so that a function that returns published numbers, ignores an argument or only
-works for the course's sizes fails here. train_step runs on the small stand-in network of kit/tiny.py
-(weights drawn here and sent), so grading needs no VGG19 weights.
+The grader draws them from a seed of its own and computes the expected results in its own process
+(``expected``); neither enters a kernel, which gets only the inputs as arrays (kit/codec.py) and
+writes back what the learner's function returned, judged here (``compare``). Values are float32 as
+in the course; shapes, layer weights, alpha, beta and the learning rate vary with the seed, so that a
+function that returns published numbers, ignores an argument or only works for the course's sizes
+fails. train_step runs on the stand-in network of kit/tiny.py, so no VGG19 weights are needed.
 """
 import tempfile
 from pathlib import Path

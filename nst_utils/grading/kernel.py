@@ -101,23 +101,15 @@ def _drain(fd, log, limit):
 
 
 class SandboxKernel:
-    """One kernel in one sandbox. Use ``async with SandboxKernel(sandbox, log) as kernel``."""
+    """One kernel in one sandbox: start(), run() cells, stop()."""
 
     def __init__(self, sandbox, log, budget=None):
         self.sandbox, self.log = sandbox, log
         self.budget = budget if budget is not None else OutputBudget()
-        self.km = self.kc = None
-        self.context = None
+        self.km = self.kc = self.context = None
         self.alive = False
         self._cell_kept = 0  # bytes of output kept in the cell running
         self.cap_chars = MAX_MESSAGE_BYTES // 8  # per stream and cell, in the kernel (kitfiles.OUTPUT_CAP)
-
-    async def __aenter__(self):
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.stop()
 
     @property
     def pid(self):

@@ -1,19 +1,10 @@
-"""The two runs the grader makes of a learner's notebook, each in its own sandboxed kernel.
+"""The grader's two runs of a learner's notebook, each in its own sandboxed kernel.
 
-- ``scoring_run`` decides the scores. It starts a fresh kernel that cannot reach the package (no
-  reference solution importable or readable there: sandbox.py, kitfiles.py), sets it up with the
-  grader's own cell (NumPy, TensorFlow, Keras, the notebook's input checks and layer lists, the
-  public tests, all from the kit), and for each exercise runs: the reference of the earlier
-  exercises it may call (only those), the learner's graded defs (only the defs, checked by
-  submission.graded_source), the reference's test cell, and the hidden cases, whose inputs the
-  grader writes as arrays just before, and whose results the kernel writes back as data and the
-  grader judges against its own expected values (hidden.py). train_step runs on a small stand-in
-  network built from arrays the grader sends, so no VGG19 weights are needed. Nothing else of the
-  learner's notebook runs there. The public tests and the hidden cases run in two different kernels
-  (scoring_run says why).
-- ``run_check`` runs the learner's notebook as it is (the long cells tagged ``grader:skip``
-  excepted, unless asked) until its first error, only to report whether it runs; it decides no
-  score, and its kernel may import the package (the notebook needs it).
+``scoring_run`` decides the scores: a kernel that cannot reach the package (sandbox.py, kitfiles.py)
+runs, per exercise, the references of earlier exercises it may call, the learner's checked defs
+(submission.py), the reference's test cell and the hidden cases (hidden.py). ``run_check`` runs the
+notebook as it is until its first error, only to report whether it runs; its kernel may import the
+package.
 """
 import os
 import time
@@ -22,7 +13,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 from . import hidden, kitfiles
-from .exercises import expected_text
+from .exercises import expected_text, printed
 from .kit import codec
 from .kitfiles import setup_cells
 from .kernel import DEAD, DISK, ERROR, MEMORY, OK, STOPPED, TIMEOUT
@@ -67,7 +58,7 @@ def load_reference(path):
 def _expected_lines(nb, test_cell):
     """What the test cell stores (a solution), else its Expected output block (an exercise, whose test
     cells ship without output: exercises.make_exercise)."""
-    stored = stdout_lines(test_cell.outputs)
+    stored = lines(printed(test_cell))
     following = nb.cells[nb.cells.index(test_cell) + 1:][:1]
     block = expected_text(following[0]) if following else None
     return stored or lines(block or "")
@@ -84,17 +75,6 @@ class ExerciseResult:
     @property
     def points(self):
         return int(self.status == PASSED)
-
-
-def stdout_lines(outputs):
-    """The lines printed by a stored cell (stdout and text/plain results), without blank lines."""
-    text = []
-    for out in outputs:
-        if out.get("output_type") == "stream" and out.get("name") == "stdout":
-            text.append(out.get("text", ""))
-        elif out.get("output_type") in ("execute_result", "display_data"):
-            text.append(out.get("data", {}).get("text/plain", "") + "\n")
-    return lines("".join(text))
 
 
 def lines(text):
@@ -204,10 +184,9 @@ async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
         return f"defining {ex.function} raised {_reason(define)}", define.status
     if test.status not in (OK, ERROR):
         return _reason(test), test.status
-    printed, view = kernel.sandbox.ipc / f"printed-{ex.function}.npz", kernel.sandbox.ipc_view
-    verdict = await kernel.run(kitfiles.VERDICT_CELL.format(path=str(printed)), ctx.cell_timeout, deadline,
-                               ctx.stop)
-    got = _read_results(view / printed.name, 1)
+    sent = kernel.sandbox.ipc / f"printed-{ex.function}.npz"
+    verdict = await kernel.run(kitfiles.VERDICT_CELL.format(path=str(sent)), ctx.cell_timeout, deadline, ctx.stop)
+    got = _read_results(kernel.sandbox.ipc_view / sent.name, 1)
     if test.status == ERROR:
         return _reason(test), OK
     if verdict.status != OK or isinstance(got, str) or "printed" not in got[0]:

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..vgg import FILTERS, VGG19_BLOCKS
 from .kit.serve import train_step_setting
-from .kit.tiny import TINY_LAYERS, build_tiny, tiny_shapes  # noqa: F401 -- TINY_LAYERS re-exported
+from .kit.tiny import tiny_shapes
 
 
 def standin_conv_weights(seed=0, blocks=VGG19_BLOCKS):
@@ -34,18 +34,6 @@ def tiny_weights(seed):
     return weights
 
 
-def tiny_vgg(seed):
-    """A small seeded stand-in for the activations model, for grading train_step without VGG19:
-    kit.tiny.build_tiny with tiny_weights(seed). A train_step that uses the model it is given behaves
-    the same on it as on VGG19."""
-    return build_tiny(tiny_weights(seed))
-
-
-#: The globals the notebook defines for train_step (section 4), as train_step_globals makes them.
-TRAIN_STEP_GLOBALS = ("alpha", "beta", "content_layer", "style_layers", "model", "a_C", "a_S",
-                      "generated_image", "optimizer")
-
-
 def train_step_arrays(seed=0):
     """train_step's public set-up as arrays and numbers (what a grading kernel is sent): tiny_weights
     (seed), content, style and start images drawn from ``seed`` (24x32 pixels), the course's alpha,
@@ -59,9 +47,6 @@ def train_step_arrays(seed=0):
 
 
 def train_step_globals(seed=0):
-    """{name: value} of the notebook's train_step globals from train_step_arrays(seed).
-
-    Used where train_step is tested without VGG19: the nbgrader version's test cell (the grader's
-    kernels build the same from the arrays, kit/serve.py).
-    """
+    """{name: value} of the notebook's train_step globals from train_step_arrays(seed) (the nbgrader
+    version's test cell; the grader's kernels build the same from the arrays, kit/serve.py)."""
     return train_step_setting(train_step_arrays(seed))

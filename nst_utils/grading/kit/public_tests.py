@@ -1,28 +1,20 @@
 """Public tests of the six graded exercises, called by the notebook's test cells.
 
 Each ``*_test(target, ...)`` runs the learner's function on seeded inputs, prints the values it
-computed and ``All tests passed``, or raises ``AssertionError`` with a message saying what is
-wrong and what to check. The printed lines are the notebook's expected output: the grader
-(``python -m nst_utils.grade``) compares them with the committed exercise notebook.
-
-Each test isolates the function it checks: while it runs, the functions of *earlier* exercises that
-the learner's function calls (e.g. ``compute_layer_style_cost`` inside ``compute_style_cost``) are the
-package's reference versions, so one wrong exercise fails its own test only. (The names are swapped in
-the notebook's globals for the duration of the test and restored afterwards.)
-
-This module and its siblings in kit/ import nothing from the package but course_side: the grader copies
-them into its grading kernels, where the package is out of reach (grading/kitfiles.py).
-
-The expected values were cross-checked against an independent NumPy computation
-(tests/test_public_tests.py). Values are printed with 6 significant digits so that the output does
-not depend on the last bits of float32 arithmetic.
+computed and ``All tests passed``, or raises ``AssertionError`` saying what is wrong and what to
+check. The printed lines are the notebook's expected output (the grader compares them). While a test
+runs, the earlier exercises the function calls are the reference's (messages.reference_helpers), so
+one wrong exercise fails its own test only. Values are printed with 6 significant digits, so that the
+output does not depend on the last bits of float32 arithmetic; tests/test_public_tests.py checks the
+expected values against an independent NumPy computation.
 """
 import numpy as np
 import tensorflow as tf
 
 from .course_side import CONTENT_LAYER, STYLE_LAYERS, reference
-from .messages import (call, explain_errors_in_notebooks, fmt, reference_helpers, scalar, verdict_first,
+from .messages import (call, explain_errors_in_notebooks, fmt, reference_helpers, scalar, swapped, verdict_first,
                        works_in_tf_function)
+from .serve import REFERENCE_HELPERS
 from .messages import say as print  # noqa: A001 -- what a test prints is also its verdict (messages.PRINTED)
 
 PASSED = "All tests passed"
@@ -225,8 +217,7 @@ def train_step_test(target, generated_image, model, a_C, a_S, alpha=10, beta=40,
     # A fresh trace, so that the reference costs are the ones compiled into the graph.
     python_function = getattr(target, "python_function", None)
     step = tf.function(python_function) if python_function is not None else target
-    with reference_helpers(target, ["compute_content_cost", "compute_style_cost", "total_cost",
-                                     "compute_layer_style_cost", "gram_matrix"]):
+    with reference_helpers(target, REFERENCE_HELPERS["train_step"]):
         out = call(step, (generated_image,), "train_step")
         if not (isinstance(out, (tuple, list)) and len(out) == 3):
             raise AssertionError("train_step must return the three costs J, J_content, J_style, got "
@@ -271,15 +262,8 @@ def _steps_on_a_small_network(target, python_function, content_layer, style_laye
     content, style, start = (rng.uniform(-60, 60, (1, 32, 40, 3)).astype(np.float32) for _ in range(3))
     image, optimizer = tf.Variable(start), keras.optimizers.Adam(2.0)
     optimizer.build([image])
-    swapped = {"model": small, "a_C": small(content)[content_layer], "a_S": small(style),
-               "optimizer": optimizer}
+    values = {"model": small, "a_C": small(content)[content_layer], "a_S": small(style), "optimizer": optimizer}
+    step = tf.function(python_function) if python_function is not None else target
     namespace = getattr(python_function or target, "__globals__", {})
-    saved = {name: namespace[name] for name in swapped if name in namespace}
-    namespace.update(swapped)
-    try:
-        step = tf.function(python_function) if python_function is not None else target
-        with reference_helpers(target, ["compute_content_cost", "compute_style_cost", "total_cost",
-                                         "compute_layer_style_cost", "gram_matrix"]):
-            return [float(step(image)[0]) for _ in range(steps)]
-    finally:
-        namespace.update(saved)
+    with swapped(namespace, values), reference_helpers(target, REFERENCE_HELPERS["train_step"]):
+        return [float(step(image)[0]) for _ in range(steps)]

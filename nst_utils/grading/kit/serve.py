@@ -1,15 +1,12 @@
 """The kernel's side of the hidden cases: call the learner's function on the inputs the grader sent
-and write what it returned, as data, for the grader to judge (codec.py). Nothing here knows the
-expected values or the seed the inputs were drawn from: the grader keeps both.
-
-Also builds train_step's notebook globals from arrays (the public test's set-up, and each hidden
-train_step case) on the small stand-in network of tiny.py.
+and write what it returned, as data (codec.py); the expected values and the seed stay in the grader.
+Also builds train_step's notebook globals from arrays, on the stand-in network of tiny.py.
 """
 import numpy as np
 
 from . import codec
 from .course_side import CONTENT_LAYER
-from .messages import reference_helpers
+from .messages import reference_helpers, swapped
 from .tiny import build_tiny
 
 #: The earlier exercises whose reference stands in for the learner's while a function is tested (as
@@ -90,16 +87,9 @@ def _run_train_step(function, namespace, arrays):
     import tensorflow as tf
 
     setting = train_step_setting(arrays)
-    saved = {k: namespace[k] for k in TRAIN_STEP_KEYS if k in namespace}
-    namespace.update({k: setting[k] for k in TRAIN_STEP_KEYS})
-    try:
+    with swapped(namespace, {k: setting[k] for k in TRAIN_STEP_KEYS}):
         # A fresh trace, so that the learner's tf.function reads this case's globals.
-        step = tf.function(getattr(function, "python_function", function))
-        return steps(step, arrays["start"])
-    finally:
-        for k in TRAIN_STEP_KEYS:
-            namespace.pop(k, None)
-        namespace.update(saved)
+        return steps(tf.function(getattr(function, "python_function", function)), arrays["start"])
 
 
 def steps(step, start, count=STEPS):
