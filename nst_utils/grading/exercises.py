@@ -101,11 +101,7 @@ def execute_solution(path=SOLUTION):
         # "python3" is ipykernel's kernel of this very interpreter, whatever kernelspecs are installed
         NotebookClient(nb, kernel_name="python3", timeout=3600, record_timing=False,
                        resources={"metadata": {"path": cwd}}).execute()
-    count = 0
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        count += 1
+    for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), 1):
         cell.execution_count = count
         for out in cell.outputs:
             if "execution_count" in out:

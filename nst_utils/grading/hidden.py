@@ -113,11 +113,6 @@ def expected(name, seed):
             for args, kwargs in cases(name, seed)]
 
 
-def write_cases(path, name, seed):
-    """Write the hidden cases' inputs (no seed, no expected value) to path, for a kernel."""
-    codec.write_cases(path, cases(name, seed))
-
-
 def run_hidden(name, function, namespace, seed):
     """The learner's results on the hidden cases, run in this process through the kernel's code path
     (for nbgrader's test cells, which run in the learner's own kernel: nbgrader_checks.py)."""
@@ -125,7 +120,7 @@ def run_hidden(name, function, namespace, seed):
 
     with tempfile.TemporaryDirectory(prefix="nst-hidden-") as folder:
         cases_path, results_path = Path(folder) / "cases.npz", Path(folder) / "results.npz"
-        write_cases(cases_path, name, seed)
+        codec.write_cases(cases_path, cases(name, seed))
         run_cases(name, function, namespace, str(cases_path), str(results_path))
         return codec.read_results(results_path, NUMBER_OF_CASES)
 

@@ -179,7 +179,7 @@ class SandboxKernel:
         if not self.alive:
             return CellRun(DEAD)
         msg_id = self.kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
-        outputs, error = [], None
+        outputs = []
         limit = min(start + timeout, deadline)
         dropped_before, self._cell_kept = self.budget.dropped, 0
         status = await self._collect(msg_id, limit, outputs, stop_event)
@@ -190,9 +190,8 @@ class SandboxKernel:
             outputs.append(new_output("stream", name="stderr", text=(
                 f"[grader] {dropped} bytes of output dropped (kept at most {self.budget.cell_bytes} "
                 f"per cell, {self.budget.notebook_bytes} per notebook)\n")))
-        for out in outputs:
-            if out.get("output_type") == "error" and error is None:
-                error = (out.get("ename", "Error"), out.get("evalue", ""))
+        error = next(((out.get("ename", "Error"), out.get("evalue", "")) for out in outputs
+                      if out.get("output_type") == "error"), None)
         if status == OK and error is not None:
             status = ERROR
         return CellRun(status, outputs, error, time.monotonic() - start)

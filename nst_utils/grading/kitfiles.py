@@ -89,7 +89,6 @@ def _literal(value):
 
 def course_side_source():
     """The source of the kernel's course_side.py (see the module's docstring)."""
-    from .. import costs
     from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
 
     lines = ['"""The course as a grading kernel sees it: data, the input checks, handed-over helpers."""',
@@ -97,7 +96,7 @@ def course_side_source():
              f"CONTENT_LAYER = {CONTENT_LAYER!r}", f"STYLE_LAYERS = {STYLE_LAYERS!r}", "", "",
              "class CONFIG:", '    """The course constants."""', ""]
     lines += [f"    {name} = {_literal(getattr(CONFIG, name))}" for name in CONFIG_VALUES]
-    lines += ["", ""] + ["\n\n".join(inspect.getsource(getattr(costs, name)) for name in CHECKS)]
+    lines += ["", "", helpers_source(CHECKS)]
     return "\n".join(lines) + COURSE_SIDE_TAIL
 
 

@@ -75,11 +75,8 @@ def setup_source(source):
 
 
 def _nbgrader_metadata(cell_id, solution=False, grade=False, locked=False, points=None):
-    meta = {"grade": grade, "grade_id": cell_id, "locked": locked, "schema_version": SCHEMA_VERSION,
-            "solution": solution}
-    if grade:
-        meta["points"] = points
-    return meta
+    return {"grade": grade, "grade_id": cell_id, "locked": locked, "schema_version": SCHEMA_VERSION,
+            "solution": solution, **({"points": points} if grade else {})}
 
 
 def make_nbgrader_notebook(solution_nb):

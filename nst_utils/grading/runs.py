@@ -35,9 +35,7 @@ class Exercise:
 
 @dataclass
 class Reference:
-    """What the grader takes from the reference notebook: the exercises (their test cells and
-    expected outputs) and the ids of the long cells the notebook run skips."""
-
+    """The reference notebook's exercises (test cells, expected outputs) and the ids of its long cells."""
     exercises: list
     skip_ids: set
 
@@ -99,20 +97,15 @@ async def scoring_run(sources, reference, wanted, seeds, ctx, deadline):
     """[ExerciseResult] of the learner's graded sources. wanted -- {function: expected hidden
     results}; seeds -- {function: seed}; ctx -- the grading context (kernels, limits, stop).
 
-    Two kernels, one after the other: the first runs the public tests, and never sees a hidden
-    input, so the public tests' messages (which quote what the learner's code says) can be reported
-    as they are; the second runs the hidden cases of the exercises that passed them, and of what
-    happens there only statuses and results, judged here, come out. In both, an exercise's cells
-    run after its earlier exercises' references (REFERENCE_HELPERS) are handed over, and before any
-    later exercise's: a kernel never holds the reference of the exercise it is testing.
+    Two kernels, one after the other: the public tests' (which never sees a hidden input, so their
+    messages, quoting the learner's code, can be reported as they are), then the hidden cases' of the
+    exercises that passed them (only statuses and results come out). A kernel gets the references
+    of earlier exercises only (REFERENCE_HELPERS), never the one under test.
     """
     results = [ExerciseResult(ex.number, ex.function) for ex in reference.exercises]
-    todo = []
     for ex, result in zip(reference.exercises, results):
-        if sources[ex.function].problem:
-            result.why = sources[ex.function].problem
-        else:
-            todo.append((ex, result))
+        result.why = sources[ex.function].problem  # none to run: it scores 0
+    todo = [(ex, result) for ex, result in zip(reference.exercises, results) if not result.why]
     for phase in (_public_test, _hidden_cases):
         kernel = None
         try:
@@ -207,7 +200,7 @@ async def _hidden_cases(kernel, ex, source, want, seed, ctx, deadline):
     # The inputs reach the kernel only now, after the learner's cells have run.
     cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc_view / f"results-{name}.npz"
     results_path.unlink(missing_ok=True)  # nothing the learner's cells left there counts
-    hidden.write_cases(cases_path, name, seed)
+    codec.write_cases(cases_path, hidden.cases(name, seed))  # inputs only: no seed, no expected value
     try:
         cell = kitfiles.HIDDEN_CELL.format(name=name, cases=str(cases_path),
                                            results=str(sandbox.ipc / results_path.name))

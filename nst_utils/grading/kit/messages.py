@@ -101,10 +101,7 @@ HINTS = [
 
 
 def _hint(text):
-    for needle, hint in HINTS:
-        if needle in text:
-            return hint
-    return ""
+    return next((hint for needle, hint in HINTS if needle in text), "")
 
 
 def fmt(x):

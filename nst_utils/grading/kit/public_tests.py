@@ -190,14 +190,9 @@ def total_cost_test(target):
 @verdict_first
 def train_step_test(target, generated_image, model, a_C, a_S, alpha=10, beta=40,
                     content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS):
-    """Check train_step against the package's costs of the same image, for any VGG weights.
-
-    Runs one optimisation step on ``generated_image``, with the package's cost functions in place of
-    the learner's, and checks the returned costs, the update, and that the cost of the updated image
-    (computed by the package) is lower; then prints the costs of three steps on a small network of
-    fixed weights. The printed lines do not depend on the notebook's VGG weights, so the expected
-    output holds with real or stand-in weights.
-    """
+    """One step on ``generated_image`` (the reference's costs in place of the learner's): checks the
+    returned costs, the update and that the cost went down; then prints the costs of three steps on a
+    small network of fixed weights, so the printed lines hold whatever VGG weights the notebook has."""
     compute_content_cost, compute_style_cost, total_cost = (
         reference(name) for name in ("compute_content_cost", "compute_style_cost", "total_cost"))
 

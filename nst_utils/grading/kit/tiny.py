@@ -1,10 +1,6 @@
-"""The small stand-in network train_step is graded on, built from weights given as arrays.
-
-Same interface as load_vgg_model(): (1, n_H, n_W, 3) float32 normalised RGB -> {layer name:
-activations}, with VGG's layer names (conv1_1, conv2_1, conv3_1, conv4_1, conv4_2, conv5_1), so the
-course's layer lists apply: 3x3 ReLU convolutions with few channels, 2x2 average pooling before each
-block. The grader draws the weights (standin.tiny_weights) and sends them; a kernel builds the same
-network from them with this plain Keras code.
+"""The small stand-in network train_step is graded on, built from weights given as arrays (drawn by
+standin.tiny_weights). As load_vgg_model(): (1, n_H, n_W, 3) float32 -> {VGG layer name: activations},
+so the course's layer lists apply; 3x3 ReLU convolutions, few channels, 2x2 average pooling per block.
 """
 import numpy as np
 
