@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from ..colab import exercise_badge
 from ..resources import ASSIGNMENT, course_files
 from .markers import blank_cell_source
 from .submission import GRADED_TAG, SKIP_TAG, TEST_TAG, tagged
@@ -80,9 +81,7 @@ def make_exercise(solution_nb):
             cell.outputs, cell.execution_count = [], None
     nb.cells = cells
     nb.metadata.pop("widgets", None)  # the state of the progress bars, whose outputs are gone
-    from ..colab import exercise_badge  # its Open in Colab badge opens the exercise, not the solution
-
-    return exercise_badge(nb, ASSIGNMENT)
+    return exercise_badge(nb, ASSIGNMENT)  # its Open in Colab badge opens the exercise, not the solution
 
 
 def render(nb):

@@ -7,11 +7,13 @@ in the course; shapes, layer weights, alpha, beta and the learning rate vary wit
 function that returns published numbers, ignores an argument or only works for the course's sizes
 fails. train_step runs on the stand-in network of kit/tiny.py, so no VGG19 weights are needed.
 """
+import builtins
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..config import CONTENT_LAYER, STYLE_LAYERS
 from .kit import codec
 
 RTOL = 1e-4
@@ -34,8 +36,6 @@ def _shape(rng):
 
 
 def _style_layers(rng):
-    from ..config import STYLE_LAYERS
-
     names = [name for name, _ in STYLE_LAYERS]
     chosen = sorted(rng.choice(len(names), size=int(rng.integers(2, len(names) + 1)), replace=False))
     return [(names[i], float(np.round(rng.uniform(0.05, 1.0), 3))) for i in chosen]
@@ -45,8 +45,6 @@ def cases(name, seed):
     """[(args, kwargs)] of the hidden cases of function ``name`` for ``seed``: NumPy arrays and plain
     numbers only (what codec sends to a kernel). train_step has one case: kwargs is its setting (see
     kit/serve.py: train_step_setting)."""
-    from ..config import CONTENT_LAYER, STYLE_LAYERS
-
     rng = np.random.default_rng(seed)
     out = []
     for k in range(NUMBER_OF_CASES):
@@ -144,8 +142,6 @@ def compare(name, got, want):
 
 def _exception_name(text):
     """The name of a built-in exception at the start of text ("ValueError: ..."), else "an error"."""
-    import builtins
-
     name = str(text).split(":", 1)[0].strip()
     found = getattr(builtins, name, None)
     is_builtin = isinstance(found, type) and issubclass(found, BaseException)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
 from .kit import codec
 
 KIT_PACKAGE = "nst_kit"
@@ -89,8 +90,6 @@ def _literal(value):
 
 def course_side_source():
     """The source of the kernel's course_side.py (see the module's docstring)."""
-    from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
-
     lines = ['"""The course as a grading kernel sees it: data, the input checks, handed-over helpers."""',
              "import numpy as np", "import tensorflow as tf", "",
              f"CONTENT_LAYER = {CONTENT_LAYER!r}", f"STYLE_LAYERS = {STYLE_LAYERS!r}", "", "",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 
+from ..colab import exercise_badge
 from ..config import CONFIG, MAX_ITERATIONS_ENV
 from ..resources import images_folder
 from ..resources import ASSIGNMENT as NOTEBOOK
@@ -96,9 +97,7 @@ def make_nbgrader_notebook(solution_nb):
             if SETUP_TAG in tags:
                 cell.source = setup_source(cell.source)
             cell.metadata["nbgrader"] = _nbgrader_metadata(cell_id, locked=True)
-    from ..colab import exercise_badge  # the students' Open in Colab badge opens the exercise
-
-    return exercise_badge(nb, NOTEBOOK)
+    return exercise_badge(nb, NOTEBOOK)  # the students' Open in Colab badge opens the exercise
 
 
 def config_source(course_id=COURSE_ID, exchange=None):

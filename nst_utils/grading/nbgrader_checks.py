@@ -11,6 +11,8 @@ import inspect
 import linecache
 import secrets
 
+import nbformat
+
 from . import hidden
 from .kit.messages import swapped
 from .standin import train_step_globals
@@ -33,8 +35,6 @@ def own_function_problem(name, function):
     cell = "".join(linecache.getlines(fn.__code__.co_filename))
     if not cell.strip():
         return f"the source of {name} cannot be read: define it with 'def {name}(...)' in a notebook cell"
-    import nbformat
-
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell, metadata={"tags": [GRADED_TAG + name]})])
     return graded_source(nb, name).problem
 

@@ -3,6 +3,7 @@ grader's tiny network (train_step is graded on it) and the benchmarks make them 
 """
 import numpy as np
 
+from ..config import CONTENT_LAYER, STYLE_LAYERS
 from ..vgg import FILTERS, VGG19_BLOCKS
 from .kit.serve import train_step_setting
 from .kit.tiny import tiny_shapes
@@ -38,8 +39,6 @@ def train_step_arrays(seed=0):
     """train_step's public set-up as arrays and numbers (what a grading kernel is sent): tiny_weights
     (seed), content, style and start images drawn from ``seed`` (24x32 pixels), the course's alpha,
     beta, layers and Adam's learning rate 2.0."""
-    from ..config import CONTENT_LAYER, STYLE_LAYERS
-
     images = np.random.default_rng(seed).normal(0, 60, (3, 1, 24, 32, 3)).astype(np.float32)
     return {"weights": tiny_weights(seed), "content": images[0], "style": images[1], "start": images[2],
             "content_layer": CONTENT_LAYER, "style_layers": [list(pair) for pair in STYLE_LAYERS],

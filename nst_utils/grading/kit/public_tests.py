@@ -8,6 +8,7 @@ one wrong exercise fails its own test only. Values are printed with 6 significan
 output does not depend on the last bits of float32 arithmetic; tests/test_public_tests.py checks the
 expected values against an independent NumPy computation.
 """
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -15,6 +16,7 @@ from .course_side import CONTENT_LAYER, STYLE_LAYERS, reference
 from .messages import (call, explain_errors_in_notebooks, fmt, reference_helpers, scalar, swapped, verdict_first,
                        works_in_tf_function)
 from .serve import REFERENCE_HELPERS
+from .tiny import build_tiny, tiny_shapes
 from .messages import say as print  # noqa: A001 -- what a test prints is also its verdict (messages.PRINTED)
 
 PASSED = "All tests passed"
@@ -37,6 +39,11 @@ TOTAL_COST_ALPHA1_BETA1 = 2.2251383  # alpha=1, beta=1 on the same case
 RTOL = 1e-5
 
 
+def _returned(target, args, function, name, kwargs=None, tensor=True):
+    """The learner's target(*args, **kwargs) as a float (messages.call, messages.scalar)."""
+    return scalar(call(target, args, function, kwargs), name, function, tensor)
+
+
 def content_cost_case():
     """Seeded activations a_C, a_G of shape (1, 4, 4, 3), as in the course's test."""
     tf.random.set_seed(1)
@@ -48,11 +55,9 @@ def content_cost_case():
 @verdict_first
 def compute_content_cost_test(target):
     a_C, a_G = content_cost_case()
-    J_content = scalar(call(target, (a_C, a_G), "compute_content_cost"), "J_content",
-                        "compute_content_cost")
+    J_content = _returned(target, (a_C, a_G), "compute_content_cost", "J_content")
     print("J_content =", fmt(J_content))
-    J_same = scalar(call(target, (a_C, a_C), "compute_content_cost"), "J_content",
-                     "compute_content_cost")
+    J_same = _returned(target, (a_C, a_C), "compute_content_cost", "J_content")
     assert np.isclose(J_same, 0.0, atol=1e-6), (
         f"compute_content_cost(a_C, a_C) must be 0, got {J_same}: the cost compares a_C with a_G.")
     if np.isclose(J_content, 4 * CONTENT_COST, rtol=RTOL):
@@ -101,11 +106,9 @@ def layer_style_cost_case():
 def compute_layer_style_cost_test(target):
     a_S, a_G = layer_style_cost_case()
     with reference_helpers(target, ["gram_matrix"]):
-        J = scalar(call(target, (a_S, a_G), "compute_layer_style_cost"), "J_style_layer",
-                    "compute_layer_style_cost")
+        J = _returned(target, (a_S, a_G), "compute_layer_style_cost", "J_style_layer")
         print("J_style_layer =", fmt(J))
-        J_same = scalar(call(target, (a_S, a_S), "compute_layer_style_cost"), "J_style_layer",
-                         "compute_layer_style_cost")
+        J_same = _returned(target, (a_S, a_S), "compute_layer_style_cost", "J_style_layer")
         works_in_tf_function(target, (a_S, a_G), J, "compute_layer_style_cost")
     assert np.isclose(J_same, 0.0, atol=1e-5), (
         f"compute_layer_style_cost(a_S, a_S) must be 0, got {J_same}.")
@@ -141,11 +144,9 @@ def compute_style_cost_test(target):
     style, generated = style_cost_case()
     two_layers = [("conv1_1", 0.75), ("conv3_1", 0.25)]
     with reference_helpers(target, ["compute_layer_style_cost", "gram_matrix"]):
-        J = scalar(call(target, (style, generated), "compute_style_cost"), "J_style",
-                    "compute_style_cost")
+        J = _returned(target, (style, generated), "compute_style_cost", "J_style")
         print("J_style =", fmt(J))
-        J2 = scalar(call(target, (style, generated, two_layers), "compute_style_cost"), "J_style",
-                     "compute_style_cost")
+        J2 = _returned(target, (style, generated, two_layers), "compute_style_cost", "J_style")
     print("J_style with", two_layers, "=", fmt(J2))
     if np.isclose(J, 5 * STYLE_COST, rtol=1e-4):
         raise AssertionError(f"got {J:.6g}, expected {STYLE_COST:.6g}: multiply each layer's cost by "
@@ -171,10 +172,9 @@ def total_cost_case():
 def total_cost_test(target):
     J_content, J_style = total_cost_case()
     # a plain number is fine here: J_content and J_style of this case are NumPy floats
-    J = scalar(call(target, (J_content, J_style), "total_cost"), "J", "total_cost", False)
+    J = _returned(target, (J_content, J_style), "total_cost", "J", tensor=False)
     print("J =", fmt(J))
-    J11 = scalar(call(target, (J_content, J_style), "total_cost", {"alpha": 1, "beta": 1}), "J",
-                  "total_cost", False)
+    J11 = _returned(target, (J_content, J_style), "total_cost", "J", {"alpha": 1, "beta": 1}, tensor=False)
     if np.isclose(J, 10 * J_style + 40 * J_content, rtol=RTOL):
         raise AssertionError("alpha weights the content cost and beta the style cost: "
                              "J = alpha * J_content + beta * J_style.")
@@ -246,10 +246,6 @@ def _steps_on_a_small_network(target, python_function, content_layer, style_laye
     """[J] that the learner's train_step returns in `steps` calls on a small network of fixed weights
     and fixed images (kit/tiny.py) with a new Adam(2.0), whatever VGG the notebook loaded: numbers a
     learner can compare. The step's globals model, a_C, a_S and optimizer are swapped meanwhile."""
-    import keras
-
-    from .tiny import build_tiny, tiny_shapes
-
     rng = np.random.default_rng(3)
     weights = [rng.standard_normal(shape).astype(np.float32) * np.sqrt(2 / np.prod(shape[:-1])) if len(shape) > 1
                else np.zeros(shape, np.float32) for pair in tiny_shapes() for shape in pair]

@@ -2,7 +2,9 @@
 and write what it returned, as data (codec.py); the expected values and the seed stay in the grader.
 Also builds train_step's notebook globals from arrays, on the stand-in network of tiny.py.
 """
+import keras
 import numpy as np
+import tensorflow as tf
 
 from . import codec
 from .course_side import CONTENT_LAYER
@@ -28,9 +30,6 @@ def train_step_setting(arrays):
     ``weights``, ``content``/``style``/``start`` images (1, n_H, n_W, 3) float32, ``style_layers``,
     ``alpha``, ``beta`` and ``learning_rate`` (of a new Adam); ``generated_image`` is a tf.Variable
     holding ``start``."""
-    import keras
-    import tensorflow as tf
-
     model = build_tiny(arrays["weights"])
     content_layer = arrays.get("content_layer", CONTENT_LAYER)
     return {"model": model, "content_layer": content_layer,
@@ -50,8 +49,6 @@ def train_step_globals(path):
 def run_cases(name, function, namespace, cases_path, results_path):
     """Call ``function`` (the learner's ``name``) on the cases in cases_path and write the results to
     results_path. namespace -- the notebook's globals (train_step's are set to each case's)."""
-    import tensorflow as tf
-
     if name == "train_step":
         cases = codec.read_cases(cases_path)
     else:
@@ -84,8 +81,6 @@ def _plain(value):
 
 
 def _run_train_step(function, namespace, arrays):
-    import tensorflow as tf
-
     setting = train_step_setting(arrays)
     with swapped(namespace, {k: setting[k] for k in TRAIN_STEP_KEYS}):
         # A fresh trace, so that the learner's tf.function reads this case's globals.
@@ -94,8 +89,6 @@ def _run_train_step(function, namespace, arrays):
 
 def steps(step, start, count=STEPS):
     """codec's "steps" result: the (count, 3) costs step returned from ``start``, and the image after them."""
-    import tensorflow as tf
-
     image = tf.Variable(start)
     costs = [[float(v) for v in step(image)] for _ in range(count)]
     return {"steps": True, "costs": np.asarray(costs, np.float64), "image": image.numpy().astype(np.float64)}
