@@ -39,9 +39,8 @@ def printed(cell):
 
 def expected_block(name, text):
     """The markdown cell shown under the test cell of exercise `name`."""
-    cell = nbformat.v4.new_markdown_cell(f"{EXPECTED_HEADING}\n\n{FENCE}text\n{text}\n{FENCE}")
-    cell["id"] = f"expected-{name.replace('_', '-')}"
-    return cell
+    return nbformat.v4.new_markdown_cell(f"{EXPECTED_HEADING}\n\n{FENCE}text\n{text}\n{FENCE}",
+                                         id=f"expected-{name.replace('_', '-')}")
 
 
 def expected_text(cell):

@@ -108,11 +108,8 @@ async def grade_all(paths, reference, seeds, wanted, contexts, on_done):
 
 def bwrap_works():
     path = shutil.which("bwrap")
-    if not path:
-        return False
-    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
-                           capture_output=True)
-    return probe.returncode == 0
+    return bool(path) and subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
+                                         capture_output=True).returncode == 0
 
 
 def hidden_answers(reference):
@@ -222,9 +219,8 @@ async def _run(args, paths, reference, seeds, wanted, use_bwrap, env, log):
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda s=signum: (setattr(stop, "signum", s), stop.set()))
-    limits = Limits(memory_mb=args.memory_mb)
-    contexts = [Context(limits, use_bwrap, args.timeout, args.notebook_timeout, args.run_all,
-                        not args.no_run, env, log, stop, slot, output_mb=args.output_mb)
+    contexts = [Context(Limits(memory_mb=args.memory_mb), use_bwrap, args.timeout, args.notebook_timeout,
+                        args.run_all, not args.no_run, env, log, stop, slot, output_mb=args.output_mb)
                 for slot in range(min(args.jobs, len(paths)))]
     bar = tqdm(total=len(paths), desc="Grading", unit="notebook", file=sys.stderr, disable=None,
                leave=False)

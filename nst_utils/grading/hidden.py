@@ -43,8 +43,7 @@ def _style_layers(rng):
 
 def cases(name, seed):
     """[(args, kwargs)] of the hidden cases of function ``name`` for ``seed``: NumPy arrays and plain
-    numbers only (what codec sends to a kernel). train_step has one case: kwargs is its setting (see
-    kit/serve.py: train_step_setting)."""
+    numbers only (codec's). train_step has one case, its setting as kwargs (serve.train_step_setting)."""
     rng = np.random.default_rng(seed)
     out = []
     for k in range(NUMBER_OF_CASES):

@@ -38,8 +38,7 @@ def blank_region(lines, indent):
     first_line = {s.lineno - 1: s for s in stmts}  # 0-based line index in the region -> statement
     covered = {i for s in stmts for i in range(s.lineno - 1, s.end_lineno)}
     out, hint_at, count = [], None, 0
-    seg_lines = segment.split("\n")
-    for i, line in enumerate(seg_lines):
+    for i, line in enumerate(segment.split("\n")):
         stripped = line.strip()
         if i in first_line:
             stmt = first_line[i]

@@ -40,10 +40,8 @@ def own_function_problem(name, function):
 
 
 def grade_hidden(name, function, namespace, seed=None):
-    """Raise AssertionError unless ``function`` is the learner's own and passes the hidden cases.
-
-    seed -- of the hidden cases; by default drawn now, so no file holds it.
-    """
+    """Raise AssertionError unless ``function`` is the learner's own and passes the hidden cases
+    (seed: by default drawn now, so no file holds it)."""
     problem = own_function_problem(name, function)
     if problem:
         raise AssertionError(problem)

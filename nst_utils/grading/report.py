@@ -74,13 +74,12 @@ def gradebook_rows(reports):
 
 
 def write_csv(path, reports):
-    rows = gradebook_rows(reports)
     fields = ["notebook", "exercise", "function", "points", "max_points", "status", "reason", "seconds",
               "notebook_run", "isolated"]
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(gradebook_rows(reports))
 
 
 def write_json(path, reports):

@@ -8,6 +8,7 @@ package.
 """
 import os
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import nbformat
@@ -165,9 +166,8 @@ async def _run_cells(kernel, cells, ctx, deadline):
 
 async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
     """(why the public test failed or '', the last cell's status): set-up, the learner's defs, the
-    reference's test cell, whose lines (as the kit recorded them, kit/messages.py: PRINTED, read
-    back as data, never from the output the learner's prints share) must contain the stored
-    expected output."""
+    reference's test cell, whose printed lines (kit/messages.py: PRINTED, read back as data, never
+    from the kernel's output, which the learner's prints share) must contain the expected output."""
     setup = await _run_cells(kernel, setup_cells(kernel.sandbox.kit, ex.function), ctx, deadline)
     if setup and setup[-1].status != OK:
         return f"the grader's set-up for {ex.function} failed: {_reason(setup[-1])}", setup[-1].status
@@ -224,10 +224,8 @@ def _read_results(path, count):
     except codec.UnusableResults as err:
         return str(err)
     finally:
-        try:
+        with suppress(OSError):
             os.unlink(path)
-        except OSError:
-            pass
 
 
 def _reason(run):

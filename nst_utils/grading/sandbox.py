@@ -284,10 +284,7 @@ def adopted_orphans():
     except psutil.Error:
         return []
     for orphan in orphans:  # reaped, now that this process is their parent
-        try:
-            os.waitpid(orphan.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+        _safe(lambda: os.waitpid(orphan.pid, os.WNOHANG), None)
     return [o for o in orphans if _safe(lambda: o.status() != psutil.STATUS_ZOMBIE, False)]
 
 

@@ -27,12 +27,8 @@ def tiny_weights(seed):
     """[kernel, bias, kernel, bias, ...] of the small stand-in network (kit/tiny.py), He-scaled random
     weights drawn from ``seed``: float32 arrays, kernels (3, 3, c_in, c_out)."""
     rng = np.random.default_rng(seed)
-    weights = []
-    for kernel_shape, bias_shape in tiny_shapes():
-        fan_in = 9 * kernel_shape[2]
-        weights.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel_shape).astype(np.float32))
-        weights.append(rng.normal(0.0, 0.1, bias_shape).astype(np.float32))
-    return weights
+    return [w.astype(np.float32) for kernel, bias in tiny_shapes()  # fan-in 9 * c_in
+            for w in (rng.normal(0.0, np.sqrt(2.0 / (9 * kernel[2])), kernel), rng.normal(0.0, 0.1, bias))]
 
 
 def train_step_arrays(seed=0):

@@ -5,7 +5,7 @@ earlier exercises' helpers for the reference while a function is tested.
 import functools
 import re
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import numpy as np
 import tensorflow as tf
@@ -149,10 +149,8 @@ passed = set()
 
 def _shown_as(err, lines):
     """err, shown in a notebook as these lines (IPython's _render_traceback_) instead of a traceback."""
-    try:
+    with suppress(AttributeError):  # an exception without a __dict__ keeps its traceback
         err._render_traceback_ = lambda: ["\x1b[1;31m" + lines[0] + "\x1b[0m", *lines[1:]]
-    except AttributeError:  # an exception without a __dict__ keeps its traceback
-        pass
     return err
 
 

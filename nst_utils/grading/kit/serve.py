@@ -49,10 +49,7 @@ def train_step_globals(path):
 def run_cases(name, function, namespace, cases_path, results_path):
     """Call ``function`` (the learner's ``name``) on the cases in cases_path and write the results to
     results_path. namespace -- the notebook's globals (train_step's are set to each case's)."""
-    if name == "train_step":
-        cases = codec.read_cases(cases_path)
-    else:
-        cases = codec.read_cases(cases_path, lambda array: tf.constant(array))
+    cases = codec.read_cases(cases_path, (lambda array: array) if name == "train_step" else tf.constant)
     results = []
     with reference_helpers(function, REFERENCE_HELPERS.get(name, [])):
         for args, kwargs in cases:

@@ -11,11 +11,8 @@ TINY_LAYERS = (("conv1_1", 4), ("conv2_1", 6), ("conv3_1", 8), ("conv4_1", 8), (
 
 def tiny_shapes():
     """[(kernel shape, bias shape)] of the layers, in order: kernels (3, 3, c_in, c_out)."""
-    shapes, c_in = [], 3
-    for _, c_out in TINY_LAYERS:
-        shapes.append(((3, 3, c_in, c_out), (c_out,)))
-        c_in = c_out
-    return shapes
+    channels = [3] + [c_out for _, c_out in TINY_LAYERS]
+    return [((3, 3, c_in, c_out), (c_out,)) for c_in, c_out in zip(channels, channels[1:])]
 
 
 def build_tiny(weights):
