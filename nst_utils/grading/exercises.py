@@ -1,23 +1,14 @@
 """Make the learner's exercise notebook from the solution notebook (``scripts/make_exercises.py``).
 
-    python scripts/make_exercises.py            # write notebooks/exercises/<name>.ipynb
-    python scripts/make_exercises.py --check    # exit 1 if the committed exercise notebook is stale
-    python scripts/make_exercises.py --execute  # first re-run the solution notebook and store its outputs
-    python scripts/make_exercises.py --nbgrader COURSE_DIR  # write an nbgrader course instead (nbgrader.py)
+``--nbgrader COURSE_DIR`` writes an nbgrader course instead (nbgrader.py). Graded cells (tagged
+``graded:<function>``) get ``None`` placeholders with "(≈N lines)" hints (markers.py). An **Expected
+output** markdown block follows each test cell, holding what the solution's test cell printed (its
+stored, nbval-checked output: one truth); cells whose output depends on the learner's code or the
+machine (ships_without_output) store none. Everything else is copied unchanged, so the output
+depends only on the solution notebook (same bytes on every run).
 
-In every graded cell (tagged ``graded:<function>``) the statements between ``### START CODE HERE ###``
-and ``### END CODE HERE ###`` become ``None`` placeholders (``x = None``, ``return None``, ...) and each
-hint comment gets the course's "(≈N lines)", N being the number of statements it introduces. As in the
-course's own exercise notebooks, a markdown block headed **Expected output** follows each test cell,
-holding what the solution's test cell printed (its stored, nbval-checked output: one truth), and the
-cells whose output depends on the learner's code or on the machine (ships_without_output) store none.
-Everything else (markdown, other cells, ids, tags) is copied unchanged. The output depends only on the
-solution notebook: running the script twice gives the same bytes.
-
-``--execute`` runs the solution notebook in a fresh kernel, the whole optimisation included (200
-iterations: several minutes on a CPU), and stores every output: those of the cells tagged
-``nbval-ignore-output`` show the result on the network the notebook picks on this machine (nbval does
-not compare them); the others do not depend on the network or its weights.
+``--execute`` first re-runs the solution notebook (200 iterations: minutes on a CPU) and stores its
+outputs; those of cells tagged ``nbval-ignore-output`` depend on the network this machine picks.
 """
 import argparse
 import sys
@@ -26,22 +17,16 @@ from pathlib import Path
 
 import nbformat
 
-from ..resources import course_files
-from ..resources import ASSIGNMENT
-from .markers import END, START, blank_cell_source, blank_region, graded_name  # noqa: F401 (public here)
+from ..colab import exercise_badge
+from ..resources import ASSIGNMENT, course_files
+from .markers import blank_cell_source
+from .submission import GRADED_TAG, SKIP_TAG, TEST_TAG, tagged
 
 # In a clone, course_files/notebooks is the symlink to the repository's notebooks/ (nst_utils.resources).
 SOLUTION = Path(course_files() / "notebooks" / ASSIGNMENT)
 EXERCISE = Path(course_files() / "notebooks" / "exercises" / ASSIGNMENT)
-
-
-TEST_TAG, SKIP_TAG, IGNORE_TAG = "test:", "grader:skip", "nbval-ignore-output"
+IGNORE_TAG = "nbval-ignore-output"
 EXPECTED_HEADING, FENCE = "**Expected output**", "```"
-
-
-def _tagged(cell, prefix):
-    return next((t[len(prefix):] for t in cell.get("metadata", {}).get("tags", []) if t.startswith(prefix)),
-                None)
 
 
 def printed(cell):
@@ -54,9 +39,8 @@ def printed(cell):
 
 def expected_block(name, text):
     """The markdown cell shown under the test cell of exercise `name`."""
-    cell = nbformat.v4.new_markdown_cell(f"{EXPECTED_HEADING}\n\n{FENCE}text\n{text}\n{FENCE}")
-    cell["id"] = f"expected-{name.replace('_', '-')}"
-    return cell
+    return nbformat.v4.new_markdown_cell(f"{EXPECTED_HEADING}\n\n{FENCE}text\n{text}\n{FENCE}",
+                                         id=f"expected-{name.replace('_', '-')}")
 
 
 def expected_text(cell):
@@ -71,34 +55,32 @@ def ships_without_output(cell, graded):
     """A code cell whose output depends on the learner's functions (a test cell, a cell calling a graded
     function, a long run tagged grader:skip) or on the machine and the network (tagged for nbval)."""
     tags = cell.get("metadata", {}).get("tags", [])
-    return (_tagged(cell, TEST_TAG) is not None or SKIP_TAG in tags or IGNORE_TAG in tags
-            or (not graded_name(cell) and any(f"{name}(" in cell.source for name in graded)))
+    return (tagged(cell, TEST_TAG) is not None or SKIP_TAG in tags or IGNORE_TAG in tags
+            or (not tagged(cell, GRADED_TAG) and any(f"{name}(" in cell.source for name in graded)))
 
 
 def make_exercise(solution_nb):
     """The exercise notebook (a new NotebookNode) for a solution notebook."""
     nb = nbformat.reads(nbformat.writes(solution_nb), as_version=4)  # deep copy
-    graded = [graded_name(c) for c in nb.cells if c.cell_type == "code" and graded_name(c)]
+    graded = [tagged(c, GRADED_TAG) for c in nb.cells if c.cell_type == "code" and tagged(c, GRADED_TAG)]
     cells = []
     for cell in nb.cells:
         cells.append(cell)
         if cell.cell_type != "code":
             continue
-        if graded_name(cell):
+        if tagged(cell, GRADED_TAG):
             cell.source = blank_cell_source(cell.source)
-        name = _tagged(cell, TEST_TAG)
+        name = tagged(cell, TEST_TAG)
         if name is not None:
             if not printed(cell):
                 raise ValueError(f"the solution's test cell of {name} stores no output: run "
                                  "python scripts/make_exercises.py --execute")
             cells.append(expected_block(name, printed(cell)))
-        if graded_name(cell) or ships_without_output(cell, graded) or not cell.outputs:
+        if tagged(cell, GRADED_TAG) or ships_without_output(cell, graded) or not cell.outputs:
             cell.outputs, cell.execution_count = [], None
     nb.cells = cells
     nb.metadata.pop("widgets", None)  # the state of the progress bars, whose outputs are gone
-    from ..colab import exercise_badge  # its Open in Colab badge opens the exercise, not the solution
-
-    return exercise_badge(nb, ASSIGNMENT)
+    return exercise_badge(nb, ASSIGNMENT)  # its Open in Colab badge opens the exercise, not the solution
 
 
 def render(nb):
@@ -117,11 +99,7 @@ def execute_solution(path=SOLUTION):
         # "python3" is ipykernel's kernel of this very interpreter, whatever kernelspecs are installed
         NotebookClient(nb, kernel_name="python3", timeout=3600, record_timing=False,
                        resources={"metadata": {"path": cwd}}).execute()
-    count = 0
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        count += 1
+    for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), 1):
         cell.execution_count = count
         for out in cell.outputs:
             if "execution_count" in out:

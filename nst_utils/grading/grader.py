@@ -27,13 +27,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from ..config import MAX_ITERATIONS_ENV
 from ..tensorflow_start import native_stderr
-from . import report as rep
+from . import hidden, report as rep
+from .kernel import OutputBudget, SandboxKernel
 from .paths import find_notebooks, output_problems
 from .reference import default_reference_path
+from .runs import load_reference, run_check, scoring_run
 from .sandbox import Limits, Sandbox, adopt_orphans, kill_all, orphans
-
+from .submission import MISSING, NotebookError, graded_source, read_notebook
 
 
 @dataclass
@@ -56,8 +60,6 @@ class Context:
 
     async def start_kernel(self, package=False):
         """A started SandboxKernel; package -- whether it may import the package (sandbox.Sandbox)."""
-        from .kernel import SandboxKernel
-
         if self.stop.is_set():
             raise RuntimeError("grading was stopped")
         sandbox = Sandbox(self.limits, self.use_bwrap, self.slot, self.env, package)
@@ -69,10 +71,6 @@ class Context:
 
 async def grade_notebook(path, reference, seeds, wanted, ctx):
     """NotebookReport of one notebook (never raises for anything the notebook does)."""
-    from .runs import scoring_run, run_check
-    from .kernel import OutputBudget
-    from .submission import MISSING, NotebookError, graded_source, read_notebook
-
     start = time.monotonic()
     notebook_bytes = int(ctx.output_mb * 2**20)
     ctx.budget = OutputBudget(min(OutputBudget.cell_bytes, notebook_bytes), notebook_bytes)
@@ -110,17 +108,12 @@ async def grade_all(paths, reference, seeds, wanted, contexts, on_done):
 
 def bwrap_works():
     path = shutil.which("bwrap")
-    if not path:
-        return False
-    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
-                           capture_output=True)
-    return probe.returncode == 0
+    return bool(path) and subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
+                                         capture_output=True).returncode == 0
 
 
 def hidden_answers(reference):
     """Draw the hidden cases' seeds and compute their expected results (in this process)."""
-    from . import hidden
-
     seeds = {ex.function: secrets.randbits(31) for ex in reference.exercises}
     return seeds, {name: hidden.expected(name, seed) for name, seed in seeds.items()}
 
@@ -200,8 +193,6 @@ def main(argv=None):
 
 
 def _grade(args, paths, use_bwrap):
-    from .runs import load_reference
-
     try:
         reference = load_reference(args.reference)
     except Exception as err:  # noqa: BLE001 -- any unreadable reference
@@ -228,9 +219,8 @@ async def _run(args, paths, reference, seeds, wanted, use_bwrap, env, log):
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda s=signum: (setattr(stop, "signum", s), stop.set()))
-    limits = Limits(memory_mb=args.memory_mb)
-    contexts = [Context(limits, use_bwrap, args.timeout, args.notebook_timeout, args.run_all,
-                        not args.no_run, env, log, stop, slot, output_mb=args.output_mb)
+    contexts = [Context(Limits(memory_mb=args.memory_mb), use_bwrap, args.timeout, args.notebook_timeout,
+                        args.run_all, not args.no_run, env, log, stop, slot, output_mb=args.output_mb)
                 for slot in range(min(args.jobs, len(paths)))]
     bar = tqdm(total=len(paths), desc="Grading", unit="notebook", file=sys.stderr, disable=None,
                leave=False)
@@ -281,8 +271,6 @@ def _finish(args, paths, reports, total, log):
 
 
 def _save_executed(folder, reports):
-    import nbformat
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for k, r in enumerate(reports):

@@ -1,21 +1,19 @@
 """Hidden cases: inputs no notebook shows, drawn when grading starts, for each graded function.
 
-The grader draws them from a seed of its own, in its own process, and computes the expected results
-there with the package's reference (``expected``); the seed and the expected results never enter a
-kernel. The kernel gets only the inputs, as arrays in a file (kit/codec.py), just before they are
-used; kit/serve.py calls the learner's function on them and writes back what it returned, as data;
-``compare`` judges that here.
-
-Values are float32 arrays as in the course; shapes, layer weights, alpha, beta and the learning rate
-vary with the seed, so that a function that returns published numbers, ignores an argument or only
-works for the course's sizes fails here. train_step runs on the small stand-in network of kit/tiny.py
-(weights drawn here and sent), so grading needs no VGG19 weights.
+The grader draws them from a seed of its own and computes the expected results in its own process
+(``expected``); neither enters a kernel, which gets only the inputs as arrays (kit/codec.py) and
+writes back what the learner's function returned, judged here (``compare``). Values are float32 as
+in the course; shapes, layer weights, alpha, beta and the learning rate vary with the seed, so that a
+function that returns published numbers, ignores an argument or only works for the course's sizes
+fails. train_step runs on the stand-in network of kit/tiny.py, so no VGG19 weights are needed.
 """
+import builtins
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..config import CONTENT_LAYER, STYLE_LAYERS
 from .kit import codec
 
 RTOL = 1e-4
@@ -38,8 +36,6 @@ def _shape(rng):
 
 
 def _style_layers(rng):
-    from ..config import STYLE_LAYERS
-
     names = [name for name, _ in STYLE_LAYERS]
     chosen = sorted(rng.choice(len(names), size=int(rng.integers(2, len(names) + 1)), replace=False))
     return [(names[i], float(np.round(rng.uniform(0.05, 1.0), 3))) for i in chosen]
@@ -47,10 +43,7 @@ def _style_layers(rng):
 
 def cases(name, seed):
     """[(args, kwargs)] of the hidden cases of function ``name`` for ``seed``: NumPy arrays and plain
-    numbers only (what codec sends to a kernel). train_step has one case: kwargs is its setting (see
-    kit/serve.py: train_step_setting)."""
-    from ..config import CONTENT_LAYER, STYLE_LAYERS
-
+    numbers only (codec's). train_step has one case, its setting as kwargs (serve.train_step_setting)."""
     rng = np.random.default_rng(seed)
     out = []
     for k in range(NUMBER_OF_CASES):
@@ -117,11 +110,6 @@ def expected(name, seed):
             for args, kwargs in cases(name, seed)]
 
 
-def write_cases(path, name, seed):
-    """Write the hidden cases' inputs (no seed, no expected value) to path, for a kernel."""
-    codec.write_cases(path, cases(name, seed))
-
-
 def run_hidden(name, function, namespace, seed):
     """The learner's results on the hidden cases, run in this process through the kernel's code path
     (for nbgrader's test cells, which run in the learner's own kernel: nbgrader_checks.py)."""
@@ -129,7 +117,7 @@ def run_hidden(name, function, namespace, seed):
 
     with tempfile.TemporaryDirectory(prefix="nst-hidden-") as folder:
         cases_path, results_path = Path(folder) / "cases.npz", Path(folder) / "results.npz"
-        write_cases(cases_path, name, seed)
+        codec.write_cases(cases_path, cases(name, seed))
         run_cases(name, function, namespace, str(cases_path), str(results_path))
         return codec.read_results(results_path, NUMBER_OF_CASES)
 
@@ -153,8 +141,6 @@ def compare(name, got, want):
 
 def _exception_name(text):
     """The name of a built-in exception at the start of text ("ValueError: ..."), else "an error"."""
-    import builtins
-
     name = str(text).split(":", 1)[0].strip()
     found = getattr(builtins, name, None)
     is_builtin = isinstance(found, type) and issubclass(found, BaseException)

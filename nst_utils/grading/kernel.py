@@ -1,14 +1,10 @@
 """A Jupyter kernel in a sandbox, driven cell by cell with limits that always fire.
 
-The grader talks to the kernel with jupyter_client's asynchronous client, so its own event loop keeps
-running while a cell runs: a cell that loops for ever hits its timeout (the kernel is interrupted,
-then killed with its whole sandbox if it ignores the interrupt), a kernel that dies (``os._exit``, a
-segfault, a limit) is noticed within a second, and so is a sandbox that passes its memory limit.
-
-What the grader keeps of a kernel's output is bounded: each message it accepts at most
-MAX_MESSAGE_BYTES (ZeroMQ drops a bigger one before it is read), each cell and each notebook keep at
-most the OutputBudget's bytes; the rest is counted, dropped, and said in one line ("N bytes of output
-dropped"). Errors are always kept, shortened, since they decide a cell's status.
+jupyter_client's asynchronous client keeps the grader's event loop running while a cell runs: a cell
+that loops for ever hits its timeout (interrupted, then killed with its sandbox if it ignores that);
+a kernel that dies, or a sandbox over its memory or disk limit, is noticed within a second. Output
+kept is bounded (MAX_MESSAGE_BYTES a message, OutputBudget a cell and a notebook); the rest is counted
+and dropped. Errors are always kept, shortened: they decide a cell's status.
 """
 import asyncio
 import os
@@ -16,6 +12,7 @@ import queue
 import sys
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import zmq
@@ -101,28 +98,19 @@ def _drain(fd, log, limit):
 
 
 class SandboxKernel:
-    """One kernel in one sandbox. Use ``async with SandboxKernel(sandbox, log) as kernel``."""
+    """One kernel in one sandbox: start(), run() cells, stop()."""
 
     def __init__(self, sandbox, log, budget=None):
         self.sandbox, self.log = sandbox, log
         self.budget = budget if budget is not None else OutputBudget()
-        self.km = self.kc = None
-        self.context = None
+        self.km = self.kc = self.context = None
         self.alive = False
         self._cell_kept = 0  # bytes of output kept in the cell running
         self.cap_chars = MAX_MESSAGE_BYTES // 8  # per stream and cell, in the kernel (kitfiles.OUTPUT_CAP)
 
-    async def __aenter__(self):
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.stop()
-
     @property
     def pid(self):
-        provisioner = self.km.provisioner if self.km else None
-        process = getattr(provisioner, "process", None)
+        process = getattr(self.km and self.km.provisioner, "process", None)
         return process.pid if process is not None else None
 
     async def start(self):
@@ -170,10 +158,8 @@ class SandboxKernel:
         if self.km is not None:
             pid = self.pid
             self.sandbox.kill(pid)
-            try:
+            with suppress(Exception):  # already killed; only resources are left to free
                 await asyncio.wait_for(self.km.shutdown_kernel(now=True), 10)
-            except Exception:  # noqa: BLE001 -- already killed; only resources are left to free
-                pass
             self.sandbox.cleanup(pid)
             self.km = None
         if self.context is not None:
@@ -187,7 +173,7 @@ class SandboxKernel:
         if not self.alive:
             return CellRun(DEAD)
         msg_id = self.kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
-        outputs, error = [], None
+        outputs = []
         limit = min(start + timeout, deadline)
         dropped_before, self._cell_kept = self.budget.dropped, 0
         status = await self._collect(msg_id, limit, outputs, stop_event)
@@ -198,9 +184,8 @@ class SandboxKernel:
             outputs.append(new_output("stream", name="stderr", text=(
                 f"[grader] {dropped} bytes of output dropped (kept at most {self.budget.cell_bytes} "
                 f"per cell, {self.budget.notebook_bytes} per notebook)\n")))
-        for out in outputs:
-            if out.get("output_type") == "error" and error is None:
-                error = (out.get("ename", "Error"), out.get("evalue", ""))
+        error = next(((out.get("ename", "Error"), out.get("evalue", "")) for out in outputs
+                      if out.get("output_type") == "error"), None)
         if status == OK and error is not None:
             status = ERROR
         return CellRun(status, outputs, error, time.monotonic() - start)
@@ -220,12 +205,11 @@ class SandboxKernel:
                 if not await self.km.is_alive():
                     self.alive = False
                     return DEAD
-                if self.sandbox.resident_mb(self.pid) > self.sandbox.limits.memory_mb:
+                over = (MEMORY if self.sandbox.resident_mb(self.pid) > self.sandbox.limits.memory_mb
+                        else DISK if self.sandbox.disk_mb() > self.sandbox.limits.tmp_mb else None)
+                if over:
                     await self._kill()
-                    return MEMORY
-                if self.sandbox.disk_mb() > self.sandbox.limits.tmp_mb:
-                    await self._kill()
-                    return DISK
+                    return over
             try:
                 msg = await self.kc.get_iopub_msg(timeout=min(0.5, max(limit - now, 0.01)))
             except (queue.Empty, asyncio.TimeoutError, TimeoutError):
@@ -248,10 +232,8 @@ class SandboxKernel:
 
     async def _interrupt(self, msg_id, outputs):
         """Interrupt a cell past its time; kill the sandbox if the kernel does not obey."""
-        try:
+        with suppress(Exception):  # a kernel that cannot be interrupted is killed below
             await self.km.interrupt_kernel()
-        except Exception:  # noqa: BLE001 -- a kernel that cannot be interrupted is killed below
-            pass
         status = await self._collect(msg_id, time.monotonic() + INTERRUPT_GRACE_SECONDS, outputs)
         if status != OK:
             await self._kill()

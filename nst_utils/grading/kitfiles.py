@@ -1,12 +1,9 @@
-"""What a grading kernel is given instead of the package: a folder with the kernel-side modules of
-kit/ as a package ``nst_kit``, a generated ``nst_kit/course_side.py``, and,
-exercise by exercise, the inputs it needs as arrays.
+"""What a scoring kernel gets instead of the package: kit/ copied as the package ``nst_kit``, a
+generated ``nst_kit/course_side.py`` and, exercise by exercise, the inputs it needs as arrays.
 
-The generated course_side holds the layer lists and CONFIG's numbers as data, and the input checks the
-graded functions call (copied from costs.py: they check shapes, they solve nothing). ``reference``
-there gives only the helpers ``add_helpers`` was handed: the grader hands over, for each exercise, the
-reference of the *earlier* exercises it may call (kit/serve.py: REFERENCE_HELPERS), never that of the
-exercise under test. Nothing of the package's other code, and no seed, is in the folder.
+course_side holds the layer lists and CONFIG's numbers as data, the input checks (copied from costs.py:
+they solve nothing), and ``reference``, which gives only the helpers ``add_helpers`` was handed: the
+references of the *earlier* exercises (kit/serve.py: REFERENCE_HELPERS), never the one under test.
 """
 import inspect
 import shutil
@@ -14,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
 from .kit import codec
 
 KIT_PACKAGE = "nst_kit"
@@ -92,15 +90,12 @@ def _literal(value):
 
 def course_side_source():
     """The source of the kernel's course_side.py (see the module's docstring)."""
-    from .. import costs
-    from ..config import CONFIG, CONTENT_LAYER, STYLE_LAYERS
-
     lines = ['"""The course as a grading kernel sees it: data, the input checks, handed-over helpers."""',
              "import numpy as np", "import tensorflow as tf", "",
              f"CONTENT_LAYER = {CONTENT_LAYER!r}", f"STYLE_LAYERS = {STYLE_LAYERS!r}", "", "",
              "class CONFIG:", '    """The course constants."""', ""]
     lines += [f"    {name} = {_literal(getattr(CONFIG, name))}" for name in CONFIG_VALUES]
-    lines += ["", ""] + ["\n\n".join(inspect.getsource(getattr(costs, name)) for name in CHECKS)]
+    lines += ["", "", helpers_source(CHECKS)]
     return "\n".join(lines) + COURSE_SIDE_TAIL
 
 

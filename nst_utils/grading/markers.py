@@ -38,8 +38,7 @@ def blank_region(lines, indent):
     first_line = {s.lineno - 1: s for s in stmts}  # 0-based line index in the region -> statement
     covered = {i for s in stmts for i in range(s.lineno - 1, s.end_lineno)}
     out, hint_at, count = [], None, 0
-    seg_lines = segment.split("\n")
-    for i, line in enumerate(seg_lines):
+    for i, line in enumerate(segment.split("\n")):
         stripped = line.strip()
         if i in first_line:
             stmt = first_line[i]
@@ -60,32 +59,24 @@ def blank_region(lines, indent):
     return out
 
 
-def blank_cell_source(source):
-    lines = source.split("\n")
-    out, i = [], 0
-    regions = 0
+def replace_regions(source, replace):
+    """source with the lines inside each START/END region replaced by replace(lines, indent)."""
+    lines, out, i = source.split("\n"), [], 0
     while i < len(lines):
-        line = lines[i]
-        out.append(line)
-        if line.strip() == START:
-            indent = line[: len(line) - len(line.lstrip())]
-            j = i + 1
-            while j < len(lines) and lines[j].strip() != END:
-                j += 1
-            if j == len(lines):
+        out.append(lines[i])
+        if lines[i].strip() == START:
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            j = next((k for k in range(i + 1, len(lines)) if lines[k].strip() == END), None)
+            if j is None:
                 raise ValueError(f"'{START}' without '{END}' in:\n{source}")
-            out += blank_region(lines[i + 1: j], indent)
-            regions += 1
+            out += replace(lines[i + 1: j], indent)
             i = j
             continue
         i += 1
-    if not regions:
-        raise ValueError(f"graded cell without a '{START}' ... '{END}' region:\n{source}")
     return "\n".join(out)
 
 
-def graded_name(cell):
-    for tag in cell.get("metadata", {}).get("tags", []):
-        if tag.startswith("graded:"):
-            return tag[len("graded:"):]
-    return None
+def blank_cell_source(source):
+    if not any(line.strip() == START for line in source.split("\n")):
+        raise ValueError(f"graded cell without a '{START}' ... '{END}' region:\n{source}")
+    return replace_regions(source, blank_region)

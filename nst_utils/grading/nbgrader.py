@@ -1,22 +1,14 @@
-"""The assignment as an nbgrader course, generated from the solution notebook.
+"""The assignment as an nbgrader course, generated from the solution notebook
+(``python scripts/make_exercises.py --nbgrader COURSE_DIR [--course-id ID] [--exchange DIR]``).
 
-    python scripts/make_exercises.py --nbgrader COURSE_DIR [--course-id ID] [--exchange DIR]
-
-writes ``COURSE_DIR/nbgrader_config.py`` and ``COURSE_DIR/source/nst/``: the assignment notebook and
-the example images it reads (``images/``). Then, in COURSE_DIR, ``nbgrader generate_assignment nst``
-makes the students' version, ``nbgrader autograde nst`` grades the submissions. Like
-notebooks/exercises/ the notebook is derived from the solution notebook, never edited by hand:
-
-- each graded cell (tag ``graded:<function>``) becomes an nbgrader solution cell; each
-  ``### START CODE HERE ###`` region keeps its "(≈N lines)" hints (exercises.blank_region) and wraps
-  the solution in ``### BEGIN SOLUTION`` / ``### END SOLUTION``, which generate_assignment blanks;
-- each test cell (tag ``test:<function>``) becomes an autograder cell worth POINTS: the public test as
-  in the course, then, between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``,
-  nbgrader_checks.grade_hidden (the function is the learner's own def; hidden cases on a seed drawn at
-  autograde time). train_step's test runs on the stand-in network (nbgrader_checks.standin_globals),
-  so autograding needs no VGG19 weights;
-- every other cell is locked (read-only, checksummed, restored by autograde);
-- the set-up cell points CONFIG's example images at the assignment's own images/ folder;
+It writes ``COURSE_DIR/nbgrader_config.py`` and ``COURSE_DIR/source/nst/`` (the notebook and its
+``images/``); then ``nbgrader generate_assignment nst`` and ``nbgrader autograde nst`` in COURSE_DIR.
+- each graded cell becomes an nbgrader solution cell: each START/END CODE HERE region keeps its
+  "(≈N lines)" hints and wraps the solution in BEGIN/END SOLUTION, which generate_assignment blanks;
+- each test cell becomes an autograder cell worth POINTS: the public test (train_step's on the
+  stand-in network, nbgrader_checks.standin_globals), then between BEGIN/END HIDDEN TESTS
+  nbgrader_checks.grade_hidden (hidden cases on a seed drawn at autograde time);
+- every other cell is locked; the set-up cell reads the example images from the assignment's images/;
 - nbgrader_config.py caps the optimisation loops (NST_MAX_ITERATIONS) in the kernels autograde starts.
 """
 import shutil
@@ -24,11 +16,12 @@ from pathlib import Path
 
 import nbformat
 
+from ..colab import exercise_badge
 from ..config import CONFIG, MAX_ITERATIONS_ENV
 from ..resources import images_folder
 from ..resources import ASSIGNMENT as NOTEBOOK
-from .markers import END, START, blank_region, graded_name
-from .submission import TEST_TAG, tagged
+from .markers import blank_region, replace_regions
+from .submission import GRADED_TAG, TEST_TAG, tagged
 
 ASSIGNMENT = "nst"
 COURSE_ID = "nst-course"
@@ -46,18 +39,11 @@ CELL_TIMEOUT = 300
 def solution_source(source):
     """A graded cell's source with each START/END CODE HERE region marked for nbgrader: the hints
     the exercise notebook shows, then the solution between BEGIN/END SOLUTION."""
-    lines, out, i = source.split("\n"), [], 0
-    while i < len(lines):
-        out.append(lines[i])
-        if lines[i].strip() == START:
-            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
-            j = next(k for k in range(i + 1, len(lines)) if lines[k].strip() == END)
-            region = lines[i + 1: j]
-            out += [h for h in blank_region(region, indent) if h.strip().startswith("#")]
-            out += [indent + BEGIN_SOLUTION, *region, indent + END_SOLUTION, lines[j]]
-            i = j
-        i += 1
-    return "\n".join(out)
+    def mark(region, indent):
+        hints = [h for h in blank_region(region, indent) if h.strip().startswith("#")]
+        return hints + [indent + BEGIN_SOLUTION, *region, indent + END_SOLUTION]
+
+    return replace_regions(source, mark)
 
 
 def test_source(name, source):
@@ -90,11 +76,8 @@ def setup_source(source):
 
 
 def _nbgrader_metadata(cell_id, solution=False, grade=False, locked=False, points=None):
-    meta = {"grade": grade, "grade_id": cell_id, "locked": locked, "schema_version": SCHEMA_VERSION,
-            "solution": solution}
-    if grade:
-        meta["points"] = points
-    return meta
+    return {"grade": grade, "grade_id": cell_id, "locked": locked, "schema_version": SCHEMA_VERSION,
+            "solution": solution, **({"points": points} if grade else {})}
 
 
 def make_nbgrader_notebook(solution_nb):
@@ -103,7 +86,7 @@ def make_nbgrader_notebook(solution_nb):
     for cell in nb.cells:
         cell_id = cell.get("id")
         tags = cell.metadata.get("tags", [])
-        if cell.cell_type == "code" and graded_name(cell):
+        if cell.cell_type == "code" and tagged(cell, GRADED_TAG):
             cell.source = solution_source(cell.source)
             cell.metadata["nbgrader"] = _nbgrader_metadata(cell_id, solution=True)
         elif cell.cell_type == "code" and tagged(cell, TEST_TAG):
@@ -114,9 +97,7 @@ def make_nbgrader_notebook(solution_nb):
             if SETUP_TAG in tags:
                 cell.source = setup_source(cell.source)
             cell.metadata["nbgrader"] = _nbgrader_metadata(cell_id, locked=True)
-    from ..colab import exercise_badge  # the students' Open in Colab badge opens the exercise
-
-    return exercise_badge(nb, NOTEBOOK)
+    return exercise_badge(nb, NOTEBOOK)  # the students' Open in Colab badge opens the exercise
 
 
 def config_source(course_id=COURSE_ID, exchange=None):

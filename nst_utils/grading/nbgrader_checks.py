@@ -1,24 +1,21 @@
 """What the autograder test cells of the nbgrader version call, in the learner's own kernel.
 
-nbgrader's trust model: ``nbgrader autograde`` runs the learner's notebook, then the test cells, in
-one kernel, so the checks below run next to the learner's code and the references are computed in
-that same kernel. They stop honest mistakes and plain copies of the package's solutions, not a
-learner who patches this module from another cell: ``python -m nst_utils.grade`` (scoring kernels,
-hidden results judged outside the kernel, sandbox) is the hardened grader.
-
-- ``grade_hidden``: the graded function is the learner's own ``def`` (defined in the notebook, not
-  the package's reference, and passing submission.check_source, the rule of our own grader), then
+``nbgrader autograde`` runs the learner's notebook and the test cells in one kernel, so these checks
+stop honest mistakes and plain copies of the package's solutions, not a learner who patches this
+module from another cell (``python -m nst_utils.grade`` is the hardened grader).
+- ``grade_hidden``: the function is the learner's own ``def`` (submission.check_source's rule), then
   the hidden cases of hidden.py on a seed drawn now, compared with the package's reference.
-- ``standin_globals``: train_step's globals on the small stand-in network for the duration of its
-  test, so that the test needs no VGG19 weights and leaves the learner's globals as they were.
+- ``standin_globals``: train_step's globals on the stand-in network for the duration of its test.
 """
 import inspect
 import linecache
 import secrets
-from contextlib import contextmanager
+
+import nbformat
 
 from . import hidden
-from .standin import TRAIN_STEP_GLOBALS, train_step_globals
+from .kit.messages import swapped
+from .standin import train_step_globals
 from .submission import GRADED_TAG, graded_source
 
 
@@ -38,17 +35,13 @@ def own_function_problem(name, function):
     cell = "".join(linecache.getlines(fn.__code__.co_filename))
     if not cell.strip():
         return f"the source of {name} cannot be read: define it with 'def {name}(...)' in a notebook cell"
-    import nbformat
-
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell, metadata={"tags": [GRADED_TAG + name]})])
     return graded_source(nb, name).problem
 
 
 def grade_hidden(name, function, namespace, seed=None):
-    """Raise AssertionError unless ``function`` is the learner's own and passes the hidden cases.
-
-    seed -- of the hidden cases; by default drawn now, so no file holds it.
-    """
+    """Raise AssertionError unless ``function`` is the learner's own and passes the hidden cases
+    (seed: by default drawn now, so no file holds it)."""
     problem = own_function_problem(name, function)
     if problem:
         raise AssertionError(problem)
@@ -60,15 +53,7 @@ def grade_hidden(name, function, namespace, seed=None):
     print(f"{name}: {len(got)} hidden case(s) passed (seed {seed})")
 
 
-@contextmanager
 def standin_globals(namespace, seed=0):
     """The notebook's train_step globals (model, a_C, a_S, generated_image, optimizer, ...) set to
     standin.train_step_globals(seed) inside the ``with``, and restored (or removed) after it."""
-    saved = {k: namespace[k] for k in TRAIN_STEP_GLOBALS if k in namespace}
-    namespace.update(train_step_globals(seed))
-    try:
-        yield
-    finally:
-        for k in TRAIN_STEP_GLOBALS:
-            namespace.pop(k, None)
-        namespace.update(saved)
+    return swapped(namespace, train_step_globals(seed))

@@ -12,10 +12,9 @@ def find_notebooks(items):
     found, missing, refused = [], [], []
     for item in items:
         path = Path(item)
-        if path.is_dir() and not path.is_symlink():
-            candidates = sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-        elif path.is_dir():
-            candidates = sorted(p for p in path.resolve().rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        if path.is_dir():  # a linked folder is read where it points
+            folder = path.resolve() if path.is_symlink() else path
+            candidates = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
         elif os.path.lexists(path):
             candidates = [path]
         else:

@@ -63,28 +63,23 @@ def gradebook_rows(reports):
     """One row per notebook and exercise (one row for a notebook that could not be graded)."""
     rows = []
     for report in reports:
-        run_message = report.run.message if report.run is not None else ""
+        common = {"notebook": report.path, "notebook_run": report.run.message if report.run is not None else "",
+                  "isolated": report.isolated}
         if report.error:
-            rows.append({"notebook": report.path, "exercise": "", "function": "", "points": 0,
-                         "max_points": "", "status": "not graded", "reason": report.error,
-                         "seconds": round(report.seconds, 1), "notebook_run": run_message,
-                         "isolated": report.isolated})
-        for r in report.exercises:
-            rows.append({"notebook": report.path, "exercise": r.number, "function": r.function,
-                         "points": r.points, "max_points": 1, "status": r.status, "reason": r.why,
-                         "seconds": round(r.seconds, 1), "notebook_run": run_message,
-                         "isolated": report.isolated})
+            rows.append({**common, "exercise": "", "function": "", "points": 0, "max_points": "",
+                         "status": "not graded", "reason": report.error, "seconds": round(report.seconds, 1)})
+        rows += [{**common, "exercise": r.number, "function": r.function, "points": r.points, "max_points": 1,
+                  "status": r.status, "reason": r.why, "seconds": round(r.seconds, 1)} for r in report.exercises]
     return rows
 
 
 def write_csv(path, reports):
-    rows = gradebook_rows(reports)
     fields = ["notebook", "exercise", "function", "points", "max_points", "status", "reason", "seconds",
               "notebook_run", "isolated"]
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(gradebook_rows(reports))
 
 
 def write_json(path, reports):

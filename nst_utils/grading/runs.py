@@ -1,28 +1,20 @@
-"""The two runs the grader makes of a learner's notebook, each in its own sandboxed kernel.
+"""The grader's two runs of a learner's notebook, each in its own sandboxed kernel.
 
-- ``scoring_run`` decides the scores. It starts a fresh kernel that cannot reach the package (no
-  reference solution importable or readable there: sandbox.py, kitfiles.py), sets it up with the
-  grader's own cell (NumPy, TensorFlow, Keras, the notebook's input checks and layer lists, the
-  public tests, all from the kit), and for each exercise runs: the reference of the earlier
-  exercises it may call (only those), the learner's graded defs (only the defs, checked by
-  submission.graded_source), the reference's test cell, and the hidden cases, whose inputs the
-  grader writes as arrays just before, and whose results the kernel writes back as data and the
-  grader judges against its own expected values (hidden.py). train_step runs on a small stand-in
-  network built from arrays the grader sends, so no VGG19 weights are needed. Nothing else of the
-  learner's notebook runs there. The public tests and the hidden cases run in two different kernels
-  (scoring_run says why).
-- ``run_check`` runs the learner's notebook as it is (the long cells tagged ``grader:skip``
-  excepted, unless asked) until its first error, only to report whether it runs; it decides no
-  score, and its kernel may import the package (the notebook needs it).
+``scoring_run`` decides the scores: a kernel that cannot reach the package (sandbox.py, kitfiles.py)
+runs, per exercise, the references of earlier exercises it may call, the learner's checked defs
+(submission.py), the reference's test cell and the hidden cases (hidden.py). ``run_check`` runs the
+notebook as it is until its first error, only to report whether it runs; its kernel may import the
+package.
 """
 import os
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import nbformat
 
 from . import hidden, kitfiles
-from .exercises import expected_text
+from .exercises import expected_text, printed
 from .kit import codec
 from .kitfiles import setup_cells
 from .kernel import DEAD, DISK, ERROR, MEMORY, OK, STOPPED, TIMEOUT
@@ -44,9 +36,7 @@ class Exercise:
 
 @dataclass
 class Reference:
-    """What the grader takes from the reference notebook: the exercises (their test cells and
-    expected outputs) and the ids of the long cells the notebook run skips."""
-
+    """The reference notebook's exercises (test cells, expected outputs) and the ids of its long cells."""
     exercises: list
     skip_ids: set
 
@@ -67,7 +57,7 @@ def load_reference(path):
 def _expected_lines(nb, test_cell):
     """What the test cell stores (a solution), else its Expected output block (an exercise, whose test
     cells ship without output: exercises.make_exercise)."""
-    stored = stdout_lines(test_cell.outputs)
+    stored = lines(printed(test_cell))
     following = nb.cells[nb.cells.index(test_cell) + 1:][:1]
     block = expected_text(following[0]) if following else None
     return stored or lines(block or "")
@@ -84,17 +74,6 @@ class ExerciseResult:
     @property
     def points(self):
         return int(self.status == PASSED)
-
-
-def stdout_lines(outputs):
-    """The lines printed by a stored cell (stdout and text/plain results), without blank lines."""
-    text = []
-    for out in outputs:
-        if out.get("output_type") == "stream" and out.get("name") == "stdout":
-            text.append(out.get("text", ""))
-        elif out.get("output_type") in ("execute_result", "display_data"):
-            text.append(out.get("data", {}).get("text/plain", "") + "\n")
-    return lines("".join(text))
 
 
 def lines(text):
@@ -119,20 +98,15 @@ async def scoring_run(sources, reference, wanted, seeds, ctx, deadline):
     """[ExerciseResult] of the learner's graded sources. wanted -- {function: expected hidden
     results}; seeds -- {function: seed}; ctx -- the grading context (kernels, limits, stop).
 
-    Two kernels, one after the other: the first runs the public tests, and never sees a hidden
-    input, so the public tests' messages (which quote what the learner's code says) can be reported
-    as they are; the second runs the hidden cases of the exercises that passed them, and of what
-    happens there only statuses and results, judged here, come out. In both, an exercise's cells
-    run after its earlier exercises' references (REFERENCE_HELPERS) are handed over, and before any
-    later exercise's: a kernel never holds the reference of the exercise it is testing.
+    Two kernels, one after the other: the public tests' (which never sees a hidden input, so their
+    messages, quoting the learner's code, can be reported as they are), then the hidden cases' of the
+    exercises that passed them (only statuses and results come out). A kernel gets the references
+    of earlier exercises only (REFERENCE_HELPERS), never the one under test.
     """
     results = [ExerciseResult(ex.number, ex.function) for ex in reference.exercises]
-    todo = []
     for ex, result in zip(reference.exercises, results):
-        if sources[ex.function].problem:
-            result.why = sources[ex.function].problem
-        else:
-            todo.append((ex, result))
+        result.why = sources[ex.function].problem  # none to run: it scores 0
+    todo = [(ex, result) for ex, result in zip(reference.exercises, results) if not result.why]
     for phase in (_public_test, _hidden_cases):
         kernel = None
         try:
@@ -192,9 +166,8 @@ async def _run_cells(kernel, cells, ctx, deadline):
 
 async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
     """(why the public test failed or '', the last cell's status): set-up, the learner's defs, the
-    reference's test cell, whose lines (as the kit recorded them, kit/messages.py: PRINTED, read
-    back as data, never from the output the learner's prints share) must contain the stored
-    expected output."""
+    reference's test cell, whose printed lines (kit/messages.py: PRINTED, read back as data, never
+    from the kernel's output, which the learner's prints share) must contain the expected output."""
     setup = await _run_cells(kernel, setup_cells(kernel.sandbox.kit, ex.function), ctx, deadline)
     if setup and setup[-1].status != OK:
         return f"the grader's set-up for {ex.function} failed: {_reason(setup[-1])}", setup[-1].status
@@ -204,10 +177,9 @@ async def _public_test(kernel, ex, source, want, seed, ctx, deadline):
         return f"defining {ex.function} raised {_reason(define)}", define.status
     if test.status not in (OK, ERROR):
         return _reason(test), test.status
-    printed, view = kernel.sandbox.ipc / f"printed-{ex.function}.npz", kernel.sandbox.ipc_view
-    verdict = await kernel.run(kitfiles.VERDICT_CELL.format(path=str(printed)), ctx.cell_timeout, deadline,
-                               ctx.stop)
-    got = _read_results(view / printed.name, 1)
+    sent = kernel.sandbox.ipc / f"printed-{ex.function}.npz"
+    verdict = await kernel.run(kitfiles.VERDICT_CELL.format(path=str(sent)), ctx.cell_timeout, deadline, ctx.stop)
+    got = _read_results(kernel.sandbox.ipc_view / sent.name, 1)
     if test.status == ERROR:
         return _reason(test), OK
     if verdict.status != OK or isinstance(got, str) or "printed" not in got[0]:
@@ -228,7 +200,7 @@ async def _hidden_cases(kernel, ex, source, want, seed, ctx, deadline):
     # The inputs reach the kernel only now, after the learner's cells have run.
     cases_path, results_path = sandbox.kit / f"cases-{name}.npz", sandbox.ipc_view / f"results-{name}.npz"
     results_path.unlink(missing_ok=True)  # nothing the learner's cells left there counts
-    hidden.write_cases(cases_path, name, seed)
+    codec.write_cases(cases_path, hidden.cases(name, seed))  # inputs only: no seed, no expected value
     try:
         cell = kitfiles.HIDDEN_CELL.format(name=name, cases=str(cases_path),
                                            results=str(sandbox.ipc / results_path.name))
@@ -252,10 +224,8 @@ def _read_results(path, count):
     except codec.UnusableResults as err:
         return str(err)
     finally:
-        try:
+        with suppress(OSError):
             os.unlink(path)
-        except OSError:
-            pass
 
 
 def _reason(run):

@@ -7,6 +7,7 @@ site-packages without any ``nst_utils`` entry, the kit, and size-capped tmpfs (/
 the grader through /proc/PID/root); fresh network and PID namespaces. The run check (``package=True``)
 also gets the package's folder: it decides no score. Without bwrap the grader adopts orphans.
 """
+import ctypes
 import json
 import os
 import re
@@ -263,8 +264,6 @@ def kill_all(find):
 def adopt_orphans():
     """Make this process the reaper of its descendants' orphans (Linux): a notebook's daemon becomes
     its child, where kill() finds it."""
-    import ctypes
-
     try:
         _reaper["on"] = ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
@@ -285,10 +284,7 @@ def adopted_orphans():
     except psutil.Error:
         return []
     for orphan in orphans:  # reaped, now that this process is their parent
-        try:
-            os.waitpid(orphan.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+        _safe(lambda: os.waitpid(orphan.pid, os.WNOHANG), None)
     return [o for o in orphans if _safe(lambda: o.status() != psutil.STATUS_ZOMBIE, False)]
 
 

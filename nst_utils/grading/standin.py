@@ -3,9 +3,10 @@ grader's tiny network (train_step is graded on it) and the benchmarks make them 
 """
 import numpy as np
 
+from ..config import CONTENT_LAYER, STYLE_LAYERS
 from ..vgg import FILTERS, VGG19_BLOCKS
 from .kit.serve import train_step_setting
-from .kit.tiny import TINY_LAYERS, build_tiny, tiny_shapes  # noqa: F401 -- TINY_LAYERS re-exported
+from .kit.tiny import tiny_shapes
 
 
 def standin_conv_weights(seed=0, blocks=VGG19_BLOCKS):
@@ -26,32 +27,14 @@ def tiny_weights(seed):
     """[kernel, bias, kernel, bias, ...] of the small stand-in network (kit/tiny.py), He-scaled random
     weights drawn from ``seed``: float32 arrays, kernels (3, 3, c_in, c_out)."""
     rng = np.random.default_rng(seed)
-    weights = []
-    for kernel_shape, bias_shape in tiny_shapes():
-        fan_in = 9 * kernel_shape[2]
-        weights.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel_shape).astype(np.float32))
-        weights.append(rng.normal(0.0, 0.1, bias_shape).astype(np.float32))
-    return weights
-
-
-def tiny_vgg(seed):
-    """A small seeded stand-in for the activations model, for grading train_step without VGG19:
-    kit.tiny.build_tiny with tiny_weights(seed). A train_step that uses the model it is given behaves
-    the same on it as on VGG19."""
-    return build_tiny(tiny_weights(seed))
-
-
-#: The globals the notebook defines for train_step (section 4), as train_step_globals makes them.
-TRAIN_STEP_GLOBALS = ("alpha", "beta", "content_layer", "style_layers", "model", "a_C", "a_S",
-                      "generated_image", "optimizer")
+    return [w.astype(np.float32) for kernel, bias in tiny_shapes()  # fan-in 9 * c_in
+            for w in (rng.normal(0.0, np.sqrt(2.0 / (9 * kernel[2])), kernel), rng.normal(0.0, 0.1, bias))]
 
 
 def train_step_arrays(seed=0):
     """train_step's public set-up as arrays and numbers (what a grading kernel is sent): tiny_weights
     (seed), content, style and start images drawn from ``seed`` (24x32 pixels), the course's alpha,
     beta, layers and Adam's learning rate 2.0."""
-    from ..config import CONTENT_LAYER, STYLE_LAYERS
-
     images = np.random.default_rng(seed).normal(0, 60, (3, 1, 24, 32, 3)).astype(np.float32)
     return {"weights": tiny_weights(seed), "content": images[0], "style": images[1], "start": images[2],
             "content_layer": CONTENT_LAYER, "style_layers": [list(pair) for pair in STYLE_LAYERS],
@@ -59,9 +42,6 @@ def train_step_arrays(seed=0):
 
 
 def train_step_globals(seed=0):
-    """{name: value} of the notebook's train_step globals from train_step_arrays(seed).
-
-    Used where train_step is tested without VGG19: the nbgrader version's test cell (the grader's
-    kernels build the same from the arrays, kit/serve.py).
-    """
+    """{name: value} of the notebook's train_step globals from train_step_arrays(seed) (the nbgrader
+    version's test cell; the grader's kernels build the same from the arrays, kit/serve.py)."""
     return train_step_setting(train_step_arrays(seed))

@@ -1,21 +1,13 @@
 """A learner's notebook as the grader reads it: the graded functions, taken from their cells' source
 and checked before any of them runs.
 
-Only the ``def`` statements of a graded cell (the cell tagged ``graded:<function>``) are kept; any other
-statement in the cell is dropped, so a cell cannot patch anything as a side effect. A graded function
-must be the learner's own ``def``: importing, aliasing or calling the package's reference (``from
-nst_utils.costs import ...``, ``make_train_step``, ...) scores 0 with the reason said. To make that
-rule hold however the call is disguised, a graded function may use only
-
-- its arguments and local names, the functions defined in the same cell, and the other graded
-  functions (as the course does: ``compute_style_cost`` calls ``compute_layer_style_cost``);
-- ``tf``, ``np``, ``keras``, ``math``, the notebook's input checks and layer lists, and, in
-  ``train_step``, the globals the notebook defines for it (``model``, ``a_C``, ``optimizer``, ...);
-- plain builtins (``range``, ``len``, ``float``, ...);
-
-with no ``import``, no ``global``, no attribute whose name starts with an underscore, and none of the
-attributes that lead to other modules' internals (``sys``, ``modules``, ``os``, ...). The course's
-solutions need nothing else.
+Only the ``def`` statements of a graded cell (tagged ``graded:<function>``) are kept, so a cell cannot
+patch anything as a side effect. A graded function must be the learner's own ``def``; so that no
+disguise reaches the package's reference, it may use only its arguments and locals, the functions of
+its cell, the other graded functions, ``tf``, ``np``, ``keras``, ``math``, the notebook's input checks
+and layer lists (in ``train_step``, also the globals the notebook defines for it) and plain builtins;
+no ``import``, no ``global``, no attribute that starts with an underscore or leads to other modules'
+internals (FORBIDDEN_ATTRIBUTES). The course's solutions need nothing else.
 """
 import ast
 import errno
@@ -97,14 +89,10 @@ def tagged(cell, prefix):
 def find_cell(nb, prefix, name, cell_id=None):
     """The learner's cell tagged prefix+name, else the cell with the reference's id, else (tags and
     ids lost) the last code cell that defines ``name`` at its top level, else None."""
-    for cell in nb.cells:
-        if tagged(cell, prefix) == name:
-            return cell
-    for cell in nb.cells:
-        if cell_id and cell.get("id") == cell_id:
-            return cell
-    defining = [cell for cell in nb.cells if cell.get("cell_type") == "code" and name in _defined(cell)]
-    return defining[-1] if defining else None
+    found = ([c for c in nb.cells if tagged(c, prefix) == name]
+             or [c for c in nb.cells if cell_id and c.get("id") == cell_id]
+             or [c for c in nb.cells if c.get("cell_type") == "code" and name in _defined(c)][-1:])
+    return found[0] if found else None
 
 
 def _defined(cell):

@@ -1,9 +1,7 @@
-"""The files the grader and a grading kernel exchange: the hidden cases (grader -> kernel) and what
-the learner's function returned on them (kernel -> grader), as .npz archives of plain arrays.
-
-Its readers are the kit's own, not the package's file helpers (grading/paths.py, submission.py): a
-grading kernel imports nothing of the package. Both directions are data only: no pickle, and the grader reads the kernel's file as hostile (a regular
-file, not followed through a link, of bounded size, every array checked for kind, dtype and size).
+"""The files the grader and a grading kernel exchange, as .npz archives of plain arrays (no pickle):
+the hidden cases (grader -> kernel) and what the learner's function returned (kernel -> grader),
+which the grader reads as hostile (a regular file, no link followed, bounded size, every array
+checked for kind, dtype and size).
 
 Cases: ``manifest`` (a JSON string) describes [(args, kwargs)] with each value one of
 {"array": key} (an array stored under key), {"dict": {name: value}}, {"list": [value], "tuple": bool}

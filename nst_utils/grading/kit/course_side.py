@@ -1,10 +1,6 @@
-"""What the kernel-side modules take from the course: the layer lists, CONFIG, the input checks the
-graded functions call, and ``reference(name)``, the reference function an exercise's public test
-puts in place of an earlier exercise's function.
-
-This is the package's version. A grading kernel gets a generated one instead (kitfiles.py:
-course_side_source): the same names, as data and plain code, with ``reference`` limited to the
-helpers the grader hands over with ``add_helpers`` for the exercise under test.
+"""What the kit takes from the course: layer lists, CONFIG, the input checks, and ``reference(name)``
+(the reference that stands in for an earlier exercise's function). A grading kernel gets a generated
+version instead (kitfiles.course_side_source).
 """
 from ...config import CONFIG, CONTENT_LAYER, STYLE_LAYERS  # noqa: F401 -- re-exported
 from ...costs import check_activations, check_shapes, check_style_layers  # noqa: F401 -- re-exported

@@ -5,7 +5,7 @@ earlier exercises' helpers for the reference while a function is tested.
 import functools
 import re
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import numpy as np
 import tensorflow as tf
@@ -33,6 +33,19 @@ def write_printed(path):
 
 
 @contextmanager
+def swapped(namespace, values):
+    """namespace's names set to values for a while, then as they were (or removed)."""
+    saved = {name: namespace[name] for name in values if name in namespace}
+    namespace.update(values)
+    try:
+        yield
+    finally:
+        for name in values:
+            namespace.pop(name, None)
+        namespace.update(saved)
+
+
+@contextmanager
 def reference_helpers(target, names):
     """Make ``names`` resolve to the reference functions (course_side.reference) inside ``target``
     for a while."""
@@ -42,16 +55,8 @@ def reference_helpers(target, names):
     if namespace is None or any(getattr(h, "__globals__", None) is namespace for h in helpers.values()):
         yield  # target is itself a reference function
         return
-    saved = {name: namespace[name] for name in names if name in namespace}
-    namespace.update(helpers)
-    try:
+    with swapped(namespace, helpers):
         yield
-    finally:
-        for name in names:
-            if name in saved:
-                namespace[name] = saved[name]
-            else:
-                namespace.pop(name, None)
 
 
 def call(target, args, function, kwargs=None):
@@ -90,18 +95,13 @@ HINTS = [
     ("No gradients provided", "J does not depend on generated_image: inside the tape compute "
                               "a_G = model(generated_image) (the generated image, not the content or style "
                               "image) and the costs from that a_G."),
-    ("<class 'dict'>", "you passed a whole dict of activations where one layer's tensor is expected: "
-                       "pick the layer, e.g. a_G[content_layer]."),
     ("'dict'", "you passed a whole dict of activations where one layer's tensor is expected: pick the "
                "layer, e.g. a_G[content_layer]."),
 ]
 
 
 def _hint(text):
-    for needle, hint in HINTS:
-        if needle in text:
-            return hint
-    return ""
+    return next((hint for needle, hint in HINTS if needle in text), "")
 
 
 def fmt(x):
@@ -149,10 +149,8 @@ passed = set()
 
 def _shown_as(err, lines):
     """err, shown in a notebook as these lines (IPython's _render_traceback_) instead of a traceback."""
-    try:
+    with suppress(AttributeError):  # an exception without a __dict__ keeps its traceback
         err._render_traceback_ = lambda: ["\x1b[1;31m" + lines[0] + "\x1b[0m", *lines[1:]]
-    except AttributeError:  # an exception without a __dict__ keeps its traceback
-        pass
     return err
 
 

@@ -1,28 +1,22 @@
 """Public tests of the six graded exercises, called by the notebook's test cells.
 
 Each ``*_test(target, ...)`` runs the learner's function on seeded inputs, prints the values it
-computed and ``All tests passed``, or raises ``AssertionError`` with a message saying what is
-wrong and what to check. The printed lines are the notebook's expected output: the grader
-(``python -m nst_utils.grade``) compares them with the committed exercise notebook.
-
-Each test isolates the function it checks: while it runs, the functions of *earlier* exercises that
-the learner's function calls (e.g. ``compute_layer_style_cost`` inside ``compute_style_cost``) are the
-package's reference versions, so one wrong exercise fails its own test only. (The names are swapped in
-the notebook's globals for the duration of the test and restored afterwards.)
-
-This module and its siblings in kit/ import nothing from the package but course_side: the grader copies
-them into its grading kernels, where the package is out of reach (grading/kitfiles.py).
-
-The expected values were cross-checked against an independent NumPy computation
-(tests/test_public_tests.py). Values are printed with 6 significant digits so that the output does
-not depend on the last bits of float32 arithmetic.
+computed and ``All tests passed``, or raises ``AssertionError`` saying what is wrong and what to
+check. The printed lines are the notebook's expected output (the grader compares them). While a test
+runs, the earlier exercises the function calls are the reference's (messages.reference_helpers), so
+one wrong exercise fails its own test only. Values are printed with 6 significant digits, so that the
+output does not depend on the last bits of float32 arithmetic; tests/test_public_tests.py checks the
+expected values against an independent NumPy computation.
 """
+import keras
 import numpy as np
 import tensorflow as tf
 
 from .course_side import CONTENT_LAYER, STYLE_LAYERS, reference
-from .messages import (call, explain_errors_in_notebooks, fmt, reference_helpers, scalar, verdict_first,
+from .messages import (call, explain_errors_in_notebooks, fmt, reference_helpers, scalar, swapped, verdict_first,
                        works_in_tf_function)
+from .serve import REFERENCE_HELPERS
+from .tiny import build_tiny, tiny_shapes
 from .messages import say as print  # noqa: A001 -- what a test prints is also its verdict (messages.PRINTED)
 
 PASSED = "All tests passed"
@@ -45,6 +39,11 @@ TOTAL_COST_ALPHA1_BETA1 = 2.2251383  # alpha=1, beta=1 on the same case
 RTOL = 1e-5
 
 
+def _returned(target, args, function, name, kwargs=None, tensor=True):
+    """The learner's target(*args, **kwargs) as a float (messages.call, messages.scalar)."""
+    return scalar(call(target, args, function, kwargs), name, function, tensor)
+
+
 def content_cost_case():
     """Seeded activations a_C, a_G of shape (1, 4, 4, 3), as in the course's test."""
     tf.random.set_seed(1)
@@ -56,11 +55,9 @@ def content_cost_case():
 @verdict_first
 def compute_content_cost_test(target):
     a_C, a_G = content_cost_case()
-    J_content = scalar(call(target, (a_C, a_G), "compute_content_cost"), "J_content",
-                        "compute_content_cost")
+    J_content = _returned(target, (a_C, a_G), "compute_content_cost", "J_content")
     print("J_content =", fmt(J_content))
-    J_same = scalar(call(target, (a_C, a_C), "compute_content_cost"), "J_content",
-                     "compute_content_cost")
+    J_same = _returned(target, (a_C, a_C), "compute_content_cost", "J_content")
     assert np.isclose(J_same, 0.0, atol=1e-6), (
         f"compute_content_cost(a_C, a_C) must be 0, got {J_same}: the cost compares a_C with a_G.")
     if np.isclose(J_content, 4 * CONTENT_COST, rtol=RTOL):
@@ -109,11 +106,9 @@ def layer_style_cost_case():
 def compute_layer_style_cost_test(target):
     a_S, a_G = layer_style_cost_case()
     with reference_helpers(target, ["gram_matrix"]):
-        J = scalar(call(target, (a_S, a_G), "compute_layer_style_cost"), "J_style_layer",
-                    "compute_layer_style_cost")
+        J = _returned(target, (a_S, a_G), "compute_layer_style_cost", "J_style_layer")
         print("J_style_layer =", fmt(J))
-        J_same = scalar(call(target, (a_S, a_S), "compute_layer_style_cost"), "J_style_layer",
-                         "compute_layer_style_cost")
+        J_same = _returned(target, (a_S, a_S), "compute_layer_style_cost", "J_style_layer")
         works_in_tf_function(target, (a_S, a_G), J, "compute_layer_style_cost")
     assert np.isclose(J_same, 0.0, atol=1e-5), (
         f"compute_layer_style_cost(a_S, a_S) must be 0, got {J_same}.")
@@ -149,11 +144,9 @@ def compute_style_cost_test(target):
     style, generated = style_cost_case()
     two_layers = [("conv1_1", 0.75), ("conv3_1", 0.25)]
     with reference_helpers(target, ["compute_layer_style_cost", "gram_matrix"]):
-        J = scalar(call(target, (style, generated), "compute_style_cost"), "J_style",
-                    "compute_style_cost")
+        J = _returned(target, (style, generated), "compute_style_cost", "J_style")
         print("J_style =", fmt(J))
-        J2 = scalar(call(target, (style, generated, two_layers), "compute_style_cost"), "J_style",
-                     "compute_style_cost")
+        J2 = _returned(target, (style, generated, two_layers), "compute_style_cost", "J_style")
     print("J_style with", two_layers, "=", fmt(J2))
     if np.isclose(J, 5 * STYLE_COST, rtol=1e-4):
         raise AssertionError(f"got {J:.6g}, expected {STYLE_COST:.6g}: multiply each layer's cost by "
@@ -170,19 +163,16 @@ def compute_style_cost_test(target):
 
 def total_cost_case():
     np.random.seed(3)
-    J_content = np.random.randn()
-    J_style = np.random.randn()
-    return J_content, J_style
+    return np.random.randn(), np.random.randn()  # J_content, J_style
 
 
 @verdict_first
 def total_cost_test(target):
     J_content, J_style = total_cost_case()
     # a plain number is fine here: J_content and J_style of this case are NumPy floats
-    J = scalar(call(target, (J_content, J_style), "total_cost"), "J", "total_cost", False)
+    J = _returned(target, (J_content, J_style), "total_cost", "J", tensor=False)
     print("J =", fmt(J))
-    J11 = scalar(call(target, (J_content, J_style), "total_cost", {"alpha": 1, "beta": 1}), "J",
-                  "total_cost", False)
+    J11 = _returned(target, (J_content, J_style), "total_cost", "J", {"alpha": 1, "beta": 1}, tensor=False)
     if np.isclose(J, 10 * J_style + 40 * J_content, rtol=RTOL):
         raise AssertionError("alpha weights the content cost and beta the style cost: "
                              "J = alpha * J_content + beta * J_style.")
@@ -198,14 +188,10 @@ def total_cost_test(target):
 @verdict_first
 def train_step_test(target, generated_image, model, a_C, a_S, alpha=10, beta=40,
                     content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS):
-    """Check train_step against the package's costs of the same image, for any VGG weights.
-
-    Runs one optimisation step on ``generated_image``, with the package's cost functions in place of
-    the learner's, and checks the returned costs, the update, and that the cost of the updated image
-    (computed by the package) is lower; then prints the cost before and after one step on a small
-    network of fixed weights. The printed lines do not depend on the notebook's VGG weights, so the
-    expected output holds with real or stand-in weights.
-    """
+    """One step on ``generated_image`` (the reference's costs in place of the learner's): checks the
+    returned costs, the update and that the cost went down; then prints the cost before and after one
+    step on a small network of fixed weights, so the printed lines hold whatever VGG weights the
+    notebook has."""
     compute_content_cost, compute_style_cost, total_cost = (
         reference(name) for name in ("compute_content_cost", "compute_style_cost", "total_cost"))
 
@@ -225,8 +211,7 @@ def train_step_test(target, generated_image, model, a_C, a_S, alpha=10, beta=40,
     # A fresh trace, so that the reference costs are the ones compiled into the graph.
     python_function = getattr(target, "python_function", None)
     step = tf.function(python_function) if python_function is not None else target
-    with reference_helpers(target, ["compute_content_cost", "compute_style_cost", "total_cost",
-                                     "compute_layer_style_cost", "gram_matrix"]):
+    with reference_helpers(target, REFERENCE_HELPERS["train_step"]):
         out = call(step, (generated_image,), "train_step")
         if not (isinstance(out, (tuple, list)) and len(out) == 3):
             raise AssertionError("train_step must return the three costs J, J_content, J_style, got "
@@ -260,10 +245,6 @@ def _steps_on_a_small_network(target, python_function, content_layer, style_laye
     """[J] that the learner's train_step returns in `steps` calls on a small network of fixed weights
     and fixed images (kit/tiny.py) with a new Adam(2.0), whatever VGG the notebook loaded: numbers a
     learner can compare. The step's globals model, a_C, a_S and optimizer are swapped meanwhile."""
-    import keras
-
-    from .tiny import build_tiny, tiny_shapes
-
     rng = np.random.default_rng(3)
     weights = [rng.standard_normal(shape).astype(np.float32) * np.sqrt(2 / np.prod(shape[:-1])) if len(shape) > 1
                else np.zeros(shape, np.float32) for pair in tiny_shapes() for shape in pair]
@@ -271,15 +252,8 @@ def _steps_on_a_small_network(target, python_function, content_layer, style_laye
     content, style, start = (rng.uniform(-60, 60, (1, 32, 40, 3)).astype(np.float32) for _ in range(3))
     image, optimizer = tf.Variable(start), keras.optimizers.Adam(2.0)
     optimizer.build([image])
-    swapped = {"model": small, "a_C": small(content)[content_layer], "a_S": small(style),
-               "optimizer": optimizer}
+    values = {"model": small, "a_C": small(content)[content_layer], "a_S": small(style), "optimizer": optimizer}
+    step = tf.function(python_function) if python_function is not None else target
     namespace = getattr(python_function or target, "__globals__", {})
-    saved = {name: namespace[name] for name in swapped if name in namespace}
-    namespace.update(swapped)
-    try:
-        step = tf.function(python_function) if python_function is not None else target
-        with reference_helpers(target, ["compute_content_cost", "compute_style_cost", "total_cost",
-                                         "compute_layer_style_cost", "gram_matrix"]):
-            return [float(step(image)[0]) for _ in range(steps)]
-    finally:
-        namespace.update(saved)
+    with swapped(namespace, values), reference_helpers(target, REFERENCE_HELPERS["train_step"]):
+        return [float(step(image)[0]) for _ in range(steps)]

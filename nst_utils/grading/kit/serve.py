@@ -1,15 +1,14 @@
 """The kernel's side of the hidden cases: call the learner's function on the inputs the grader sent
-and write what it returned, as data, for the grader to judge (codec.py). Nothing here knows the
-expected values or the seed the inputs were drawn from: the grader keeps both.
-
-Also builds train_step's notebook globals from arrays (the public test's set-up, and each hidden
-train_step case) on the small stand-in network of tiny.py.
+and write what it returned, as data (codec.py); the expected values and the seed stay in the grader.
+Also builds train_step's notebook globals from arrays, on the stand-in network of tiny.py.
 """
+import keras
 import numpy as np
+import tensorflow as tf
 
 from . import codec
 from .course_side import CONTENT_LAYER
-from .messages import reference_helpers
+from .messages import reference_helpers, swapped
 from .tiny import build_tiny
 
 #: The earlier exercises whose reference stands in for the learner's while a function is tested (as
@@ -31,9 +30,6 @@ def train_step_setting(arrays):
     ``weights``, ``content``/``style``/``start`` images (1, n_H, n_W, 3) float32, ``style_layers``,
     ``alpha``, ``beta`` and ``learning_rate`` (of a new Adam); ``generated_image`` is a tf.Variable
     holding ``start``."""
-    import keras
-    import tensorflow as tf
-
     model = build_tiny(arrays["weights"])
     content_layer = arrays.get("content_layer", CONTENT_LAYER)
     return {"model": model, "content_layer": content_layer,
@@ -53,12 +49,7 @@ def train_step_globals(path):
 def run_cases(name, function, namespace, cases_path, results_path):
     """Call ``function`` (the learner's ``name``) on the cases in cases_path and write the results to
     results_path. namespace -- the notebook's globals (train_step's are set to each case's)."""
-    import tensorflow as tf
-
-    if name == "train_step":
-        cases = codec.read_cases(cases_path)
-    else:
-        cases = codec.read_cases(cases_path, lambda array: tf.constant(array))
+    cases = codec.read_cases(cases_path, (lambda array: array) if name == "train_step" else tf.constant)
     results = []
     with reference_helpers(function, REFERENCE_HELPERS.get(name, [])):
         for args, kwargs in cases:
@@ -87,25 +78,14 @@ def _plain(value):
 
 
 def _run_train_step(function, namespace, arrays):
-    import tensorflow as tf
-
     setting = train_step_setting(arrays)
-    saved = {k: namespace[k] for k in TRAIN_STEP_KEYS if k in namespace}
-    namespace.update({k: setting[k] for k in TRAIN_STEP_KEYS})
-    try:
+    with swapped(namespace, {k: setting[k] for k in TRAIN_STEP_KEYS}):
         # A fresh trace, so that the learner's tf.function reads this case's globals.
-        step = tf.function(getattr(function, "python_function", function))
-        return steps(step, arrays["start"])
-    finally:
-        for k in TRAIN_STEP_KEYS:
-            namespace.pop(k, None)
-        namespace.update(saved)
+        return steps(tf.function(getattr(function, "python_function", function)), arrays["start"])
 
 
 def steps(step, start, count=STEPS):
     """codec's "steps" result: the (count, 3) costs step returned from ``start``, and the image after them."""
-    import tensorflow as tf
-
     image = tf.Variable(start)
     costs = [[float(v) for v in step(image)] for _ in range(count)]
     return {"steps": True, "costs": np.asarray(costs, np.float64), "image": image.numpy().astype(np.float64)}

@@ -1,10 +1,6 @@
-"""The small stand-in network train_step is graded on, built from weights given as arrays.
-
-Same interface as load_vgg_model(): (1, n_H, n_W, 3) float32 normalised RGB -> {layer name:
-activations}, with VGG's layer names (conv1_1, conv2_1, conv3_1, conv4_1, conv4_2, conv5_1), so the
-course's layer lists apply: 3x3 ReLU convolutions with few channels, 2x2 average pooling before each
-block. The grader draws the weights (standin.tiny_weights) and sends them; a kernel builds the same
-network from them with this plain Keras code.
+"""The small stand-in network train_step is graded on, built from weights given as arrays (drawn by
+standin.tiny_weights). As load_vgg_model(): (1, n_H, n_W, 3) float32 -> {VGG layer name: activations},
+so the course's layer lists apply; 3x3 ReLU convolutions, few channels, 2x2 average pooling per block.
 """
 import numpy as np
 
@@ -15,11 +11,8 @@ TINY_LAYERS = (("conv1_1", 4), ("conv2_1", 6), ("conv3_1", 8), ("conv4_1", 8), (
 
 def tiny_shapes():
     """[(kernel shape, bias shape)] of the layers, in order: kernels (3, 3, c_in, c_out)."""
-    shapes, c_in = [], 3
-    for _, c_out in TINY_LAYERS:
-        shapes.append(((3, 3, c_in, c_out), (c_out,)))
-        c_in = c_out
-    return shapes
+    channels = [3] + [c_out for _, c_out in TINY_LAYERS]
+    return [((3, 3, c_in, c_out), (c_out,)) for c_in, c_out in zip(channels, channels[1:])]
 
 
 def build_tiny(weights):
