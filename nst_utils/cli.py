@@ -82,11 +82,8 @@ def _add_beyond_the_course(parser):
                             "then at --size, upsampling in between; --iterations is per size")
 
 
-#: The command line owns its process, so it picks TensorFlow's pooling (BFC) allocator for the CPU:
-#: it reuses memory from one step to the next, where the default one maps large blocks afresh every
-#: time and faults their pages in again (measured on a 2-core AVX2 EPYC at 400x300: 7 % of the step
-#: and 150 MB of peak memory). Read when TensorFlow runs its first op; a value already set is kept.
-#: The notebooks leave the learner's TensorFlow as it is (docs/performance.md).
+#: The command line owns its process, so it picks TensorFlow's pooling (BFC) CPU allocator, which
+#: reuses memory between steps (docs/performance.md); a value already set is kept. Notebooks don't.
 POOLED_CPU_MEMORY = ("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 

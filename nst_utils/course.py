@@ -8,11 +8,6 @@ DEST gets the notebooks and example images shipped with the package (nst_utils.r
     DEST/solution/Art_Generation_with_Neural_Style_Transfer.ipynb  the assignment, solved
     DEST/pretrained_model/README.md   where the VGG19 weights go, where they come from, their md5
 
-The notebooks open the example images through the package (CONFIG.CONTENT_IMAGE, ...), so they run
-from DEST as they are; a learner's own pictures go beside them or in images/, opened as
-``load_image("my_photo.jpg")`` from a notebook in DEST (nst_utils.images looks in both). The VGG19 weights, if any, go in
-DEST/pretrained_model/ (nst_utils.config.local_weights_path finds them from DEST and DEST/solution).
-
 A file that already exists with other contents is a learner's work: nothing is written unless
 --force is given. Exit status: 0 written (or already up to date), 1 refused (files would be
 overwritten; nothing written), 2 bad arguments or DEST unusable.

@@ -73,11 +73,8 @@ def _locate(path):
 
 @contextmanager
 def _opened(path):
-    """Open an image file with Pillow inside the block; its problems become errors that say what to do.
-
-    Pillow refuses files of more than 2 * Image.MAX_IMAGE_PIXELS pixels (its guard against
-    "decompression bombs": tiny files that decode to gigabytes), before reading their pixels.
-    """
+    """Open an image file with Pillow inside the block; its problems become errors that say what to do
+    (Pillow refuses "decompression bombs", files of more than 2 * Image.MAX_IMAGE_PIXELS pixels)."""
     path = _locate(Path(path))
     if path.is_dir():
         raise ImageError(f"'{path}' is a folder, not an image file. Pass the path of a .jpg or .png file.")
@@ -85,19 +82,13 @@ def _opened(path):
         with Image.open(path) as img:
             yield img
     except UnidentifiedImageError:
-        raise ImageError(
-            f"'{path}' is not an image file that Pillow can read. Use a JPEG or PNG image."
-        ) from None
+        raise ImageError(f"'{path}' is not an image file that Pillow can read. Use a JPEG or PNG image.") from None
     except Image.DecompressionBombError as err:
-        raise ImageError(
-            f"'{path}' is too large to open safely ({err}). Shrink it with an image editor first, "
-            f"e.g. to {MAX_SIDE} pixels or less on each side."
-        ) from None
+        raise ImageError(f"'{path}' is too large to open safely ({err}). Shrink it with an image editor first, "
+                         f"e.g. to {MAX_SIDE} pixels or less on each side.") from None
     except (OSError, SyntaxError) as err:
-        raise ImageError(
-            f"'{path}' could not be decoded ({err}); the file is probably truncated or corrupt. "
-            "Download or export it again."
-        ) from None
+        raise ImageError(f"'{path}' could not be decoded ({err}); the file is probably truncated or corrupt. "
+                         "Download or export it again.") from None
 
 
 def image_size(path):
@@ -158,19 +149,14 @@ def load_image(path, size=None):
 
 
 def reshape_and_normalize_image(image):
-    """Picture (n_H, n_W, 3) in [0, 255] -> normalised image (1, n_H, n_W, 3), means subtracted.
-
-    Returns:
-    image -- np.float32 array of shape (1, n_H, n_W, 3), RGB minus CONFIG.MEANS
-    """
+    """Picture (n_H, n_W, 3) in [0, 255] -> normalised image, np.float32 (1, n_H, n_W, 3), RGB minus
+    CONFIG.MEANS."""
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 4 and image.shape[0] == 1:
         image = image[0]
     if image.ndim != 3 or image.shape[-1] != CONFIG.COLOR_CHANNELS:
-        raise ValueError(
-            f"Expected a picture of shape (n_H, n_W, 3), got {image.shape}. "
-            "Load it with load_image(path), which converts any image to RGB."
-        )
+        raise ValueError(f"Expected a picture of shape (n_H, n_W, 3), got {image.shape}. "
+                         "Load it with load_image(path), which converts any image to RGB.")
     return image[np.newaxis] - CONFIG.MEANS
 
 
@@ -223,18 +209,14 @@ def ensure_output_dir(output_dir):
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise OutputDirError(
-            f"Cannot write images to '{output_dir}' ({err.strerror or err}). "
-            "Choose another output directory (output_dir=... or -o DIR)."
-        ) from None
+        raise OutputDirError(f"Cannot write images to '{output_dir}' ({err.strerror or err}). "
+                             "Choose another output directory (output_dir=... or -o DIR).") from None
     return output_dir
 
 
 def save_image(path, image):
-    """Save a normalised image (1, n_H, n_W, 3) as an 8-bit RGB file (format from the extension).
-
-    Un-normalises (adds CONFIG.MEANS), clips to [0, 255] and rounds to uint8.
-    """
+    """Save a normalised image (1, n_H, n_W, 3) as an 8-bit RGB file (format from the extension):
+    adds CONFIG.MEANS, clips to [0, 255], rounds to uint8."""
     path = Path(path)
     ensure_output_dir(path.parent if str(path.parent) else ".")
     try:

@@ -47,8 +47,7 @@ def _shipped(*parts):
         raise FileNotFoundError(
             f"'{'/'.join(parts)}' is not among the files shipped with nst_utils (course_files/). "
             "The install is incomplete: reinstall the package (pip install --force-reinstall nst-utils), "
-            "or in a clone check that nst_utils/course_files/ holds the symlinks to images/ and notebooks/."
-        )
+            "or in a clone check that nst_utils/course_files/ holds the symlinks to images/ and notebooks/.")
     return item
 
 

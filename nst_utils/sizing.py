@@ -6,9 +6,7 @@ longer side; stylise compares Gram matrices normalised by their number of positi
 need not match. ``--size WxH!`` resizes the content, and the style images unless --style-scale is
 given, to exactly WxH, as the course does.
 
-Sizes are (width, height) in pixels. Nothing here reads a file or imports TensorFlow: the command
-line reads the files' sizes (images.image_size) and plan_sizes checks the flags and plans every size
-in one call, the sides of each size checked last by images.sides_in_range (the one rule for them).
+Sizes are (width, height) in pixels. Nothing here reads a file or imports TensorFlow.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,12 +46,6 @@ def longer_side(size, length):
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def _box_error(box):
-    """The UsageError's message if a side of --size is outside [MIN_SIDE, MAX_SIDE] pixels."""
-    return (f"--size {box}: each side must be between {MIN_SIDE} and {MAX_SIDE} pixels "
-            f"(default 400x300).")
-
-
 def _stages_error(stages, box):
     """The UsageError's message unless the --multires boxes grow (each side, one at least strictly)
     up to --size; None if they do."""
@@ -86,14 +78,8 @@ def _range_error(size, what, path, original, flags, fix, low=MIN_SIDE):
 
 def plan_sizes(box, content, styles, style_scale=None, stages=None):
     """The sizes of a run, after checking --size and --multires (a UsageError names the flag).
-
-    Arguments:
-    box -- Size from --size
-    content -- (path, (width, height) of the file)
-    styles -- [(path, (width, height) of the file), ...]
-    style_scale -- --style-scale, or None
-    stages -- --multires boxes [(width, height), ...] or None
-    """
+    box: Size from --size; content (path, (width, height) of the file); styles [(path, (w, h)), ...];
+    style_scale, stages: --style-scale and the --multires boxes, or None."""
     stages_error = _stages_error(stages, box) if stages else None
     path, original = content
     size_flag = f"--size {box}"
@@ -119,7 +105,7 @@ def plan_sizes(box, content, styles, style_scale=None, stages=None):
     # Checked last, in one pass (the sizes above are computed whatever the flags), in the order the
     # flags are read: --size, the --multires order, then each planned size: content, styles, stages.
     if not sides_in_range(box):
-        raise UsageError(_box_error(box))
+        raise UsageError(f"--size {box}: each side must be between {MIN_SIDE} and {MAX_SIDE} pixels (default 400x300).")
     if stages_error:
         raise UsageError(stages_error)
     for size, low, error in checks:

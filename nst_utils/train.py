@@ -1,10 +1,7 @@
 """The optimisation, as in the course: minimise J(G) over the pixels of G with Adam.
 
-make_cost_function is J(G) = alpha J_content + beta J_style for fixed targets, make_train_step the
-course's train_step (one Adam update inside a tf.GradientTape), model_nn the course's loop: start
-from a noisy content image, take num_iterations steps, print the costs and save an image every 20.
-Options beyond the course (L-BFGS, total variation, colour preservation, several styles, several
-sizes) are nst_utils.engine.stylise, which builds on these functions.
+make_cost_function is J(G) for fixed targets, make_train_step the course's train_step, model_nn the
+course's loop. The options beyond the course are nst_utils.engine.stylise, built on these functions.
 
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS.
 """
@@ -70,9 +67,7 @@ def make_train_step(model, a_C, a_S, optimizer, alpha=10, beta=40, content_layer
         optimizer.apply_gradients([(grad, generated_image)])
         return J, J_content, J_style
 
-    # Every model_nn run builds its own step for its own targets, on purpose. TensorFlow's
-    # frequent-retracing heuristic counts those as one function re-created in a loop and prints a
-    # misleading warning into the learner's notebook (e.g. a loop over layers): switch it off.
+    # Every model_nn run builds its own step, on purpose: no misleading retracing warning for it.
     train_step._omit_frequent_tracing_warning = True
     return train_step
 
@@ -172,7 +167,6 @@ class CourseLoop:
             self._shown.update(picture)
         return True
 
-
     def finish(self, result):
         """Say why the loop stopped early, if it did (result: an NSTResult)."""
         if result.stopped and self.verbose:
@@ -189,8 +183,7 @@ def non_finite(i, J, J_content, J_style, hint):
 def same_size(content_image, style_image):
     """ValueError, with what to do, unless both normalised images have the same size (the course)."""
     if content_image.shape != style_image.shape:
-        raise ValueError(
-            f"content_image is {content_image.shape[2]}x{content_image.shape[1]} but style_image is "
+        raise ValueError(f"content_image is {content_image.shape[2]}x{content_image.shape[1]} but style_image is "
             f"{style_image.shape[2]}x{style_image.shape[1]} (width x height); load both with the same "
             "size, e.g. load_image(path, size=(CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT)), or "
             "pass style_scale=1.0 to nst_utils.engine.stylise to resize the style image.")

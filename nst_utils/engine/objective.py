@@ -120,16 +120,8 @@ class GramTargets:
 
 
 def gram_targets(model, style_images, style_weights=None, style_layers=STYLE_LAYERS):
-    """Blended normalised Gram targets of one or more style images (any sizes).
-
-    Arguments:
-    model -- activations model, image -> {layer name: activations}
-    style_images -- list of normalised images (1, n_H, n_W, 3); sizes may differ
-    style_weights -- one non-negative weight per image (normalised to sum 1); None: equal
-
-    Returns:
-    GramTargets {layer name: sum_k w_k Gn(a_{S_k})}
-    """
+    """GramTargets {layer name: sum_k w_k Gn(a_{S_k})} of normalised images (1, n_H, n_W, 3) of any
+    sizes, model: image -> {layer name: activations}; style_weights (normalised to sum 1), None: equal."""
     grams = {}
     for weight, image in zip(blend_weights(style_weights, len(style_images)), style_images):
         acts = model(np.asarray(image, np.float32))
@@ -144,12 +136,8 @@ def make_cost_with_targets(model, a_C, targets, alpha=10, beta=40, content_layer
     """The course's J(G) (train.make_cost_function, with targets.style_cost as its style cost) plus
     tv_weight * total_variation(G): the engine's one way into the course's cost.
 
-    targets -- GramTargets, or the style activations {name: a_S} (the course's; their Gram matrices
-               are then computed once here, GramTargets.of_style: the same cost up to float rounding)
-    tv_weight -- weight of total_variation(G) added to J; 0 (the course) leaves it out
-
-    Returns:
-    cost -- function(generated_image (1, n_H, n_W, 3)) -> (J, J_content, J_style)
+    targets -- GramTargets, or the style activations {name: a_S} (GramTargets.of_style then)
+    Returns cost: function(generated_image (1, n_H, n_W, 3)) -> (J, J_content, J_style).
     """
     if not isinstance(targets, GramTargets):
         targets = GramTargets.of_style(targets, style_layers)

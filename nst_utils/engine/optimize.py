@@ -1,18 +1,11 @@
 """The optimisation loop, one for both optimisers: Adam (the course) and L-BFGS (Gatys et al., the
 optimiser of Johnson's Torch neural-style).
 
-Loop holds what both share (the course's own loop is train.model_nn; this one adds what the
-options need): the progress bar, the cost history and reports, the images saved every
-save_every iterations, the image kept (Adam: the last one whose cost was finite, and after the last
-step the updated image, as the course; L-BFGS: the evaluated image of lowest J) and the early stops:
-Ctrl-C, SIGTERM (handled only while the loop runs, like Ctrl-C) and a non-finite cost. Each
-optimiser only feeds it evaluations: (image, J, J_content, J_style).
-
-Both take J(G) and dJ/dG from one tf.function call (traced.py: traced once per network and size,
-kept for the next run): Adam applies its update to them (adam_step), SciPy's L-BFGS-B drives its
-search with them. Each call is one *evaluation* (one forward and backward pass, the cost of one
-Adam step), so a budget of N evaluations costs about as much time as N Adam steps. L-BFGS takes
-one or more evaluations per iteration (line search); the budget counts evaluations, not iterations.
+Loop holds what both share: the progress bar, the cost history and reports, the saved images, the
+image kept (Adam: the last with a finite cost, then the last update, as the course; L-BFGS: the
+lowest J) and the early stops (Ctrl-C, SIGTERM, a non-finite cost). Each optimiser feeds it
+evaluations (image, J, J_content, J_style): one tf.function call (traced.py) giving J(G) and dJ/dG,
+the time of one Adam step. L-BFGS's budget counts evaluations, not iterations.
 
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS.
 """
@@ -145,11 +138,9 @@ def run_lbfgs(loop, model, stage, settings, options, history_size=10):
     """L-BFGS-B (no bounds) with a budget of stage.iterations evaluations; history_size is the
     number of past steps it remembers (scipy's maxcor).
 
-    SciPy's first trial step has length 1 (the norm over all pixels, about 0.003 per value at
-    200x150), and its line search then needs several evaluations to find a useful length. With
-    options.lbfgs_step = r it optimises the image divided by s = r sqrt(n) (n values), so that the
-    first trial step moves the values by r on average (root mean square); after the first
-    iteration L-BFGS scales its steps from the curvature it measured, whatever s.
+    SciPy's first trial step has norm 1, tiny per pixel. With options.lbfgs_step = r it optimises
+    the image divided by s = r sqrt(n) (n values): the first trial step moves each value by r (root
+    mean square); later steps L-BFGS scales from the curvature it measured, whatever s.
     """
     from scipy.optimize import minimize
 
@@ -172,8 +163,7 @@ def run_lbfgs(loop, model, stage, settings, options, history_size=10):
     # ftol=gtol=0: stop on the budget only, as neural-style does (tolFun = tolX = -1). One BLAS
     # thread: SciPy's spinning OpenBLAS threads would slow TensorFlow's evaluations (threads.py).
     with single_blas_thread():
-        minimize(fun, np.asarray(stage.start_image, np.float64).ravel() / scale, jac=True,
-                 method="L-BFGS-B",
+        minimize(fun, np.asarray(stage.start_image, np.float64).ravel() / scale, jac=True, method="L-BFGS-B",
                  options={"maxiter": n, "maxfun": n, "maxcor": history_size, "ftol": 0.0, "gtol": 0.0})
 
 

@@ -1,9 +1,6 @@
-"""What a run of stylise is asked to do: the course's settings and the options beyond the course.
-
-pipeline.stylise collects its keyword arguments into these two objects. Both check their values
-when made, before any optimisation starts: the one place where a value is checked (the command line
-makes them to check its flags; sizing.py checks the command line's sizes). No TensorFlow import:
-the command line reads the lists below before it loads TensorFlow.
+"""What a run of stylise is asked to do: the course's settings and the options beyond the course,
+each checked when made (the one place a value is checked; the command line makes them to check its
+flags). No TensorFlow import: the command line reads these before it loads TensorFlow.
 """
 from dataclasses import dataclass
 
@@ -16,11 +13,8 @@ from .blend import blend_weights
 INITS = ("noise", "content", "spectrum")
 OPTIMIZERS = ("adam", "lbfgs")
 
-#: Named bundles of options (stylise's preset, the command line's --quick). "quick": L-BFGS from
-#: the content image with the style's colours, spectrum and histograms (start.py), its first step
-#: scaled to about one pixel unit (optimize.run_lbfgs). It reaches the final cost of the course's
-#: 200 Adam steps in 8-16 evaluations (vgg16-hed, 200x150, five image pairs; docs/performance.md,
-#: "Time to quality").
+#: Named bundles of options (stylise's preset, the command line's --quick); "quick" reaches the
+#: course's final cost in 8-16 evaluations (docs/performance.md, "Time to quality").
 PRESETS = {"quick": {"optimizer": "lbfgs", "init": "spectrum", "lbfgs_step": 1.0}}
 #: Evaluations a "quick" run needs for about the course's final cost (the command line's default).
 QUICK_ITERATIONS = 20

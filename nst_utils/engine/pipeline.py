@@ -65,10 +65,7 @@ def stylise(content_image, style_image, num_iterations=200, *, model=None, input
     input_image -- initial G (normalised); None uses init
 
     Options beyond the course (each off by default):
-    tv_weight -- weight w of the term w * TV(G) added to J (regularizers.py, squared pixel units);
-                 it competes with the cost G converges to. With vgg16-hed at 200x150 and 100 L-BFGS
-                 evaluations (J ~400 at the end), w = 3 and 30 lower the result's TV by about 20% and
-                 40% (scripts/make_gallery.py); short runs (J 1e4-1e6) need 1e2-1e4.
+    tv_weight -- weight w of the term w * TV(G) added to J (regularizers.py, squared pixel units)
     optimizer -- "adam" (the course, learning_rate) or "lbfgs" (Gatys et al.; optimize.py,
                  num_iterations counts cost evaluations, each costing about one Adam step)
     init -- "noise" (the course: generate_noise_image(content, noise_ratio, seed)), "content" (C
@@ -85,8 +82,7 @@ def stylise(content_image, style_image, num_iterations=200, *, model=None, input
     sizes -- multi-resolution: list of (width, height) stages, e.g. [(200, 150), (400, 300)];
              optimise at the first, upsample the result, continue at the next. None: one stage.
     preset -- None, or "quick": optimizer="lbfgs", init="spectrum" and a scaled first L-BFGS step
-              (options.py); 8-16 evaluations reach the course's final cost, in about a tenth of its
-              time (docs/performance.md). Options given values other than their defaults keep them.
+              (options.PRESETS). Options given values other than their defaults keep them.
     With several style images or a style_scale, the style cost uses Gram matrices normalised by
     their own n_H n_W (objective.py), which equals the course's formula when sizes match.
 
@@ -104,14 +100,8 @@ def stylise(content_image, style_image, num_iterations=200, *, model=None, input
 
 
 def run(content_image, style_image, num_iterations, model, input_image, options, settings):
-    """stylise's work: returns an NSTResult. options and settings are stylise's keyword arguments
-    beyond the course's and the course's, as dicts (options.decide makes EngineOptions and
-    CourseSettings of them).
-
-    One pass down, each helper module once: check the images, plan (options.py: the options, the
-    stages, the blend weights, all checked before any work), make what the network sees (color.py);
-    then for each stage its images (resize.py), style targets (objective.py) and start (start.py),
-    optimised last (optimize.py)."""
+    """stylise's work: returns an NSTResult. options and settings: stylise's keyword arguments
+    beyond the course's and the course's, as dicts (options.decide checks them before any work)."""
     content_image, styles = _checked_images(content_image, style_image, options.get("style_scale"))
     options, settings, weights, stages = decide(input_image, options, settings, content_image, len(styles),
                                                 num_iterations)  # stages: [((width, height), iterations), ...]

@@ -6,14 +6,9 @@ from ..images import MIN_RESIZED_SIDE
 
 
 def resize_image(image, size):
-    """Resize a normalised image (1, n_H, n_W, 3) to size = (width, height).
-
-    Lanczos with antialiasing. The filter is linear with weights summing to 1, so resizing a
-    normalised image equals resizing the picture and normalising it again (up to clipping).
-
-    Returns:
-    image -- np.float32 (1, height, width, 3); the input itself if it already has that size
-    """
+    """Resize a normalised image (1, n_H, n_W, 3) to size = (width, height): np.float32 (1, height,
+    width, 3), the input itself if it has that size. Lanczos is linear with weights summing to 1, so
+    this equals resizing the picture and normalising it again (up to clipping)."""
     image = np.asarray(image, np.float32)
     width, height = (int(s) for s in size)
     if min(width, height) < MIN_RESIZED_SIDE:
@@ -27,15 +22,8 @@ def resize_image(image, size):
 
 
 def scaled_size(image, reference, scale):
-    """Size (width, height) of image resized so that its longer side is scale times reference's.
-
-    The aspect ratio of image is kept. With equal aspect ratios this is scale x reference's size.
-
-    Arguments:
-    image, reference -- normalised images (1, n_H, n_W, 3)
-    scale -- positive float (stylise's style_scale, checked in options.py), e.g. 0.5 for a style
-             image half as large as the content
-    """
+    """Size (width, height) of image (1, n_H, n_W, 3) resized, aspect kept, so that its longer side
+    is scale (stylise's style_scale, e.g. 0.5) times reference's."""
     h, w = np.shape(image)[1:3]
     ref_h, ref_w = np.shape(reference)[1:3]
     factor = scale * max(ref_h, ref_w) / max(h, w)
@@ -43,16 +31,9 @@ def scaled_size(image, reference, scale):
 
 
 def stage_images(content_image, style_images, start_image, size, style_scale):
-    """The images of one stage of size (width, height), resized from those at full size.
-
-    Arguments:
-    content_image, style_images -- normalised images (1, n_H, n_W, 3) as the network sees them
-    start_image -- the previous stage's result or an init image, or None (made at this size)
-    style_scale -- None: each style at size (the course); else scaled_size's scale
-
-    Returns:
-    (content, [style, ...], start or None) -- normalised images, np.float32
-    """
+    """(content, [style, ...], start or None), np.float32, of one stage of size (width, height),
+    resized from the images (1, n_H, n_W, 3) at full size. start_image: the previous stage's result,
+    an init image or None; style_scale: None (each style at size, the course) or scaled_size's."""
     content = resize_image(content_image, size)
     if style_scale is None:
         styles = [resize_image(s, size) for s in style_images]

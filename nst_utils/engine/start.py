@@ -1,11 +1,8 @@
 """A start image for the optimisation that already has the style's low-level statistics: init="spectrum".
 
-The course starts from the noisy content image; its cost J(G) is then dominated by the style cost of
-the shallow layers (conv1_1, conv2_1: with the vgg16-hed network at 200x150 they are over 95% of J at
-the start and still about 90% in the course's final image). Their Gram matrices are
-second-order statistics of small patches, i.e. mostly of the image's colours and of its power
-spectrum. So start from an image with the content's layout and the style's colours, spectrum and
-histograms:
+From the noisy content image, J(G) is dominated by the style cost of the shallow layers, whose Gram
+matrices are mostly statistics of the image's colours and power spectrum. So start from an image
+with the content's layout and the style's colours, spectrum and histograms:
 
 1. recolour C: an affine map of its RGB values that gives them the style's mean and covariance
    (x -> Sigma_S^(1/2) Sigma_C^(-1/2) (x - mu_C) + mu_S);
@@ -18,11 +15,6 @@ histograms:
 All steps are global: a few FFTs and sorts. With several style images, their colour moments, power
 spectra and histograms are blended with the style weights (as the Gram targets are). A style image
 of another size is mirrored or cropped to the content's size first, which keeps its texture's scale.
-
-Measured with vgg16-hed at 200x150 on the example images: J = 1.05e7 at C, 3.5e6 after step 1,
-1.8e5 after step 2, 9.3e4 after step 3, whose content cost (2.54) is about that of the course's
-final image (2.70). Alternating 2 and 3 more often lowered J at the start but not the evaluations
-needed afterwards.
 
 Images are normalised images, np.float32 (1, n_H, n_W, 3), RGB minus CONFIG.MEANS; the statistics
 are computed in float64.
@@ -65,16 +57,9 @@ def _match_histogram(values, samples, weights):
 
 
 def spectrum_start(content_image, style_images, style_weights):
-    """The content's layout with the style's colours and amplitude spectrum (see this module's doc).
-
-    Arguments:
-    content_image -- normalised image (1, n_H, n_W, 3)
-    style_images -- list of normalised images (1, h, w, 3), any sizes
-    style_weights -- one weight per style image, summing to 1
-
-    Returns:
-    image -- np.float32 (1, n_H, n_W, 3), normalised, not clipped
-    """
+    """The content's layout (1, n_H, n_W, 3) with the style's colours and amplitude spectrum (this
+    module's doc): np.float32 (1, n_H, n_W, 3), normalised, not clipped. style_images: (1, h, w, 3),
+    any sizes; style_weights: one per style image, summing to 1."""
     content = np.asarray(content_image, np.float64)[0]
     height, width = content.shape[:2]
     styles = [_fit(np.asarray(s, np.float64)[0], height, width) for s in style_images]

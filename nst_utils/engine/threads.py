@@ -1,15 +1,9 @@
 """One BLAS thread while L-BFGS runs.
 
-SciPy's L-BFGS-B does its vector arithmetic (dot products, updates over all the image's values)
-with the OpenBLAS library bundled in SciPy, which by default uses one thread per core and keeps
-its threads spinning for a while after each call, waiting for more work: on the very cores that
-TensorFlow's evaluation of J(G) and dJ/dG then needs. Measured with vgg16-hed at 200x150 on the
-project's 2-core machine: 0.13 s per L-BFGS evaluation, 0.085 s with one OpenBLAS thread (an Adam
-step: 0.08 s). Its vectors are too short for threads to pay off anyway.
-
-single_blas_thread() limits BLAS to one thread and restores the previous count on leaving. It uses
-threadpoolctl when installed, else the OpenBLAS libraries this process has loaded (found in
-/proc/self/maps, Linux); elsewhere it does nothing.
+SciPy's L-BFGS-B runs its vector arithmetic on SciPy's OpenBLAS, whose threads keep spinning after
+each call on the cores TensorFlow's evaluations then need (docs/performance.md); its vectors are too
+short for threads to pay off anyway. single_blas_thread() uses threadpoolctl when installed, else
+the OpenBLAS libraries this process has loaded (/proc/self/maps, Linux); elsewhere it does nothing.
 """
 import contextlib
 import ctypes

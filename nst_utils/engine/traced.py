@@ -1,13 +1,9 @@
 """J(G) and dJ/dG as a TensorFlow function traced once per network and image size: the one tape of
 the engine, from which both optimisers (optimize.py: Adam's update, L-BFGS's search) take their steps.
 
-Building the graph of a forward and backward pass through VGG and preparing it for the CPU takes
-about a second the first time it runs (at 200x150 on the project's machine: as long as 10 cost
-evaluations). When the targets a_C and the style Gram matrices are constants of the function, every
-run must pay it again. Here they are variables that the function reads: a run assigns its targets
-and reuses the function traced by an earlier run with the same network, image size, layers and
-weights. The costs are objective.make_cost_with_targets's, reading the targets from the variables.
-
+Tracing a forward and backward pass through VGG costs several evaluations' time. The targets a_C
+and the style Gram matrices are variables the function reads, so a run assigns its targets and
+reuses the function an earlier run traced with the same network, image size, layers and weights.
 Functions are kept per network (forgotten with it), the MAX_PER_MODEL most recently used ones.
 """
 import weakref
@@ -42,13 +38,8 @@ class TracedCost:
 
 
 def make_value_and_gradient(cost_function, shape):
-    """tf.function image -> (J, J_content, J_style, dJ/dimage) for images of a fixed shape.
-
-    Arguments:
-    cost_function -- image (1, n_H, n_W, 3) tensor -> (J, J_content, J_style), e.g. from
-                     objective.make_cost_with_targets
-    shape -- (1, n_H, n_W, 3)
-    """
+    """tf.function image -> (J, J_content, J_style, dJ/dimage) for images of shape (1, n_H, n_W, 3);
+    cost_function: image -> (J, J_content, J_style), e.g. objective.make_cost_with_targets's."""
     @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
     def value_and_gradient(image):
         with tf.GradientTape() as tape:
@@ -56,9 +47,7 @@ def make_value_and_gradient(cost_function, shape):
             J, J_content, J_style = cost_function(image)
         return J, J_content, J_style, tape.gradient(J, image)
 
-    # Made once per network, size and settings (see value_and_gradient_for): TensorFlow's
-    # retracing heuristic would count the functions of a loop over networks or sizes as one
-    # function re-created in a loop and print a misleading warning.
+    # One per network, size and settings, on purpose: TensorFlow would warn of retracing.
     value_and_gradient._omit_frequent_tracing_warning = True
     return value_and_gradient
 

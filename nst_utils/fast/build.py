@@ -1,14 +1,9 @@
 """Building the compiled ops' library (compiled_ops.cc) for library_cache.py, and probing it.
 
-- A library is named by a key: the sha256 of the source, TensorFlow's version and build flags, the
-  machine, its CPU flags, the compiler's command and its ``--version`` output (a shared home on
-  other CPUs or another compiler gets one build each; reusing a build needs the compiler too).
-- The compiler runs in a session of its own with a time limit (``$NST_NATIVE_TIMEOUT`` s, else
-  BUILD_TIMEOUT_S; ``--version`` at most VERSION_TIMEOUT_S): on timeout or Ctrl-C its whole process
-  group is killed, so no compiler is left running.
-- A library just built is trusted only after a probe: a child process loads it and runs one small
-  op (NstGram) against TensorFlow's matmul. A library that crashes on load (a broken toolchain,
-  another TensorFlow's ABI) or gives wrong values fails there, never in the run's own process.
+A library is named by a key (library_key: source, TensorFlow, CPU, compiler and its version). The
+compiler runs in its own session with a time limit; on timeout or Ctrl-C its process group is killed.
+A library just built is trusted only after a probe in a child process (PROBE), so a library that
+crashes on load or gives wrong values fails there, never in the run's own process.
 """
 import hashlib
 import os
@@ -26,9 +21,7 @@ from . import choice
 SOURCE = Path(__file__).with_name("compiled_ops.cc")
 OP_NAMES = ("NstWinogradInput", "NstWinogradOutput", "NstWinogradProducts", "NstWinogradConv", "NstGram")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC", "-Wno-deprecated-declarations")
-#: Seconds a build (compiler, then probe) may take; $NST_NATIVE_TIMEOUT overrides. A real build and
-#: its probe took 35 s on a 2-core EPYC shared with other jobs (ABOUT_S says a little more); a hung
-#: compiler costs the first run at most this, the probe then at least PROBE_MIN_S more.
+#: Seconds a build (compiler, then probe) may take; $NST_NATIVE_TIMEOUT overrides (docs/performance.md).
 BUILD_TIMEOUT_S = 180
 ABOUT_S = 60
 PROBE_MIN_S = 30
@@ -58,9 +51,8 @@ def time_limit():
 
 
 def run_bounded(command, seconds, env=None):
-    """(exit status, stdout, stderr) of command, run in a session of its own. If it is not done in
-    seconds (TimedOut), or the wait ends otherwise (Ctrl-C), its whole process group is killed:
-    the compiler's own children too, none left running."""
+    """(exit status, stdout, stderr) of command, run in its own session; on TimedOut after seconds,
+    or Ctrl-C, its whole process group (the compiler's children too) is killed."""
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True, env=env)
     try:

@@ -5,8 +5,7 @@ this rule) can use it in a process that has not loaded a framework.
 import platform
 
 
-#: The thresholds below were measured per layer and per step on 2-core AMD EPYC CPUs (AVX-512 and
-#: AVX2); docs/performance.md ("Where the fast paths apply") gives the numbers.
+#: The thresholds below were measured: docs/performance.md ("Where the fast paths apply").
 #: Output tile side m of Winograd F(4x4, 3x3), the default tile (input tiles m + 3 - 1 = 6).
 OUT_TILE = 4
 #: The larger tile, F(6x6, 3x3): fewer multiply-adds, larger kernel transforms, twice the rounding error.
@@ -18,8 +17,7 @@ LARGE_TILE_MIN_PIXELS = 7000
 #: Smallest channel count (input and output) for which build_vgg uses Winograd: every conv of VGG
 #: but conv1_1, whose 3 input channels leave the transforms nothing to save.
 MIN_CHANNELS = 64
-#: Smallest image (pixels per channel) for Winograd: each step transforms the kernel twice, a cost
-#: that does not shrink with the image (the bar lies between 10x13 and 19x25 pixels).
+#: Smallest image (pixels per channel) for Winograd: the kernel's transforms do not shrink with it.
 MIN_PIXELS = 400
 #: The compiled transforms run a layer as one op, bands of tiles at a time, where its kernel's
 #: transform has at most this many values: the op reads it again for every band.
@@ -34,13 +32,9 @@ def cpu_flags():
     """The CPU's feature flags as /proc/cpuinfo lists them ('' where it does not)."""
     try:
         with open("/proc/cpuinfo") as f:
-            lines = f.read().splitlines()
-        for line in lines:
-            if line.startswith(("flags", "Features")):
-                return line
-    except OSError:
-        pass
-    return platform.processor() or ""
+            return next(line for line in f.read().splitlines() if line.startswith(("flags", "Features")))
+    except (OSError, StopIteration):
+        return platform.processor() or ""
 
 
 def plain_winograd():

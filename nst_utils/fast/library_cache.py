@@ -3,20 +3,15 @@
 A compiled library is code run in this process, so it is loaded only if this user built it, it is
 intact and a probe of it passed:
 
-- The folder is ``$NST_NATIVE_CACHE``, else ``$XDG_CACHE_HOME/nst_utils`` or ``~/.cache/nst_utils``,
-  created 0700 and used only if it is this user's and nobody else can write to it; otherwise a fresh
-  private folder (tempfile.mkdtemp) for this process only, never a shared name others can guess.
-- A library (named by build.library_key) is built into a temporary file; only if its probe passed
-  are it and its sha256 (``.sha256``) moved in place. Before loading, both must be regular files of
-  this user that nobody else can write, and the bytes must match the digest; a library that does not
-  (truncated, changed, planted) is named in a warning and built again, and the run goes on.
-- One build at a time per folder (fcntl.flock on ``compiled_ops.lock``): processes started together
-  wait for the first one's build and load its result.
-- A build that fails, times out or fails its probe leaves a marker (``.failed``, saying why): later
-  runs take the plain path without calling the compiler, until the compiler or the source changes
-  or ``NST_NATIVE_REBUILD=1``. A full disk leaves none: it is said, and the next run tries again.
-- Files of other keys unused for PRUNE_AFTER_DAYS are removed (only this module's names, only this
-  user's files), and so are temporary files of builds that did not finish.
+- The folder (cache_folder) is used only if it is this user's and nobody else can write to it;
+  otherwise native.py builds into a fresh private folder for this process only.
+- A library and its sha256 (``.sha256``) are moved in place only after its probe passed; before
+  loading, both must be this user's regular files that nobody else can write, and the bytes must
+  match the digest; otherwise a warning names it and it is built again.
+- One build at a time per folder (fcntl.flock on ``compiled_ops.lock``).
+- A failed build leaves a ``.failed`` marker saying why: later runs take the plain path without
+  the compiler until the key changes or ``NST_NATIVE_REBUILD=1``. A full disk leaves none.
+- Files of other keys unused for PRUNE_AFTER_DAYS, and unfinished builds, are removed (prune).
 """
 import errno
 import hashlib
@@ -32,11 +27,9 @@ from pathlib import Path
 from .build import ABOUT_S, build_and_probe
 
 LOCK_NAME = "compiled_ops.lock"
-#: The files this module writes in a cache folder: a library, its digest, a failed build's marker,
-#: and a build's temporary files (compiled_ops-KEY.RANDOM.tmp).
+#: This module's files: a library, its digest, a failed build's marker, a build's temporary files.
 OWN_FILE = re.compile(r"compiled_ops-(?P<key>[0-9a-f]{16})(\.so|\.so\.sha256|\.failed|\.[\w.-]+\.tmp)")
-#: Libraries of other keys (another TensorFlow, compiler or CPU sharing this home) are removed when
-#: unused this long; the library in use is touched each time it is loaded.
+#: Libraries of other keys are removed when unused this long (the one in use is touched on load).
 PRUNE_AFTER_DAYS = 7
 log = logging.getLogger(__name__)
 
@@ -46,8 +39,7 @@ class Unsafe(Exception):
 
 
 def cache_folder():
-    """Where the libraries are kept: $NST_NATIVE_CACHE, else $XDG_CACHE_HOME/nst_utils or
-    ~/.cache/nst_utils."""
+    """$NST_NATIVE_CACHE, else $XDG_CACHE_HOME/nst_utils or ~/.cache/nst_utils."""
     if os.environ.get("NST_NATIVE_CACHE"):
         return Path(os.environ["NST_NATIVE_CACHE"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nst_utils"

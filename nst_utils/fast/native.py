@@ -2,12 +2,8 @@
 the style cost's Gram matrices; built on first use.
 
 TensorFlow has no op that gathers overlapping tiles and transforms them in one pass, and its batched
-matmul runs Winograd's products at a fraction of the CPU's rate. The C++ ops do each transform in one
-pass over memory, the products with a matrix product that makes the kernel's transform itself, and
-the first layers' whole convolution in one op. They are compiled once per machine with ``$CXX``
-(split as a shell would: ``CXX="ccache g++"``; default g++) against the installed TensorFlow's
-headers, with ``-march=native``: build.py (a time limit, a probe in a child process), the cache
-library_cache.py (only this user's intact, probed libraries).
+matmul runs Winograd's products slowly. They are compiled once per machine with ``$CXX`` (default
+g++) and ``-march=native`` by build.py, kept by library_cache.py.
 
 If anything fails, ops() returns None and the plain path runs (choice.py says which); status() says
 why and what to do. NST_NATIVE=0 turns them off without starting a compiler (the grader's kernels).

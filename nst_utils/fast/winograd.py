@@ -1,12 +1,10 @@
 """Winograd F(4x4, 3x3) and F(6x6, 3x3) convolutions: VGG's 3x3, stride 1, 'same' convolutions with
 fewer multiplications (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
 
-A direct 3x3 convolution spends 9 multiply-adds per output pixel and channel pair. F(4x4, 3x3)
-computes each 4x4 block of outputs from a 6x6 input tile with 36 (2.25 per output): input tiles and
+F(m x m, 3x3) computes each m x m block of outputs from an (m + 2)^2 input tile: input tiles and
 kernel are moved to a transformed domain, multiplied there (one matrix product per tile position,
-contracting the input channels) and moved back. F(6x6, 3x3) uses 8x8 tiles: 1.78 per output, larger
-kernel transforms, about twice the rounding error. Results equal tf.nn.conv2d up to float rounding
-(about 1e-5 of the largest output for F(4x4, 3x3), 2e-5 for F(6x6, 3x3)).
+contracting the input channels) and moved back: 2.25 (m = 4) or 1.78 (m = 6) multiplications per
+output instead of 9. Results equal tf.nn.conv2d up to float rounding.
 
 The transforms and products run as compiled ops where native.py has them, else as TensorFlow's ops
 where that beats its direct convolution, which runs otherwise (choice.plain_winograd).
@@ -85,17 +83,9 @@ def tile_of(kernel_tiles):
 
 
 def transform_kernel(kernel, flip=False, tile=OUT_TILE):
-    """Kernel in the Winograd domain: G g G^T for each channel pair, one matmul over all pairs.
-
-    Arguments:
-    kernel -- (3, 3, C_in, C_out) float32, as tf.nn.conv2d takes it
-    flip -- transform the kernel rotated by 180 degrees in space (channels stay as they are): with
-            matmul(..., transpose_b=True) these tiles compute the convolution's input gradient
-    tile -- output tile side m: 4 for F(4x4, 3x3), 6 for F(6x6, 3x3)
-
-    Returns:
-    (n^2, C_in, C_out) float32, n = m + 2 (36 or 64): one matrix per position of the n x n tile, row-major
-    """
+    """G g G^T of kernel (3, 3, C_in, C_out) for each channel pair -> (n^2, C_in, C_out), n = tile + 2,
+    one matrix per tile position, row-major. flip: of the kernel rotated by 180 degrees (with
+    matmul(..., transpose_b=True) these tiles compute the input gradient)."""
     kernel = tf.convert_to_tensor(kernel, tf.float32)
     _, _, c_in, c_out = kernel.shape
     kron_g = _KRON[tile].kernel_flipped if flip else _KRON[tile].kernel
@@ -142,23 +132,11 @@ def rotated(kernel):
 def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False, bias=None, relu=False):
     """tf.nn.conv2d(x, kernel, 1, "SAME") for a 3x3 kernel, by Winograd F(m x m, 3x3), m = tile.
 
-    Arguments:
-    x -- (N, H, W, C_in) float32 with a static shape; with input_gradient, (N, H, W, C_out): the
-         gradient of a loss with respect to the convolution's output
-    kernel -- (3, 3, C_in, C_out) float32, as tf.nn.conv2d takes it
-    tile -- output tile side m: 4 for F(4x4, 3x3), 6 for F(6x6, 3x3)
-    input_gradient -- compute the convolution's gradient with respect to its input instead: the
-                      'same' convolution of x with the kernel rotated by 180 degrees and its
-                      channels swapped
-    bias -- (C_out,) float32 added to the result, or None
-    relu -- max(0, .) of the result (after the bias): with the compiled ops, a conv layer's bias and
-            ReLU come in the output transform's pass over memory instead of two more
-
-    Returns:
-    (N, H, W, C_out) float32, or (N, H, W, C_in) with input_gradient. With the compiled ops it has
-    no gradient of its own: fast.conv.fast_conv2d gives the convolution's.
-
-    Raises ValueError for a shape that is not static or has an empty (0) size, before any op runs.
+    x (N, H, W, C_in) float32, static shape; kernel (3, 3, C_in, C_out) -> (N, H, W, C_out).
+    input_gradient: x is the output's gradient (N, H, W, C_out) and the result the input's (the
+    convolution with the kernel rotated and its channels swapped). bias (C_out,) or None and relu
+    (after the bias) come in the output transform's pass. No gradient of its own with the compiled
+    ops (fast.conv.fast_conv2d gives it). ValueError for a non-static or empty shape.
     """
     if not x.shape.is_fully_defined():
         raise ValueError(f"winograd_conv2d needs a static input shape, got {x.shape}")
@@ -175,7 +153,6 @@ def winograd_conv2d(x, kernel, tile=OUT_TILE, input_gradient=False, bias=None, r
 def _direct_conv2d(x, kernel, bias, input_gradient, relu):
     """What winograd_conv2d computes, by TensorFlow's direct convolution: the plain path where
     Winograd in TensorFlow's ops is the slower one (choice.PLAIN_WINOGRAD)."""
-
     y = tf.nn.conv2d(x, rotated(kernel) if input_gradient else kernel, 1, "SAME")
     y = y + bias if bias.shape[0] else y
     return tf.nn.relu(y) if relu else y
@@ -185,9 +162,7 @@ def _direct_conv2d(x, kernel, bias, input_gradient, relu):
 def _winograd_conv2d(x, kernel, bias, tile, input_gradient, relu, compiled):
     n, h, w = x.shape[:3]
     ops = native.ops() if compiled else None
-    # What is made from the kernel (its transform: 4, for 6x6 tiles 7.1, times its size) is made
-    # once the layer's tiles are, not as soon as the step starts (every kernel is ready then): so
-    # only one layer's is in memory at a time.
+    # The kernel's transform is made after the layer's tiles: only one layer's is in memory at a time.
     if not ops:
         tiles = _input_tiles(x, tile)
         with tf.control_dependencies([tiles]):
@@ -208,7 +183,5 @@ def _winograd_conv2d(x, kernel, bias, tile, input_gradient, relu, compiled):
     return ops.nst_winograd_output(products, bias, height=h, width=w, tile=tile, relu=relu)
 
 
-# Traced once per layer shape (a function call in the caller's graph, inlined by TensorFlow's graph
-# optimiser), so that tracing a model does not rebuild its ops for every call. Different layer
-# shapes are expected, not a sign of a retracing problem.
+# Traced once per layer shape, on purpose: many shapes are not a retracing problem.
 _winograd_conv2d._omit_frequent_tracing_warning = True

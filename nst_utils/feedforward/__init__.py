@@ -29,15 +29,8 @@ def load_model(path=None):
 
 
 def stylise(net, image):
-    """Stylise a normalised image in one forward pass.
-
-    Arguments:
-    net -- a transformation network (load_model, or train.train(...).net)
-    image -- normalised image (1, n_H, n_W, 3) float32, RGB minus CONFIG.MEANS, any size
-
-    Returns:
-    stylised -- np.float32 (1, n_H, n_W, 3), normalised the same way (save_image / to_picture show it)
-    """
+    """Stylise a normalised image (1, n_H, n_W, 3) float32, any size, in one forward pass of net
+    (load_model, or train.train(...).net): np.float32 (1, n_H, n_W, 3), normalised the same way."""
     image = check_image("image", image)
     _, n_H, n_W, _ = image.shape
     # The network halves the size twice: reflect-pad to multiples of 4, crop the result back.

@@ -48,27 +48,15 @@ def repo_pictures(names=REPO_IMAGES, folder=None):
 
 
 def random_crop(picture, size, rng, min_scale=0.5, max_scale=1.0):
-    """A random square crop, resized to size x size, flipped left-right half the time.
-
-    The crop's side is a random share in [min_scale, max_scale] of the picture's shorter side, so the
-    network sees the photographs' details at several scales (strokes then fit any image size).
-
-    Arguments:
-    picture -- uint8 (n_H, n_W, 3) RGB
-    size -- side of the returned crop, pixels
-    rng -- np.random.Generator
-
-    Returns:
-    crop -- uint8 (size, size, 3) RGB
-    """
+    """A random square crop of picture (uint8 (n_H, n_W, 3)) resized to uint8 (size, size, 3), flipped
+    left-right half the time; its side a random share in [min_scale, max_scale] of the shorter side,
+    so the network sees details at several scales. rng: np.random.Generator."""
     n_H, n_W = picture.shape[:2]
     side = int(round(min(n_H, n_W) * rng.uniform(min_scale, max_scale)))
     side = max(min(side, n_H, n_W), 1)
     top = int(rng.integers(0, n_H - side + 1))
     left = int(rng.integers(0, n_W - side + 1))
-    crop = Image.fromarray(picture[top:top + side, left:left + side])
-    crop = crop.resize((size, size), Image.BILINEAR)
-    crop = np.asarray(crop)
+    crop = np.asarray(Image.fromarray(picture[top:top + side, left:left + side]).resize((size, size), Image.BILINEAR))
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     return np.ascontiguousarray(crop)

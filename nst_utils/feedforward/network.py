@@ -77,18 +77,9 @@ def _residual_block(x, filters, name):
 
 
 def build_transform_net(channels=DEFAULT_CHANNELS, residual_blocks=DEFAULT_RESIDUAL_BLOCKS, seed=None):
-    """Build the image transformation network.
-
-    Arguments:
-    channels -- (c1, c2, c3): channels at full, half and quarter resolution
-    residual_blocks -- number of residual blocks at quarter resolution
-    seed -- seed of the initial weights (None: Keras's global seed)
-
-    Returns:
-    model -- keras.Model: normalised image (batch, H, W, 3) -> normalised image (batch, H, W, 3),
-             H and W multiples of 4; the output's pixels are always in [0, 255] once CONFIG.MEANS
-             is added back
-    """
+    """The image transformation network, keras.Model: normalised image (batch, H, W, 3), H and W
+    multiples of 4 -> normalised image (batch, H, W, 3), pixels in [0, 255] once CONFIG.MEANS is
+    added. channels: (c1, c2, c3) at full, half and quarter resolution; seed: of the initial weights."""
     if seed is not None:
         keras.utils.set_random_seed(seed)
     c1, c2, c3 = (int(c) for c in channels)

@@ -29,12 +29,8 @@ from .weights import save_transform_net
 class PerceptualLoss:
     """The training loss for one style image, on a VGG activations model.
 
-    Arguments:
-    vgg -- activations model (load_vgg_model) returning CONTENT_LAYER and the style layers
-    style_image -- normalised style image (1, n_H, n_W, 3), any size
-    alpha, beta -- the course's weights of the content and style costs
-    tv_weight -- weight of total_variation(f(x)) (squared pixel differences, per value)
-    """
+    vgg returns CONTENT_LAYER and the style layers; style_image (1, n_H, n_W, 3), any size;
+    tv_weight: weight of total_variation(f(x)) (squared pixel differences, per value)."""
 
     def __init__(self, vgg, style_image, alpha=10.0, beta=40.0, tv_weight=0.0,
                  content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS):
@@ -44,10 +40,7 @@ class PerceptualLoss:
         self.targets = gram_targets(vgg, [style_image], style_layers=style_layers)
 
     def __call__(self, content, stylised):
-        """Mean over the batch of (J, J_content, J_style, TV).
-
-        content -- the crops x, normalised (batch, H, W, 3); stylised -- f(x), same shape.
-        """
+        """Mean over the batch of (J, J_content, J_style, TV); content: crops x (batch, H, W, 3), stylised: f(x)."""
         # The content's activations are targets: no gradient needed through them.
         a_C = tf.stop_gradient(self.vgg(content)[self.content_layer])
         a_G = self.vgg(stylised)
@@ -124,8 +117,7 @@ def train(style_image, batch_source, *, steps=None, minutes=None, learning_rate=
         raise ValueError("give steps or minutes (or both)")
     steps = None if steps is None else capped_iterations(steps)  # NST_MAX_ITERATIONS, as the course's loop
     if vgg is None:
-        vgg = load_fast_vgg_model(backbone=backbone,
-                                  layers=[CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS])
+        vgg = load_fast_vgg_model(backbone=backbone, layers=[CONTENT_LAYER] + [name for name, _ in STYLE_LAYERS])
     if net is None:
         net = build_transform_net(channels, residual_blocks, seed=seed)
     loss = PerceptualLoss(vgg, style_image, alpha, beta, tv_weight)

@@ -39,11 +39,8 @@ def read_info(path):
 
 
 def load_transform_net(path):
-    """Build the network described in the weights file at path and load its weights.
-
-    Returns:
-    net -- keras.Model, normalised image (batch, H, W, 3) -> normalised image (batch, H, W, 3)
-    """
+    """The network described in the weights file at path, its weights loaded: keras.Model,
+    normalised image (batch, H, W, 3) -> normalised image (batch, H, W, 3)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No weights file at '{path}'. Train one with scripts/train_feedforward.py "
