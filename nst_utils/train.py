@@ -183,7 +183,8 @@ def non_finite(i, J, J_content, J_style, hint):
 def same_size(content_image, style_image):
     """ValueError, with what to do, unless both normalised images have the same size (the course)."""
     if content_image.shape != style_image.shape:
-        raise ValueError(f"content_image is {content_image.shape[2]}x{content_image.shape[1]} but style_image is "
+        raise ValueError(
+            f"content_image is {content_image.shape[2]}x{content_image.shape[1]} but style_image is "
             f"{style_image.shape[2]}x{style_image.shape[1]} (width x height); load both with the same "
             "size, e.g. load_image(path, size=(CONFIG.IMAGE_WIDTH, CONFIG.IMAGE_HEIGHT)), or "
             "pass style_scale=1.0 to nst_utils.engine.stylise to resize the style image.")
