@@ -201,3 +201,22 @@ def test_size_errors_blame_the_size_asked_for(tmp_path):
     with pytest.raises(ImageError, match=r"size=\(10, 10\); each side must be at least 32") as err:
         load_image(tmp_path / "c.png", size=(10, 10))
     assert "is 10x10" not in str(err.value)
+
+
+def test_plotting_shows_pictures_and_normalised_images_alike():
+    """show_grid lays out pictures (uint8) and normalised images (float, batch axis) the same way,
+    and jpeg encodes what the loop shows inline."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nst_utils.plotting import jpeg, show_grid
+
+    picture = np.zeros((12, 16, 3), np.uint8)
+    picture[:, :8] = (200, 30, 30)
+    normalised = reshape_and_normalize_image(picture)
+    fig = show_grid([picture, normalised, picture], ["a", "b", "c"], ncols=2)
+    axes = [ax for ax in fig.axes if ax.images]
+    assert len(axes) == 3 and [ax.get_title() for ax in axes] == ["a", "b", "c"]
+    np.testing.assert_array_equal(axes[0].images[0].get_array(), axes[1].images[0].get_array())
+    decoded = np.asarray(Image.open(io.BytesIO(jpeg(normalised, "x").data)))
+    assert decoded.shape == (12, 16, 3) and abs(int(decoded[6, 2, 0]) - 200) < 8
