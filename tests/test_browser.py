@@ -20,8 +20,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from nst_utils.resources import ASSIGNMENT
+
 ROOT = Path(__file__).resolve().parent.parent
-NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
+NAME = ASSIGNMENT
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: JupyterLab's user settings for the test: every cell in the page, no news or update checks.

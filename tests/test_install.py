@@ -14,10 +14,11 @@ import nbformat
 import pytest
 
 from nst_utils import colab, course, resources
+from nst_utils.resources import ASSIGNMENT
 from nst_utils.config import CONFIG, VGG19_WEIGHTS_FILE, VGG19_WEIGHTS_MD5, VGG19_WEIGHTS_URL, local_weights_path
 
 ROOT = Path(__file__).resolve().parent.parent
-NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
+NAME = ASSIGNMENT
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 

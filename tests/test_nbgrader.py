@@ -18,13 +18,13 @@ import nbformat
 import pytest
 
 from nst_utils.grading.exercises import SOLUTION
+from nst_utils.resources import GRADED_FUNCTIONS
 from nst_utils.grading.nbgrader import ASSIGNMENT, BEGIN_HIDDEN, BEGIN_SOLUTION, write_course
 from planted import bare_reshape, graded_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = SOLUTION.name
-EXERCISES = ["compute_content_cost", "gram_matrix", "compute_layer_style_cost", "compute_style_cost",
-             "total_cost", "train_step"]
+EXERCISES = list(GRADED_FUNCTIONS)
 GRADE_IDS = {name: "test-" + name.replace("_", "-") for name in EXERCISES}
 
 

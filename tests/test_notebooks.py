@@ -13,13 +13,13 @@ import nbformat
 import pytest
 
 from nst_utils import costs
+from nst_utils.resources import ASSIGNMENT, GRADED_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-NAME = "Art_Generation_with_Neural_Style_Transfer.ipynb"
+NAME = ASSIGNMENT
 SOLUTION = ROOT / "notebooks" / NAME
 EXERCISE = ROOT / "notebooks" / "exercises" / NAME
-GRADED = ["compute_content_cost", "gram_matrix", "compute_layer_style_cost", "compute_style_cost",
-          "total_cost", "train_step"]
+GRADED = list(GRADED_FUNCTIONS)
 IGNORE = "nbval-ignore-output"  # nbval's cell tag
 #: Names a graded cell may use before START CODE HERE only as given by the course, never as input checks.
 INPUT_CHECKS = ("check_activations", "check_style_layers", "convert_to_tensor", "check_image")

@@ -291,3 +291,11 @@ def test_a_cell_using_an_unfinished_exercise_says_which_to_finish_first(monkeypa
     Shell.user_ns = {"In": ["", "open('nowhere.png')"]}
     messages._finish_first(Shell(), OSError, OSError("nowhere.png"), None)
     assert not hasattr(shown[1], "_render_traceback_")
+
+
+def test_the_kits_list_of_exercises_is_the_packages():
+    """The kit imports nothing of the package, so it writes the graded functions' names again."""
+    from nst_utils.grading.kit import messages
+    from nst_utils.resources import GRADED_FUNCTIONS
+
+    assert list(messages.EXERCISES) == list(GRADED_FUNCTIONS)
